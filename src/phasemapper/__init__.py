@@ -1,0 +1,21 @@
+"""phasemapper: find phase boundaries and map phase diagrams with physics and machine learning.
+
+Examples
+--------
+>>> import phasemapper as pm
+>>> from phasemapper.systems import Ising2D
+>>> ds = pm.scan(Ising2D(L=8), {"T": [1.5, 3.5]}, n_samples=10, seed=0,
+...              executor=pm.SerialExecutor(), progress=False)
+>>> sorted(ds.data_vars)[:3]
+['acceptance_rate', 'algorithm', 'autocorrelation_time']
+"""
+
+from ._executors import SerialExecutor
+from ._io import load, save
+from ._scan import scan
+from ._space import Axis, Space
+from ._types import CriticalPoint, Samples
+
+__version__ = "0.1.0"
+
+__all__ = ["Axis", "Space", "CriticalPoint", "Samples", "scan", "save", "load", "SerialExecutor", "__version__"]

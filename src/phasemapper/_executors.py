@@ -1,0 +1,38 @@
+"""Executors: the default process pool and an in-process serial executor."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any, Callable
+
+__all__ = ["SerialExecutor", "default_executor"]
+
+
+class SerialExecutor(Executor):
+    """A ``concurrent.futures.Executor`` that runs each call immediately in this process.
+
+    Examples
+    --------
+    >>> from phasemapper import SerialExecutor
+    >>> SerialExecutor().submit(pow, 2, 10).result()
+    1024
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future
+            future.set_exception(exc)
+        return future
+
+
+def default_executor(max_workers: int | None = None) -> ProcessPoolExecutor:
+    """A process pool with one worker per core (``forkserver`` start on POSIX)."""
+    method = "forkserver" if sys.platform != "win32" else "spawn"
+    return ProcessPoolExecutor(
+        max_workers=max_workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context(method)
+    )

@@ -1,0 +1,153 @@
+"""numba kernels for the 2-D Ising model on a periodic L x L square lattice.
+
+Hamiltonian ``H = -J sum_<ij> s_i s_j - h sum_i s_i`` with each bond counted once
+(for L = 2 a site's left and right neighbours coincide, so that pair carries two
+bonds; the energy, the Metropolis update and the Wolff update all agree on this).
+
+Kernels take plain arrays and an explicit ``uint64[4]`` RNG state; no Python
+objects inside. Each run kernel records energy and magnetization (totals, not
+per site) after every block of updates, and optionally the configuration.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ._rng import next_below, next_u64, probability_threshold
+
+__all__ = [
+    "metropolis_tables",
+    "wolff_threshold",
+    "energy_magnetization",
+    "run_metropolis",
+    "run_wolff",
+]
+
+_ALWAYS = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def metropolis_tables(T: float, J: float, h: float) -> np.ndarray:
+    """Acceptance thresholds ``table[(s+1)//2, (nn+4)//2]`` for a flip of spin ``s`` with neighbour sum ``nn``.
+
+    The entry is ``2**64 * exp(-dE/T)`` as ``uint64`` for ``dE > 0`` and the
+    sentinel ``2**64 - 1`` ("always accept") for ``dE <= 0``.
+    """
+    table = np.empty((2, 5), dtype=np.uint64)
+    for si, s in enumerate((-1, 1)):
+        for ni, nn in enumerate((-4, -2, 0, 2, 4)):
+            dE = 2.0 * s * (J * nn + h)
+            table[si, ni] = _ALWAYS if dE <= 0 else probability_threshold(math.exp(-dE / T))
+    return table
+
+
+def wolff_threshold(T: float, J: float) -> np.uint64:
+    """Bond-activation threshold for ``p_add = 1 - exp(-2 J / T)``."""
+    return np.uint64(probability_threshold(-math.expm1(-2.0 * J / T)))
+
+
+@nb.njit(cache=True)
+def energy_magnetization(spins, J, h):
+    """Total energy and total magnetization of ``spins`` (int8, L x L)."""
+    L = spins.shape[0]
+    bond = 0
+    mag = 0
+    for i in range(L):
+        ip = i + 1 if i + 1 < L else 0
+        for j in range(L):
+            jp = j + 1 if j + 1 < L else 0
+            s = np.int64(spins[i, j])
+            bond += s * (spins[ip, j] + spins[i, jp])
+            mag += s
+    return -J * bond - h * mag, float(mag)
+
+
+@nb.njit(cache=True)
+def _metropolis_sweep(spins, table, state):
+    L = spins.shape[0]
+    accepted = 0
+    for parity in range(2):
+        for i in range(L):
+            up = i - 1 if i > 0 else L - 1
+            down = i + 1 if i + 1 < L else 0
+            for j in range((i + parity) & 1, L, 2):
+                left = j - 1 if j > 0 else L - 1
+                right = j + 1 if j + 1 < L else 0
+                s = spins[i, j]
+                nn = spins[up, j] + spins[down, j] + spins[i, left] + spins[i, right]
+                thr = table[(s + 1) >> 1, (nn + 4) >> 1]
+                if thr == _ALWAYS or next_u64(state) < thr:
+                    spins[i, j] = -s
+                    accepted += 1
+        # odd L: the checkerboard order is still a valid sequence of single-site updates
+    return accepted
+
+
+@nb.njit(cache=True)
+def run_metropolis(spins, n_records, sweeps_per_record, J, h, table, state, configs, energies, mags, store):
+    """Checkerboard Metropolis: ``n_records`` blocks of ``sweeps_per_record`` sweeps.
+
+    Writes totals into ``energies`` and ``mags`` and, if ``store``, the lattice
+    into ``configs[k]``. Returns the number of accepted flips.
+    """
+    accepted = 0
+    for k in range(n_records):
+        for _ in range(sweeps_per_record):
+            accepted += _metropolis_sweep(spins, table, state)
+        e, m = energy_magnetization(spins, J, h)
+        energies[k] = e
+        mags[k] = m
+        if store:
+            configs[k, :, :] = spins
+    return accepted
+
+
+@nb.njit(cache=True)
+def _wolff_cluster(flat, L, p_thr, state, stack):
+    """Grow and flip one Wolff cluster (flip-as-you-go marks visited sites). Returns its size."""
+    n = L * L
+    seed = next_below(state, n)
+    s0 = flat[seed]
+    flat[seed] = -s0
+    stack[0] = seed
+    top = 1
+    size = 1
+    while top > 0:
+        top -= 1
+        site = stack[top]
+        i = site // L
+        j = site - i * L
+        up = site - L if i > 0 else site + n - L
+        down = site + L if i + 1 < L else site - n + L
+        left = site - 1 if j > 0 else site + L - 1
+        right = site + 1 if j + 1 < L else site - L + 1
+        for nb_ in (up, down, left, right):
+            if flat[nb_] == s0 and next_u64(state) < p_thr:
+                flat[nb_] = -s0
+                stack[top] = nb_
+                top += 1
+                size += 1
+    return size
+
+
+@nb.njit(cache=True)
+def run_wolff(spins, n_records, clusters_per_record, J, p_thr, state, stack, configs, energies, mags, store):
+    """Wolff cluster updates (h = 0): ``n_records`` blocks of ``clusters_per_record`` clusters.
+
+    ``stack`` is a preallocated ``int64[L*L]`` work array. Returns the total
+    number of flipped spins.
+    """
+    L = spins.shape[0]
+    flat = spins.reshape(L * L)
+    flipped = 0
+    for k in range(n_records):
+        for _ in range(clusters_per_record):
+            flipped += _wolff_cluster(flat, L, p_thr, state, stack)
+        e, m = energy_magnetization(spins, J, 0.0)
+        energies[k] = e
+        mags[k] = m
+        if store:
+            configs[k, :, :] = spins
+    return flipped

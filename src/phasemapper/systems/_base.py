@@ -1,0 +1,153 @@
+"""The System contract and the registry of named systems."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .._space import Space
+from .._types import CriticalPoint, Samples
+
+__all__ = ["System", "register_system", "make_system", "registered_systems", "check_positive_int"]
+
+
+def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    """Return ``value`` as int, raising a clear error naming ``name`` if it is not an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_finite(name: str, value: Any) -> float:
+    """Return ``value`` as float, raising a clear error naming ``name`` unless it is a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+class System(ABC):
+    """Something that can be evaluated at a point of a parameter space.
+
+    Subclasses set ``name`` (registry key), ``space`` (axes with default
+    bounds), ``phases`` (phase names), ``site_dims`` (names of the configuration
+    dims after the sample dim) and ``optional_axes`` (axes with a default value
+    that points may omit), and implement :meth:`sample`.
+
+    ``sample(point, n_samples, seed)`` is pure: the same point and seed give the
+    same :class:`~phasemapper.Samples`. The space bounds are defaults for
+    mapping; :meth:`check_point` enforces only what is physically required.
+    """
+
+    name: str = ""
+    phases: tuple[str, ...] = ()
+    site_dims: tuple[str, ...] = ()
+    optional_axes: Mapping[str, float] = {}
+    space: Space
+
+    # ------------------------------------------------------------- contract
+    @abstractmethod
+    def sample(self, point: np.ndarray, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:
+        """Draw ``n_samples`` samples at ``point`` (a ``(ndim,)`` array in axis order)."""
+
+    def params(self) -> dict[str, Any]:
+        """Constructor parameters (JSON-serialisable), recorded as provenance."""
+        return {}
+
+    def site_shape(self) -> tuple[int, ...]:
+        """Shape of one configuration."""
+        raise NotImplementedError
+
+    def check_point(self, point: np.ndarray) -> None:
+        """Raise ``ValueError`` naming the axis if ``point`` is physically invalid."""
+        for axis, value in zip(self.space.names, point):
+            if not math.isfinite(value):
+                raise ValueError(f"axis {axis!r}: non-finite value {value!r}")
+
+    def reference_phase(self, points: Any) -> np.ndarray:
+        """Phase names at ``points`` from the literature (tests and benchmarks only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no reference phase diagram")
+
+    def reference_critical_points(self) -> list[CriticalPoint]:
+        """Critical points known from the literature (tests and benchmarks only)."""
+        return []
+
+    # --------------------------------------------------------------- points
+    def points(self, points: Any) -> np.ndarray:
+        """``points`` as a validated ``(n, ndim)`` array; optional axes may be omitted.
+
+        Accepts an ``(n, k)`` array whose ``k`` columns are the leading axes
+        (missing optional axes take their defaults), a 1-D array of values of
+        the first axis, or a mapping of equal-length arrays keyed by axis name.
+        """
+        names = self.space.names
+        if isinstance(points, Mapping):
+            unknown = set(points) - set(names)
+            if unknown:
+                raise ValueError(f"unknown axis {sorted(unknown)[0]!r} for system {self.name!r}; axes are {list(names)}")
+            full: dict[str, Any] = {}
+            length = None
+            for n in names:
+                if n in points:
+                    full[n] = np.atleast_1d(np.asarray(points[n], dtype=float))
+                    length = len(full[n]) if length is None else length
+                elif n not in self.optional_axes:
+                    raise ValueError(f"points are missing the required axis {n!r}")
+            for n in names:
+                if n not in full:
+                    full[n] = np.full(length or 1, self.optional_axes[n], dtype=float)
+            arr = self.space._as_array(full)
+        else:
+            try:
+                arr = np.asarray(points, dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"points must be numeric: {exc}") from None
+            if arr.ndim <= 1:  # values of the first axis
+                arr = arr.reshape(-1, 1)
+            if arr.ndim != 2:
+                raise ValueError(f"points must be a 2-D array (n, ndim), got shape {arr.shape}")
+            k = arr.shape[1]
+            if k < self.space.ndim:
+                missing = names[k:]
+                for n in missing:
+                    if n not in self.optional_axes:
+                        raise ValueError(f"points are missing the required axis {n!r}")
+                extra = np.array([self.optional_axes[n] for n in missing], dtype=float)
+                arr = np.column_stack([arr, np.broadcast_to(extra, (arr.shape[0], len(extra)))])
+            elif k > self.space.ndim:
+                raise ValueError(f"points have {k} columns but system {self.name!r} has axes {list(names)}")
+        for p in arr:
+            self.check_point(p)
+        return arr
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+_REGISTRY: dict[str, Callable[..., System]] = {}
+
+
+def register_system(name: str, factory: Callable[..., System]) -> None:
+    """Register ``factory`` under ``name`` for the CLI and :func:`make_system`."""
+    _REGISTRY[name.lower()] = factory
+
+
+def registered_systems() -> dict[str, Callable[..., System]]:
+    """A copy of the registry: name -> factory."""
+    return dict(_REGISTRY)
+
+
+def make_system(name: str, **params: Any) -> System:
+    """Build the registered system ``name`` with ``params``; unknown names raise ``ValueError``."""
+    key = str(name).lower()
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown system {name!r}; known systems: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[key](**params)
