@@ -31,8 +31,13 @@ class SerialExecutor(Executor):
 
 
 def default_executor(max_workers: int | None = None) -> ProcessPoolExecutor:
-    """A process pool with one worker per core (``forkserver`` start on POSIX)."""
-    method = "forkserver" if sys.platform != "win32" else "spawn"
+    """A process pool with one worker per core.
+
+    Workers are forked on Linux, so scripts need no ``if __name__ == "__main__"``
+    guard and inherit compiled kernels; other platforms spawn. Pass your own
+    executor (e.g. a ``forkserver`` pool) where forking a threaded parent is a concern.
+    """
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
     return ProcessPoolExecutor(
         max_workers=max_workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context(method)
     )

@@ -1,0 +1,238 @@
+"""The ``phasemapper`` command: thin over the Python API; bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from typer.exceptions import TyperException
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Find phase boundaries and map phase diagrams.",
+)
+console = Console()
+
+#: The main job run by ``phasemapper demo`` and ``make demo``.
+DEMO = {
+    "system": "ising2d",
+    "axes": ["T=1.8:2.8:41"],
+    "sizes": "16,32,64",
+    "samples": 1000,  # Binder crossing within 0.5% needs ~1000 independent samples per point (see README)
+    "seed": 0,
+    "out": Path("runs/demo"),
+}
+
+
+def parse_axis(spec: str) -> tuple[str, np.ndarray]:
+    """Parse ``NAME=LOW:HIGH:N`` (N evenly spaced values) or ``NAME=V1,V2,...``.
+
+    Examples
+    --------
+    >>> parse_axis("T=1:2:3")[1].tolist()
+    [1.0, 1.5, 2.0]
+    """
+    name, sep, rest = spec.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier() or not rest.strip():
+        raise ValueError(f"--axis {spec!r}: expected NAME=LOW:HIGH:N or NAME=V1,V2,...")
+    try:
+        if ":" in rest:
+            parts = rest.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            low, high, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if n < 1 or not (np.isfinite(low) and np.isfinite(high)):
+                raise ValueError
+            if n > 1 and not low < high:
+                raise ValueError(f"--axis {spec!r}: LOW must be below HIGH")
+            return name, np.linspace(low, high, n)
+        values = np.array([float(v) for v in rest.split(",")])
+    except ValueError as exc:
+        if str(exc):
+            raise
+        raise ValueError(f"--axis {spec!r}: expected NAME=LOW:HIGH:N (N an integer >= 1) or NAME=V1,V2,...") from None
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"--axis {spec!r}: values must be finite")
+    return name, values
+
+
+def parse_sizes(spec: str) -> list[int]:
+    """Parse ``--size 16,32,64``."""
+    try:
+        sizes = [int(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--size {spec!r}: expected comma-separated integers like 16,32,64") from None
+    if not sizes:
+        raise ValueError(f"--size {spec!r}: give at least one size")
+    return sizes
+
+
+def run_scan(
+    system: str,
+    axes: list[str],
+    sizes: str | None,
+    samples: int,
+    seed: int,
+    out: Path,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Scan ``system`` over the ``--axis`` grid at each size, detect, and write the outputs under ``out``."""
+    from . import save, scan
+    from ._executors import default_executor
+    from .detectors import Observables
+    from .plot import plot_observables
+    from .systems import make_system
+
+    if not axes:
+        raise ValueError("--axis: give at least one axis, e.g. --axis T=1.8:2.8:41")
+    parsed = [parse_axis(a) for a in axes]
+    names = [n for n, _ in parsed]
+    if len(set(names)) != len(names):
+        raise ValueError("--axis: an axis is given more than once")
+    grid = np.array(list(itertools.product(*[v for _, v in parsed])), dtype=float)
+    points = {n: grid[:, i] for i, n in enumerate(names)}
+    size_list = parse_sizes(sizes) if sizes else [None]
+    systems = {L: make_system(system, **({} if L is None else {"L": L})) for L in size_list}
+    for s in systems.values():
+        s.points(points)  # validate every point before any work starts
+
+    out.mkdir(parents=True, exist_ok=True)
+    executor = default_executor(workers)
+    try:
+        scans = {
+            s.params().get("L", 0): scan(s, points, samples, seed=seed, executor=executor, progress=progress)
+            for s in systems.values()
+        }
+    finally:
+        executor.shutdown()
+    scan_path = save(scans, out / "scan.nc")
+
+    reference = {cp.axis: cp for cp in next(iter(systems.values())).reference_critical_points()}
+    summary: dict[str, Any] = {
+        "system": system,
+        "sizes": [L for L in scans],
+        "axes": {n: [float(v.min()), float(v.max()), int(v.size)] for n, v in parsed},
+        "samples": samples,
+        "seed": seed,
+        "critical_points": [],
+        "outputs": {"scan": str(scan_path)},
+    }
+    scanned = [n for n, v in parsed if v.size > 1]
+    if len(scanned) == 1:
+        obs = Observables(axis=scanned[0], seed=seed).fit(scans)
+        exact = reference.get(scanned[0])
+        for cp in obs.critical_points_:
+            entry = cp.to_dict()
+            if exact is not None:
+                entry.update(exact=exact.value, exact_source=exact.method, error=cp.value - exact.value,
+                             relative_error=(cp.value - exact.value) / exact.value,
+                             within_1_sigma=cp.covers(exact.value, 1.0), within_2_sigma=cp.covers(exact.value, 2.0))
+            summary["critical_points"].append(entry)
+        summary["binder_crossings"] = {f"{a}/{b}": v for (a, b), v in obs.binder_crossings_.items()}
+        summary["susceptibility_peaks"] = {str(L): v for L, v in obs.susceptibility_peaks_.items()}
+        summary["outputs"]["plot"] = plot_observables(obs, out / "observables.png", exact.value if exact else None)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    summary["outputs"]["summary"] = str(out / "summary.json")
+    _print_summary(summary)
+    return summary
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"{summary['system']}: critical points")
+    for col in ("method", "estimate", "uncertainty", "exact", "error"):
+        table.add_column(col)
+    for cp in summary["critical_points"]:
+        exact = cp.get("exact")
+        table.add_row(
+            f"{cp['axis']} {cp['method']}",
+            f"{cp['value']:.5f}",
+            f"{cp['uncertainty']:.5f}" if cp["uncertainty"] is not None else "-",
+            f"{exact:.5f}" if exact is not None else "-",
+            f"{100 * cp['relative_error']:+.3f}%" if exact is not None else "-",
+        )
+    if summary["critical_points"]:
+        console.print(table)
+    for kind, path in summary["outputs"].items():
+        console.print(f"{kind:>8}: {path}")
+
+
+@app.command("systems")
+def systems_command() -> None:
+    """List the systems, their axes (default bounds) and phases."""
+    from .systems import make_system, registered_systems
+
+    table = Table(title="phasemapper systems")
+    for col in ("name", "axes", "phases", "reference"):
+        table.add_column(col)
+    for name in sorted(registered_systems()):
+        s = make_system(name)
+        axes = ", ".join(
+            f"{a.name} [{a.low:g}, {a.high:g}]" + (f" (optional, default {s.optional_axes[a.name]:g})" if a.name in s.optional_axes else "")
+            for a in s.space.axes
+        )
+        refs = "; ".join(f"{cp.axis}c = {cp.value:.6g} ({cp.method})" for cp in s.reference_critical_points())
+        table.add_row(name, axes, ", ".join(s.phases), refs or "-")
+    console.print(table)
+
+
+@app.command("scan")
+def scan_command(
+    system: Annotated[str, typer.Argument(help="System name, see `phasemapper systems`.")],
+    axis: Annotated[list[str], typer.Option("--axis", help="NAME=LOW:HIGH:N or NAME=V1,V2 (repeatable).")],
+    size: Annotated[str | None, typer.Option("--size", help="Lattice sizes, e.g. 16,32,64.")] = None,
+    samples: Annotated[int, typer.Option("--samples", help="Samples per point.")] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("runs/scan"),
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: one per core).")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Sample a system over a grid, locate its critical point, write scan.nc, summary.json, observables.png."""
+    run_scan(system, axis, size, samples, seed, out, workers, progress)
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = DEMO["out"],  # type: ignore[assignment]
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Run the main job on built-in defaults: locate the 2-D Ising Tc from L = 16, 32, 64."""
+    console.print(
+        f"[bold]phasemapper demo[/bold]: {DEMO['system']} {' '.join(DEMO['axes'])} sizes {DEMO['sizes']}, "
+        f"{DEMO['samples']} samples per point, seed {DEMO['seed']}"
+    )
+    run_scan(DEMO["system"], DEMO["axes"], DEMO["sizes"], DEMO["samples"], DEMO["seed"], out, None, progress)  # type: ignore[arg-type]
+    console.print(f"[green]demo finished[/green]; outputs are in {out.resolve()}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; ValueError/TypeError and usage errors print one line and exit 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except TyperException as exc:  # usage errors: unknown option, bad value type, ...
+        message = exc.format_message()
+        if message:  # an empty one follows the help shown for a bare `phasemapper`
+            print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except (ValueError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

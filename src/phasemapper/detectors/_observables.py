@@ -1,0 +1,318 @@
+"""Physics observables of magnetic scans and the critical point from finite-size scaling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._types import CriticalPoint
+
+__all__ = ["Observables", "scans_by_size"]
+
+
+def scans_by_size(scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> dict[int, xr.Dataset]:
+    """Normalise ``{L: scan}``, a list of scans or one scan to ``{L: scan}`` sorted by L.
+
+    ``L`` is read from the scan's lattice (the size of its last site dim); an
+    integer key that disagrees with it raises ``ValueError``.
+    """
+    if isinstance(scans, xr.Dataset):
+        items: list[tuple[Any, xr.Dataset]] = [(None, scans)]
+    elif isinstance(scans, Mapping):
+        items = list(scans.items())
+    elif isinstance(scans, Sequence):
+        items = [(None, s) for s in scans]
+    else:
+        raise TypeError(f"scans must be a Dataset, a dict {{L: Dataset}} or a list of Datasets, got {type(scans).__name__}")
+    out: dict[int, xr.Dataset] = {}
+    for key, ds in items:
+        if not isinstance(ds, xr.Dataset):
+            raise TypeError(f"scans must be xarray Datasets, got {type(ds).__name__}")
+        if "configuration" not in ds:
+            raise ValueError("scan has no 'configuration' variable")
+        L = int(ds["configuration"].shape[-1])
+        if isinstance(key, (int, np.integer)) and int(key) != L:
+            raise ValueError(f"scan given for L={key} has lattice size {L}")
+        if L in out:
+            raise ValueError(f"two scans have lattice size L={L}")
+        out[L] = ds
+    if not out:
+        raise ValueError("no scans given")
+    return dict(sorted(out.items()))
+
+
+class Observables:
+    """Order parameter, susceptibility, specific heat and Binder cumulant vs one axis, and Tc.
+
+    From scans at several lattice sizes L (same grid of the ``axis``) computes,
+    per site and with bootstrap error bars over samples:
+
+    - ``abs_m`` = <|m|>,
+    - ``susceptibility`` = N (<m^2> - <|m|>^2) / T,
+    - ``specific_heat`` = N (<e^2> - <e>^2) / T^2,
+    - ``binder`` = 1 - <m^4> / (3 <m^2>^2),
+
+    and estimates the critical temperature two ways:
+
+    - ``binder_crossing``: where the Binder cumulants of successive sizes cross,
+      on curves interpolated between scan points by histogram reweighting
+      (linear interpolation of a curved U(T) biases the crossing); the
+      estimate is the inverse-variance mean of the pair crossings, its
+      uncertainty scaled up by ``sqrt(chi2/dof)`` when the pairs disagree more
+      than their errors allow (finite-size drift; the PDG scale factor).
+    - ``susceptibility_peak_fss``: the susceptibility peak of each size,
+      located on the same reweighted curves, extrapolated as
+      ``T*(L) = Tc + a L^(-1/nu)``; the
+      uncertainty combines the bootstrap spread with the change when the
+      smallest size is left out.
+
+    Parameters
+    ----------
+    axis : str
+        The scanned axis (the temperature, used as ``T`` in the formulas).
+    n_bootstrap : int
+        Bootstrap resamples for the error bars and uncertainties.
+    nu : float
+        Correlation-length exponent for the peak extrapolation (1 for the 2-D
+        Ising class, exact).
+    seed : int
+        Seed of the bootstrap.
+
+    Attributes
+    ----------
+    observables_ : xarray.Dataset
+        Curves with dims ``(L, <axis>)`` and their ``*_err``.
+    indicator_ : xarray.DataArray
+        The Binder cumulant curves.
+    critical_points_ : list of CriticalPoint
+        ``binder_crossing`` then ``susceptibility_peak_fss`` (when they exist).
+    binder_crossings_ : dict
+        ``(L1, L2) -> (value, uncertainty)`` for each pair of successive sizes.
+    susceptibility_peaks_ : dict
+        ``L -> (T*, uncertainty)``.
+
+    Examples
+    --------
+    >>> import phasemapper as pm
+    >>> from phasemapper.systems import Ising2D
+    >>> from phasemapper.detectors import Observables
+    >>> scans = {L: pm.scan(Ising2D(L=L), {"T": [2.0, 2.2, 2.3, 2.4, 2.6]}, 100, seed=0,
+    ...                     executor=pm.SerialExecutor(), progress=False) for L in (8, 16)}
+    >>> obs = Observables(n_bootstrap=50).fit(scans)
+    >>> obs.observables_["binder"].dims
+    ('L', 'T')
+    """
+
+    def __init__(self, axis: str = "T", n_bootstrap: int = 200, nu: float = 1.0, seed: int = 0) -> None:
+        self.axis = axis
+        self.n_bootstrap = n_bootstrap
+        self.nu = nu
+        self.seed = seed
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> Observables:
+        if not isinstance(self.n_bootstrap, int) or self.n_bootstrap < 2:
+            raise ValueError(f"n_bootstrap must be an integer >= 2, got {self.n_bootstrap!r}")
+        if not self.nu > 0:
+            raise ValueError(f"nu must be > 0, got {self.nu!r}")
+        by_size = scans_by_size(scans)
+        rng = np.random.default_rng(self.seed)
+        T = self._grid(by_size)
+        sizes = list(by_size)
+
+        curves: dict[str, list[np.ndarray]] = {}
+        self._data: dict[int, _SizeData] = {}
+        for L, ds in by_size.items():
+            m = np.asarray(ds["magnetization"].values, dtype=float)
+            e = np.asarray(ds["energy"].values, dtype=float)
+            idx = rng.integers(0, m.shape[1], size=(self.n_bootstrap, m.shape[1]))
+            full = _moments(m, e, T, L * L)
+            boot = _moments(m[:, idx], e[:, idx], T, L * L)  # (boot, point)
+            for name, value in full.items():
+                curves.setdefault(name, []).append(value)
+                curves.setdefault(name + "_err", []).append(boot[name].std(axis=0, ddof=1))
+            self._data[L] = _SizeData(T, m, e, L * L, idx)
+
+        self.observables_ = xr.Dataset(
+            {name: (("L", self.axis), np.array(v)) for name, v in curves.items()},
+            coords={"L": sizes, self.axis: T},
+        )
+        self.indicator_ = self.observables_["binder"]
+        self.critical_points_: list[CriticalPoint] = []
+        self.binder_crossings_: dict[tuple[int, int], tuple[float, float]] = {}
+        self.susceptibility_peaks_: dict[int, tuple[float, float]] = {}
+        self._fit_binder(T, sizes)
+        self._fit_susceptibility_peaks(T, sizes)
+        return self
+
+    def _grid(self, by_size: dict[int, xr.Dataset]) -> np.ndarray:
+        grids = []
+        for L, ds in by_size.items():
+            if self.axis not in ds.coords:
+                raise ValueError(f"axis {self.axis!r} is not a coordinate of the scan at L={L}")
+            for other in ds.coords:
+                if other != self.axis and ds[other].dims == ("point",) and np.unique(ds[other].values).size > 1:
+                    raise ValueError(f"Observables scans one axis; axis {other!r} also varies in the scan at L={L}")
+            grids.append(np.asarray(ds[self.axis].values, dtype=float))
+        T = grids[0]
+        if T.size < 3 or np.any(np.diff(T) <= 0):
+            raise ValueError(f"axis {self.axis!r} must hold at least 3 increasing values")
+        for g in grids[1:]:
+            if g.shape != T.shape or not np.allclose(g, T):
+                raise ValueError(f"scans at different sizes must share the same {self.axis!r} grid")
+        return T
+
+    # ------------------------------------------------------- Binder crossing
+    def _fit_binder(self, T: np.ndarray, sizes: list[int]) -> None:
+        U = self.observables_["binder"].values
+        crossings = []
+        for k in range(len(sizes) - 1):
+            a, b = self._data[sizes[k]], self._data[sizes[k + 1]]
+            # first sign change of U_large - U_small from + (ordered side) to -
+            change = np.nonzero((U[k + 1, :-1] > U[k, :-1]) & (U[k + 1, 1:] <= U[k, 1:]))[0]
+            if change.size == 0:
+                continue
+            i = int(change[0])
+            fine = np.linspace(T[max(i - 1, 0)], T[min(i + 2, T.size - 1)], 61)
+
+            def crossing(resample: np.ndarray | None) -> float:
+                diff = b.binder(fine, resample) - a.binder(fine, resample)
+                return _first_root(fine, diff)
+
+            value = crossing(None)
+            reps = np.array([crossing(r) for r in range(self.n_bootstrap)])
+            reps = reps[np.isfinite(reps)]
+            if not np.isfinite(value) or reps.size < 2:
+                continue
+            self.binder_crossings_[(sizes[k], sizes[k + 1])] = (value, float(reps.std(ddof=1)))
+            crossings.append((value, float(reps.std(ddof=1))))
+        if crossings:
+            values, sigmas = np.array(crossings).T
+            value, sigma = _weighted_mean(values, sigmas)
+            self.critical_points_.append(CriticalPoint(self.axis, value, sigma, "binder_crossing"))
+
+    # -------------------------------------------- susceptibility peak + FSS
+    def _fit_susceptibility_peaks(self, T: np.ndarray, sizes: list[int]) -> None:
+        chi = self.observables_["susceptibility"].values
+        peaks, reps_all = {}, {}
+        for k, L in enumerate(sizes):
+            i = int(np.argmax(chi[k]))
+            if i == 0 or i == T.size - 1:
+                continue  # peak at the edge of the scan: not located
+            fine = np.linspace(T[max(i - 2, 0)], T[min(i + 2, T.size - 1)], 81)
+            data = self._data[L]
+            peaks[L] = _argmax_parabola(fine, data.susceptibility(fine, None))
+            reps_all[L] = np.array([_argmax_parabola(fine, data.susceptibility(fine, r)) for r in range(self.n_bootstrap)])
+            self.susceptibility_peaks_[L] = (peaks[L], float(reps_all[L].std(ddof=1)))
+        if len(peaks) < 2:
+            return
+        Ls = np.array(sorted(peaks))
+        x = Ls.astype(float) ** (-1.0 / self.nu)
+        sig = np.array([max(self.susceptibility_peaks_[L][1], 1e-12) for L in Ls])
+        tc = _weighted_intercept(x, np.array([peaks[L] for L in Ls]), sig)
+        reps = np.array([_weighted_intercept(x, np.array([reps_all[L][b] for L in Ls]), sig) for b in range(self.n_bootstrap)])
+        systematic = 0.0
+        if len(Ls) > 2:
+            systematic = abs(tc - _weighted_intercept(x[1:], np.array([peaks[L] for L in Ls[1:]]), sig[1:]))
+        self.critical_points_.append(
+            CriticalPoint(self.axis, float(tc), float(np.hypot(reps.std(ddof=1), systematic)), "susceptibility_peak_fss")
+        )
+
+
+class _SizeData:
+    """Samples of one lattice size, with curves at any T by blended single-histogram reweighting.
+
+    A value at ``t`` between scan points ``T[i] <= t <= T[i+1]`` is the linear
+    blend of the estimates reweighted from ``T[i]`` and from ``T[i+1]``
+    (Ferrenberg & Swendsen, PRL 61, 2635 (1988)); ``resample`` selects a
+    bootstrap replica (row of ``idx``) or the data themselves (``None``).
+    """
+
+    def __init__(self, T: np.ndarray, m: np.ndarray, e: np.ndarray, n_sites: int, idx: np.ndarray) -> None:
+        self.T, self.m, self.e, self.n_sites, self.idx = T, m, e, n_sites, idx
+
+    def _averages(self, t: np.ndarray, resample: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Blended reweighted <|m|>, <m^2>, <m^4> at each ``t``."""
+        i = np.clip(np.searchsorted(self.T, t, side="right") - 1, 0, self.T.size - 2)
+        lam = np.clip((t - self.T[i]) / (self.T[i + 1] - self.T[i]), 0.0, 1.0)
+        out = np.zeros((3, t.size))
+        for src, weight in ((i, 1.0 - lam), (i + 1, lam)):
+            m, e = self.m[src], self.e[src]  # (n_t, sample)
+            if resample is not None:
+                rows = self.idx[resample]
+                m, e = m[:, rows], e[:, rows]
+            logw = -(1.0 / t - 1.0 / self.T[src])[:, None] * self.n_sites * e
+            w = np.exp(logw - logw.max(axis=1, keepdims=True))
+            w /= w.sum(axis=1, keepdims=True)
+            am = np.abs(m)
+            out += weight * np.stack([(w * am).sum(1), (w * am**2).sum(1), (w * am**4).sum(1)])
+        return out[0], out[1], out[2]
+
+    def binder(self, t: np.ndarray, resample: int | None) -> np.ndarray:
+        _, m2, m4 = self._averages(t, resample)
+        return 1.0 - m4 / (3.0 * m2**2)
+
+    def susceptibility(self, t: np.ndarray, resample: int | None) -> np.ndarray:
+        am, m2, _ = self._averages(t, resample)
+        return self.n_sites * (m2 - am**2) / t
+
+
+def _moments(m: np.ndarray, e: np.ndarray, T: np.ndarray, n_sites: int) -> dict[str, np.ndarray]:
+    """Observables from per-site m, e with the sample axis last; leading bootstrap axes allowed after the point axis."""
+    if m.ndim == 3:  # (point, boot, sample) -> results (boot, point)
+        m, e = np.moveaxis(m, 0, 1), np.moveaxis(e, 0, 1)
+    am = np.abs(m).mean(axis=-1)
+    m2 = (m**2).mean(axis=-1)
+    m4 = (m**4).mean(axis=-1)
+    e1 = e.mean(axis=-1)
+    e2 = (e**2).mean(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        binder = 1.0 - m4 / (3.0 * m2**2)
+    return {
+        "abs_m": am,
+        "susceptibility": n_sites * (m2 - am**2) / T,
+        "specific_heat": n_sites * (e2 - e1**2) / T**2,
+        "binder": binder,
+    }
+
+
+def _first_root(x: np.ndarray, y: np.ndarray) -> float:
+    """First + to - sign change of ``y(x)``, linearly interpolated; ``nan`` if none."""
+    change = np.nonzero((y[:-1] > 0) & (y[1:] <= 0))[0]
+    if change.size == 0:
+        return np.nan
+    j = int(change[0])
+    return float(x[j] + (x[j + 1] - x[j]) * y[j] / (y[j] - y[j + 1]))
+
+
+def _argmax_parabola(x: np.ndarray, y: np.ndarray) -> float:
+    """Location of the maximum of ``y(x)``, refined by a parabola through its neighbours."""
+    j = int(np.argmax(y))
+    if 0 < j < x.size - 1:
+        y0, y1, y2 = y[j - 1 : j + 2]
+        denom = y0 - 2 * y1 + y2
+        if denom < 0:
+            return float(x[j] + 0.5 * (y0 - y2) / denom * (x[1] - x[0]))
+    return float(x[j])
+
+
+def _weighted_mean(values: np.ndarray, sigmas: np.ndarray) -> tuple[float, float]:
+    """Inverse-variance mean and its uncertainty, scaled by sqrt(chi2/dof) when chi2/dof > 1."""
+    w = 1.0 / np.maximum(sigmas, 1e-12) ** 2
+    mean = float(np.sum(w * values) / np.sum(w))
+    sigma = float(np.sqrt(1.0 / np.sum(w)))
+    if values.size > 1:
+        chi2 = float(np.sum(w * (values - mean) ** 2))
+        sigma *= max(1.0, np.sqrt(chi2 / (values.size - 1)))
+    return mean, sigma
+
+
+def _weighted_intercept(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
+    """Intercept of a weighted least-squares line y = c + a x."""
+    w = 1.0 / sigma**2
+    A = np.column_stack([np.ones_like(x), x])
+    coef = np.linalg.lstsq(A * np.sqrt(w)[:, None], y * np.sqrt(w), rcond=None)[0]
+    return float(coef[0])

@@ -1,0 +1,55 @@
+"""Matplotlib figures (imported lazily; never needed by the core)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .detectors import Observables
+
+__all__ = ["plot_observables"]
+
+_PANELS = (
+    ("abs_m", r"$\langle |m| \rangle$"),
+    ("susceptibility", r"susceptibility $\chi$"),
+    ("specific_heat", r"specific heat $c$"),
+    ("binder", r"Binder cumulant $U_4$"),
+)
+
+
+def plot_observables(obs: Observables, path: str | os.PathLike, exact: float | None = None) -> str:
+    """Four panels of a fitted :class:`~phasemapper.detectors.Observables` with its Tc estimates.
+
+    Writes a PNG to ``path`` and returns the path. ``exact`` draws the exact
+    critical value as a dashed line for comparison.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = obs.observables_
+    axis = obs.axis
+    x = data[axis].values
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), sharex=True)
+    for ax, (name, label) in zip(axes.ravel(), _PANELS):
+        for L in data["L"].values:
+            ax.errorbar(
+                x, data[name].sel(L=L).values, yerr=data[f"{name}_err"].sel(L=L).values,
+                marker="o", ms=3, lw=1, capsize=2, label=f"L = {L}",
+            )
+        for cp, color in zip(obs.critical_points_, ("tab:red", "tab:purple")):
+            ax.axvline(cp.value, color=color, lw=1, label=f"{cp.method}: {cp.value:.4f} ± {cp.uncertainty:.4f}")
+            ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color=color, alpha=0.12)
+        if exact is not None:
+            ax.axvline(exact, color="k", ls="--", lw=1, label=f"exact: {exact:.4f}")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel(axis)
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)
