@@ -16,7 +16,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._rng import next_below, next_u64, probability_threshold
+from ._rng import next_below, next_u64, probability_threshold, xoshiro_step
 
 __all__ = [
     "metropolis_tables",
@@ -30,16 +30,18 @@ _ALWAYS = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def metropolis_tables(T: float, J: float, h: float) -> np.ndarray:
-    """Acceptance thresholds ``table[(s+1)//2, (nn+4)//2]`` for a flip of spin ``s`` with neighbour sum ``nn``.
+    """Acceptance thresholds ``table[5 * (s+1)//2 + (nn+4)//2]`` for flipping spin ``s`` with neighbour sum ``nn``.
 
-    The entry is ``2**64 * exp(-dE/T)`` as ``uint64`` for ``dE > 0`` and the
-    sentinel ``2**64 - 1`` ("always accept") for ``dE <= 0``.
+    The entry is ``2**64 * exp(-dE/T)`` as ``uint64`` for ``dE > 0`` and
+    ``2**64 - 1`` for ``dE <= 0``. The kernel accepts when a fresh 64-bit random
+    number is below the entry (branch-free), so a downhill move is accepted with
+    probability ``1 - 2**-64``.
     """
-    table = np.empty((2, 5), dtype=np.uint64)
+    table = np.empty(10, dtype=np.uint64)
     for si, s in enumerate((-1, 1)):
         for ni, nn in enumerate((-4, -2, 0, 2, 4)):
             dE = 2.0 * s * (J * nn + h)
-            table[si, ni] = _ALWAYS if dE <= 0 else probability_threshold(math.exp(-dE / T))
+            table[5 * si + ni] = _ALWAYS if dE <= 0 else probability_threshold(math.exp(-dE / T))
     return table
 
 
@@ -65,23 +67,26 @@ def energy_magnetization(spins, J, h):
 
 
 @nb.njit(cache=True)
-def _metropolis_sweep(spins, table, state):
+def _metropolis_sweeps(spins, n_sweeps, table, state):
+    """``n_sweeps`` checkerboard sweeps (for odd L the same order is still a valid
+    sequence of single-site updates). Branch-free accept; RNG state kept in registers."""
     L = spins.shape[0]
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     accepted = 0
-    for parity in range(2):
-        for i in range(L):
-            up = i - 1 if i > 0 else L - 1
-            down = i + 1 if i + 1 < L else 0
-            for j in range((i + parity) & 1, L, 2):
-                left = j - 1 if j > 0 else L - 1
-                right = j + 1 if j + 1 < L else 0
-                s = spins[i, j]
-                nn = spins[up, j] + spins[down, j] + spins[i, left] + spins[i, right]
-                thr = table[(s + 1) >> 1, (nn + 4) >> 1]
-                if thr == _ALWAYS or next_u64(state) < thr:
-                    spins[i, j] = -s
-                    accepted += 1
-        # odd L: the checkerboard order is still a valid sequence of single-site updates
+    for _ in range(n_sweeps):
+        for parity in range(2):
+            for i in range(L):
+                up = spins[i - 1 if i > 0 else L - 1]
+                down = spins[i + 1 if i + 1 < L else 0]
+                row = spins[i]
+                for j in range((i + parity) & 1, L, 2):
+                    s = np.int64(row[j])
+                    nn = np.int64(up[j]) + down[j] + row[j - 1 if j > 0 else L - 1] + row[j + 1 if j + 1 < L else 0]
+                    r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+                    flip = np.int64(r < table[5 * ((s + 1) >> 1) + ((nn + 4) >> 1)])
+                    row[j] = s - 2 * s * flip
+                    accepted += flip
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
     return accepted
 
 
@@ -94,8 +99,7 @@ def run_metropolis(spins, n_records, sweeps_per_record, J, h, table, state, conf
     """
     accepted = 0
     for k in range(n_records):
-        for _ in range(sweeps_per_record):
-            accepted += _metropolis_sweep(spins, table, state)
+        accepted += _metropolis_sweeps(spins, sweeps_per_record, table, state)
         e, m = energy_magnetization(spins, J, h)
         energies[k] = e
         mags[k] = m

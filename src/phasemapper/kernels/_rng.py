@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["new_state", "next_u64", "next_double", "next_below", "probability_threshold"]
+__all__ = ["new_state", "xoshiro_step", "next_u64", "next_double", "next_below", "probability_threshold"]
 
 _U = np.uint64
 
@@ -31,16 +31,26 @@ def _rotl(x, k):
 
 
 @nb.njit(inline="always", cache=True)
+def xoshiro_step(s0, s1, s2, s3):
+    """One xoshiro256** step on a state held in local variables: ``(bits, s0, s1, s2, s3)``.
+
+    Hot loops keep the state in registers with this and store it back once.
+    """
+    result = _rotl(s1 * _U(5), 7) * _U(9)
+    t = s1 << _U(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@nb.njit(inline="always", cache=True)
 def next_u64(s):
-    """Next 64 random bits; advances ``s`` in place."""
-    result = _rotl(s[1] * _U(5), 7) * _U(9)
-    t = s[1] << _U(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
+    """Next 64 random bits from the state array ``s``; advances it in place."""
+    result, s[0], s[1], s[2], s[3] = xoshiro_step(s[0], s[1], s[2], s[3])
     return result
 
 

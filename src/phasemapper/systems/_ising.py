@@ -32,7 +32,8 @@ class Ising2D(System):
 
     Sampling thermalizes the chain, measures the integrated autocorrelation
     time of the energy and of ``|m|`` on a pilot run (Sokal's window), and then
-    records one configuration every ``ceil(decorrelation * tau)`` steps. A step
+    records one configuration every ``ceil(decorrelation * tau)`` steps (in a
+    field the signed magnetization is watched too). A step
     is one checkerboard Metropolis sweep, or for Wolff the number of cluster
     updates that flips about ``L*L`` spins on average. ``algorithm="auto"``
     uses Wolff at ``h = 0`` for ``T <= 1.2 Tc`` (near and below Tc, where
@@ -231,9 +232,12 @@ class _Chain:
         while True:
             _, e, m = self.advance(n - self.pilot_steps, 1, store=False)
             energies.append(e)
-            mags.append(np.abs(m))
+            mags.append(m)
             self.pilot_steps = n
-            series = (np.concatenate(energies), np.concatenate(mags))
+            m_all = np.concatenate(mags)
+            # |m| at h = 0 (the sign is a symmetry); the signed m too in a field, where
+            # tunnelling into the metastable direction is the slowest mode
+            series = [np.concatenate(energies), np.abs(m_all)] + ([m_all] if self.h != 0 else [])
             tau = max(integrated_autocorrelation_time(s) for s in series)
             if n >= self.PILOT_TAUS * tau or n >= self.MAX_PILOT:
                 return tau

@@ -1,0 +1,3 @@
+from phasemapper.cli import main
+
+main()

@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+import phasemapper as pm
+
+CLI = [sys.executable, "-m", "phasemapper"]
+
+
+def run(*args, cwd=None):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_systems_lists_ising():
+    r = run("systems")
+    assert r.returncode == 0
+    assert "ising2d" in r.stdout and "ferro" in r.stdout and "2.26919" in r.stdout
+
+
+def test_scan_writes_outputs(tmp_path):
+    out = tmp_path / "ising"
+    r = run("scan", "ising2d", "--axis", "T=1.9:2.7:9", "--size", "8,12", "--samples", "80", "--seed", "1",
+            "--out", str(out), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sizes"] == [8, 12]
+    methods = {cp["method"] for cp in summary["critical_points"]}
+    assert "binder_crossing" in methods
+    for cp in summary["critical_points"]:
+        assert cp["exact"] == pytest.approx(2.269185314, rel=1e-9) and cp["uncertainty"] > 0
+    assert (out / "observables.png").stat().st_size > 10_000
+    scans = pm.load(out / "scan.nc")
+    assert sorted(scans) == ["L12", "L8"] and scans["L8"].sizes["point"] == 9
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["scan", "nosuch", "--axis", "T=1:2:3"], "unknown system 'nosuch'"),
+        (["scan", "ising2d", "--axis", "T=1.8:2.8"], "--axis 'T=1.8:2.8'"),
+        (["scan", "ising2d", "--axis", "T"], "--axis 'T'"),
+        (["scan", "ising2d", "--axis", "T=2:1:3"], "LOW must be below HIGH"),
+        (["scan", "ising2d", "--axis", "T=-1:2:3"], "axis 'T': temperature must be > 0"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "1"], "L must be >= 2"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "x"], "--size"),
+        (["scan", "ising2d", "--axis", "beta=1:2:3"], "unknown axis 'beta'"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--samples", "abc"], "--samples"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, args, words):
+    r = run(*args, "--out", str(tmp_path / "x"))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    assert not (tmp_path / "x" / "scan.nc").exists()

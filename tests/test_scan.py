@@ -1,0 +1,85 @@
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import phasemapper as pm
+from phasemapper.systems import Ising2D
+
+POINTS = {"T": [1.8, 2.3, 3.0]}
+
+
+def _scan(executor, seed=7, system=None):
+    return pm.scan(system or Ising2D(L=8), POINTS, n_samples=40, seed=seed, executor=executor, progress=False)
+
+
+def test_layout_coords_and_provenance():
+    ds = _scan(pm.SerialExecutor())
+    assert ds.configuration.dims == ("point", "sample", "y", "x")
+    assert ds.configuration.dtype == np.int8
+    assert ds.energy.dims == ("point", "sample") and ds.magnetization.dims == ("point", "sample")
+    np.testing.assert_allclose(ds["T"].values, POINTS["T"])
+    np.testing.assert_allclose(ds["h"].values, 0.0)  # optional axis filled with its default
+    assert set(np.unique(ds.configuration.values)) <= {-1, 1}
+    # per-site observables are consistent with the stored configurations
+    np.testing.assert_allclose(ds.magnetization.values, ds.configuration.mean(("y", "x")).values)
+    assert (ds.steps_between_samples >= 1).all() and (ds.autocorrelation_time >= 1).all()
+    assert ds.attrs["system"] == "ising2d" and ds.attrs["seed"] == 7
+    assert '"L": 8' in ds.attrs["system_params"] and "numba" in ds.attrs["package_versions"]
+
+
+def test_same_seed_same_scan_serial_and_process_pool():
+    serial = _scan(pm.SerialExecutor())
+    with ProcessPoolExecutor(2) as pool:
+        pooled = _scan(pool)
+    threaded = _scan(ThreadPoolExecutor(2))
+    for other in (pooled, threaded):
+        xr.testing.assert_identical(serial.drop_attrs(), other.drop_attrs())
+    assert not np.array_equal(serial.configuration.values, _scan(pm.SerialExecutor(), seed=8).configuration.values)
+
+
+def test_default_executor_matches_serial():
+    np.testing.assert_array_equal(_scan(None).configuration.values, _scan(pm.SerialExecutor()).configuration.values)
+
+
+def test_netcdf_roundtrip(tmp_path):
+    ds = _scan(pm.SerialExecutor())
+    path = pm.save(ds, tmp_path / "scan.nc")
+    xr.testing.assert_identical(pm.load(path), ds)
+    multi = pm.save({8: ds, 16: ds}, tmp_path / "multi.nc")
+    loaded = pm.load(multi)
+    assert sorted(loaded) == ["L16", "L8"]
+    xr.testing.assert_identical(loaded["L8"], ds)
+
+
+def test_points_as_array_and_dict_agree():
+    a = pm.scan(Ising2D(L=4), np.array([[2.0, 0.1]]), 5, seed=1, executor=pm.SerialExecutor(), progress=False)
+    b = pm.scan(Ising2D(L=4), {"T": [2.0], "h": [0.1]}, 5, seed=1, executor=pm.SerialExecutor(), progress=False)
+    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+
+
+@pytest.mark.parametrize(
+    "points, match",
+    [
+        ({"T": [2.0, -1.0]}, "'T'.*> 0"),
+        ({"T": [2.0], "q": [1.0]}, "unknown axis 'q'"),
+        ({"h": [0.0]}, "required axis 'T'"),
+        (np.zeros((2, 3)), "3 columns"),
+    ],
+)
+def test_bad_points(points, match):
+    with pytest.raises(ValueError, match=match):
+        pm.scan(Ising2D(L=4), points, 5, seed=0, executor=pm.SerialExecutor(), progress=False)
+
+
+def test_bad_n_samples_and_paths(tmp_path):
+    with pytest.raises(ValueError, match="n_samples"):
+        pm.scan(Ising2D(L=4), {"T": [2.0]}, 0, seed=0, executor=pm.SerialExecutor(), progress=False)
+    with pytest.raises(ValueError, match="does not exist"):
+        pm.load(tmp_path / "missing.nc")
+    (tmp_path / "junk.nc").write_text("not netcdf")
+    with pytest.raises(ValueError, match="not a readable netCDF"):
+        pm.load(tmp_path / "junk.nc")
+    with pytest.raises(ValueError, match=r"\.nc"):
+        pm.save(xr.Dataset(), tmp_path / "scan.pickle")

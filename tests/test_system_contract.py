@@ -1,0 +1,71 @@
+"""One contract suite, parametrized over every registered system."""
+
+import numpy as np
+import pytest
+
+from phasemapper import Samples
+from phasemapper.systems import System, make_system, registered_systems
+
+# Small, fast parameters per system and invalid constructor parameters (name, value).
+SMALL = {"ising2d": {"L": 6}}
+BAD_PARAMS = {"ising2d": [("L", 1), ("L", 2.5), ("J", -1.0), ("algorithm", "heatbath"), ("decorrelation", 0.0)]}
+
+NAMES = sorted(registered_systems())
+
+
+def test_every_system_has_contract_fixtures():
+    assert set(NAMES) == set(SMALL) == set(BAD_PARAMS)
+
+
+@pytest.fixture(params=NAMES)
+def system(request) -> System:
+    return make_system(request.param, **SMALL[request.param])
+
+
+def _a_point(system):
+    return system.space.from_unit(np.full((1, system.space.ndim), 0.4))[0]
+
+
+def test_reproducible_with_seed(system):
+    p = _a_point(system)
+    a, b = system.sample(p, 6, seed=3), system.sample(p, 6, seed=3)
+    np.testing.assert_array_equal(a.configurations, b.configurations)
+    for name in a.observables:
+        np.testing.assert_array_equal(a.observables[name], b.observables[name])
+    c = system.sample(p, 6, seed=4)
+    assert not np.array_equal(a.configurations, c.configurations)
+
+
+def test_declared_shapes_and_dtypes(system):
+    s = system.sample(_a_point(system), 5, seed=0)
+    assert isinstance(s, Samples)
+    assert s.configurations.shape == (5, *system.site_shape())
+    assert len(system.site_dims) == len(system.site_shape())
+    assert s.configurations.dtype == np.int8
+    for values in s.observables.values():
+        assert values.shape == (5,) and np.all(np.isfinite(values))
+    assert set(system.phases) and system.name in registered_systems()
+
+
+def test_reference_phase_names_are_declared(system):
+    labels = system.reference_phase(system.space.sobol(16, seed=0))
+    assert set(labels) <= set(system.phases)
+
+
+@pytest.mark.parametrize("name, bad", [(n, b) for n in NAMES for b in BAD_PARAMS[n]])
+def test_bad_parameters_name_the_parameter(name, bad):
+    field, value = bad
+    with pytest.raises((ValueError, TypeError), match=field):
+        make_system(name, **{**SMALL[name], field: value})
+
+
+def test_bad_sample_arguments(system):
+    with pytest.raises(ValueError, match="n_samples"):
+        system.sample(_a_point(system), 0, seed=0)
+    with pytest.raises(ValueError, match=system.space.names[0]):
+        system.sample(np.full(system.space.ndim, np.nan), 2, seed=0)
+
+
+def test_unknown_system():
+    with pytest.raises(ValueError, match="unknown system 'nope'"):
+        make_system("nope")
