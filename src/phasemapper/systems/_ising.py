@@ -143,8 +143,7 @@ class Ising2D(System):
         chain = _Chain(self, T, h, self.algorithm_at(T, h), new_state(chain_seed))
         chain.initialise(np.random.default_rng(init_seed), ordered=T < self.critical_temperature)
 
-        chain.advance(self.thermalization, 1, store=False)
-        chain.calibrate()  # cluster sizes change as the chain equilibrates
+        chain.thermalize(self.thermalization)
         tau = chain.pilot()
         spacing = int(min(self.max_spacing, math.ceil(self.decorrelation * tau)))
         configs, energy, mag = chain.advance(n_samples, spacing, store=True)
@@ -203,6 +202,16 @@ class _Chain:
         )
         self.clusters_per_step = max(1, round(self.L * self.L * n_clusters / flipped))
         self.work, self.attempts = work + flipped, attempts + n_clusters
+
+    def thermalize(self, n_steps: int, chunk: int = 10) -> None:
+        """Discard ``n_steps`` steps; Wolff recalibrates its step after every chunk, since cluster
+        sizes grow by orders of magnitude while a random start equilibrates near Tc."""
+        done = 0
+        while done < n_steps:
+            k = min(chunk, n_steps - done)
+            self.advance(k, 1, store=False)
+            self.calibrate()
+            done += k
 
     def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Run ``n_records`` blocks of ``per_record`` steps (clusters during calibration)."""
