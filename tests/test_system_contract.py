@@ -41,7 +41,7 @@ def test_declared_shapes_and_dtypes(system):
     assert isinstance(s, Samples)
     assert s.configurations.shape == (5, *system.site_shape())
     assert len(system.site_dims) == len(system.site_shape())
-    assert s.configurations.dtype == np.int8
+    assert s.configurations.dtype == np.dtype(system.config_dtype)
     for values in s.observables.values():
         assert values.shape == (5,) and np.all(np.isfinite(values))
     assert set(system.phases) and system.name in registered_systems()

@@ -99,6 +99,8 @@ def scan(
             system=system.name,
             system_params=system.params(),
             space=system.space.to_dict(),
+            n_sites=system.n_sites(),
+            **({} if system.size() is None else {"size": system.size()}),
             seed=seed,
             n_samples=n_samples,
             wall_time_s=round(time.perf_counter() - started, 3),
@@ -130,8 +132,7 @@ def _cpu_count() -> int:
 
 
 def _size_label(system: System) -> str:
-    params = system.params()
-    return f"L={params['L']}" if "L" in params else ""
+    return "" if system.size_param is None else f"{system.size_param}={system.size()}"
 
 
 class _progress_bar:

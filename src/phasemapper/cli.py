@@ -103,7 +103,10 @@ def run_scan(
     grid = np.array(list(itertools.product(*[v for _, v in parsed])), dtype=float)
     points = {n: grid[:, i] for i, n in enumerate(names)}
     size_list = parse_sizes(sizes) if sizes else [None]
-    systems = {L: make_system(system, **({} if L is None else {"L": L})) for L in size_list}
+    probe = make_system(system)
+    if sizes and probe.size_param is None:
+        raise ValueError(f"--size: system {system!r} has no size parameter")
+    systems = {L: make_system(system, **({} if L is None else {probe.size_param: L})) for L in size_list}
     for s in systems.values():
         s.points(points)  # validate every point before any work starts
 
@@ -111,7 +114,7 @@ def run_scan(
     executor = default_executor(workers)
     try:
         scans = {
-            s.params().get("L", 0): scan(s, points, samples, seed=seed, executor=executor, progress=progress)
+            s.size() or 0: scan(s, points, samples, seed=seed, executor=executor, progress=progress)
             for s in systems.values()
         }
     finally:

@@ -10,7 +10,21 @@ import xarray as xr
 
 from .._types import CriticalPoint
 
-__all__ = ["Observables", "scans_by_size"]
+__all__ = ["Observables", "scans_by_size", "scan_size", "scan_sites"]
+
+
+def scan_size(ds: xr.Dataset) -> int:
+    """The linear size of a scan's system (``attrs["size"]``, else the last site dim)."""
+    if "size" in ds.attrs:
+        return int(ds.attrs["size"])
+    return int(ds["configuration"].shape[-1])
+
+
+def scan_sites(ds: xr.Dataset) -> int:
+    """Number of sites the per-site observables are normalised by (``attrs["n_sites"]``, else the lattice)."""
+    if "n_sites" in ds.attrs:
+        return int(ds.attrs["n_sites"])
+    return int(np.prod(ds["configuration"].shape[2:]))
 
 
 def scans_by_size(scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> dict[int, xr.Dataset]:
@@ -33,7 +47,7 @@ def scans_by_size(scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Da
             raise TypeError(f"scans must be xarray Datasets, got {type(ds).__name__}")
         if "configuration" not in ds:
             raise ValueError("scan has no 'configuration' variable")
-        L = int(ds["configuration"].shape[-1])
+        L = scan_size(ds)
         if isinstance(key, (int, np.integer)) and int(key) != L:
             raise ValueError(f"scan given for L={key} has lattice size {L}")
         if L in out:
@@ -69,10 +83,23 @@ class Observables:
       uncertainty combines the bootstrap spread with the change when the
       smallest size is left out.
 
+    Any system whose scans carry a per-site order parameter (and an energy, for
+    temperature axes) works: Ising, Potts, Blume-Capel, the quantum chain's
+    z-basis snapshots, ...
+
     Parameters
     ----------
     axis : str
-        The scanned axis (the temperature, used as ``T`` in the formulas).
+        The scanned axis.
+    order_parameter : str
+        Data variable holding the per-site order parameter ``m`` of each sample.
+    temperature : bool, optional
+        Whether ``axis`` is a temperature (default: ``axis == "T"``). Then
+        curves between scan points are histogram-reweighted with the energy and
+        the susceptibility and specific heat carry their ``1/T`` and ``1/T^2``;
+        otherwise curves are interpolated linearly and those factors are dropped.
+    ordered : {"low", "high"}
+        The side of the axis where the system orders (low T, low field, ...).
     n_bootstrap : int
         Bootstrap resamples for the error bars and uncertainties.
     nu : float
@@ -106,11 +133,23 @@ class Observables:
     ('L', 'T')
     """
 
-    def __init__(self, axis: str = "T", n_bootstrap: int = 200, nu: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        axis: str = "T",
+        n_bootstrap: int = 200,
+        nu: float = 1.0,
+        seed: int = 0,
+        order_parameter: str = "magnetization",
+        temperature: bool | None = None,
+        ordered: str = "low",
+    ) -> None:
         self.axis = axis
         self.n_bootstrap = n_bootstrap
         self.nu = nu
         self.seed = seed
+        self.order_parameter = order_parameter
+        self.temperature = temperature
+        self.ordered = ordered
 
     # ---------------------------------------------------------------- fit
     def fit(self, scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> Observables:
@@ -118,6 +157,9 @@ class Observables:
             raise ValueError(f"n_bootstrap must be an integer >= 2, got {self.n_bootstrap!r}")
         if not self.nu > 0:
             raise ValueError(f"nu must be > 0, got {self.nu!r}")
+        if self.ordered not in ("low", "high"):
+            raise ValueError(f"ordered must be 'low' or 'high', got {self.ordered!r}")
+        self._is_temperature = self.axis == "T" if self.temperature is None else bool(self.temperature)
         by_size = scans_by_size(scans)
         rng = np.random.default_rng(self.seed)
         T = self._grid(by_size)
@@ -126,15 +168,20 @@ class Observables:
         curves: dict[str, list[np.ndarray]] = {}
         self._data: dict[int, _SizeData] = {}
         for L, ds in by_size.items():
-            m = np.asarray(ds["magnetization"].values, dtype=float)
-            e = np.asarray(ds["energy"].values, dtype=float)
+            if self.order_parameter not in ds:
+                raise ValueError(f"order_parameter {self.order_parameter!r} is not a variable of the scan at L={L}")
+            if self._is_temperature and "energy" not in ds:
+                raise ValueError(f"a temperature axis needs an 'energy' variable; the scan at L={L} has none")
+            m = np.asarray(ds[self.order_parameter].values, dtype=float)
+            e = np.asarray(ds["energy"].values, dtype=float) if "energy" in ds else np.zeros_like(m)
+            n_sites = scan_sites(ds)
             idx = rng.integers(0, m.shape[1], size=(self.n_bootstrap, m.shape[1]))
-            full = _moments(m, e, T, L * L)
-            boot = _moments(m[:, idx], e[:, idx], T, L * L)  # (boot, point)
+            full = _moments(m, e, T, n_sites, self._is_temperature)
+            boot = _moments(m[:, idx], e[:, idx], T, n_sites, self._is_temperature)  # (boot, point)
             for name, value in full.items():
                 curves.setdefault(name, []).append(value)
                 curves.setdefault(name + "_err", []).append(boot[name].std(axis=0, ddof=1))
-            self._data[L] = _SizeData(T, m, e, L * L, idx)
+            self._data[L] = _SizeData(T, m, e, n_sites, idx, self._is_temperature)
 
         self.observables_ = xr.Dataset(
             {name: (("L", self.axis), np.array(v)) for name, v in curves.items()},
@@ -172,15 +219,17 @@ class Observables:
         for k in range(len(sizes) - 1):
             a, b = self._data[sizes[k]], self._data[sizes[k + 1]]
             # first sign change of U_large - U_small from + (ordered side) to -
-            change = np.nonzero((U[k + 1, :-1] > U[k, :-1]) & (U[k + 1, 1:] <= U[k, 1:]))[0]
+            sign = 1.0 if self.ordered == "low" else -1.0
+            d = sign * (U[k + 1] - U[k])
+            change = np.nonzero((d[:-1] > 0) & (d[1:] <= 0))[0]
             if change.size == 0:
                 continue
             i = int(change[0])
             fine = np.linspace(T[max(i - 1, 0)], T[min(i + 2, T.size - 1)], 61)
 
             def crossing(resample: np.ndarray | None) -> float:
-                diff = b.binder(fine, resample) - a.binder(fine, resample)
-                return _first_root(fine, diff)
+                diff = sign * (b.binder(fine, resample) - a.binder(fine, resample))
+                return _first_root(fine, diff)  # + to - along the axis for either ordered side
 
             value = crossing(None)
             reps = np.array([crossing(r) for r in range(self.n_bootstrap)])
@@ -231,8 +280,11 @@ class _SizeData:
     bootstrap replica (row of ``idx``) or the data themselves (``None``).
     """
 
-    def __init__(self, T: np.ndarray, m: np.ndarray, e: np.ndarray, n_sites: int, idx: np.ndarray) -> None:
+    def __init__(
+        self, T: np.ndarray, m: np.ndarray, e: np.ndarray, n_sites: int, idx: np.ndarray, temperature: bool
+    ) -> None:
         self.T, self.m, self.e, self.n_sites, self.idx = T, m, e, n_sites, idx
+        self.temperature = temperature  # reweight in 1/T; otherwise plain linear interpolation
 
     def _averages(self, t: np.ndarray, resample: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Blended reweighted <|m|>, <m^2>, <m^4> at each ``t``."""
@@ -244,7 +296,10 @@ class _SizeData:
             if resample is not None:
                 rows = self.idx[resample]
                 m, e = m[:, rows], e[:, rows]
-            logw = -(1.0 / t - 1.0 / self.T[src])[:, None] * self.n_sites * e
+            if self.temperature:
+                logw = -(1.0 / t - 1.0 / self.T[src])[:, None] * self.n_sites * e
+            else:
+                logw = np.zeros(m.shape)
             w = np.exp(logw - logw.max(axis=1, keepdims=True))
             w /= w.sum(axis=1, keepdims=True)
             am = np.abs(m)
@@ -257,10 +312,10 @@ class _SizeData:
 
     def susceptibility(self, t: np.ndarray, resample: int | None) -> np.ndarray:
         am, m2, _ = self._averages(t, resample)
-        return self.n_sites * (m2 - am**2) / t
+        return self.n_sites * (m2 - am**2) / (t if self.temperature else 1.0)
 
 
-def _moments(m: np.ndarray, e: np.ndarray, T: np.ndarray, n_sites: int) -> dict[str, np.ndarray]:
+def _moments(m: np.ndarray, e: np.ndarray, T: np.ndarray, n_sites: int, temperature: bool) -> dict[str, np.ndarray]:
     """Observables from per-site m, e with the sample axis last; leading bootstrap axes allowed after the point axis."""
     if m.ndim == 3:  # (point, boot, sample) -> results (boot, point)
         m, e = np.moveaxis(m, 0, 1), np.moveaxis(e, 0, 1)
@@ -273,8 +328,8 @@ def _moments(m: np.ndarray, e: np.ndarray, T: np.ndarray, n_sites: int) -> dict[
         binder = 1.0 - m4 / (3.0 * m2**2)
     return {
         "abs_m": am,
-        "susceptibility": n_sites * (m2 - am**2) / T,
-        "specific_heat": n_sites * (e2 - e1**2) / T**2,
+        "susceptibility": n_sites * (m2 - am**2) / (T if temperature else 1.0),
+        "specific_heat": n_sites * (e2 - e1**2) / (T**2 if temperature else 1.0),
         "binder": binder,
     }
 

@@ -50,6 +50,10 @@ class System(ABC):
     phases: tuple[str, ...] = ()
     site_dims: tuple[str, ...] = ()
     optional_axes: Mapping[str, float] = {}
+    #: constructor parameter that sets the linear size (``--size`` on the CLI), if any
+    size_param: str | None = None
+    #: dtype of the configurations
+    config_dtype: Any = np.int8
     space: Space
 
     # ------------------------------------------------------------- contract
@@ -64,6 +68,14 @@ class System(ABC):
     def site_shape(self) -> tuple[int, ...]:
         """Shape of one configuration."""
         raise NotImplementedError
+
+    def n_sites(self) -> int:
+        """Number of sites that per-site observables are normalised by."""
+        return int(np.prod(self.site_shape()))
+
+    def size(self) -> int | None:
+        """The linear size (value of ``size_param``), or ``None``."""
+        return None if self.size_param is None else int(self.params()[self.size_param])
 
     def check_point(self, point: np.ndarray) -> None:
         """Raise ``ValueError`` naming the axis if ``point`` is physically invalid."""

@@ -69,6 +69,7 @@ class Ising2D(System):
     phases = ("ferro", "para")
     site_dims = ("y", "x")
     optional_axes = {"h": 0.0}
+    size_param = "L"
 
     def __init__(
         self,
