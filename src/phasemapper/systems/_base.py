@@ -61,6 +61,15 @@ class System(ABC):
     def sample(self, point: np.ndarray, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:
         """Draw ``n_samples`` samples at ``point`` (a ``(ndim,)`` array in axis order)."""
 
+    def _sample_args(
+        self, point: Any, n_samples: Any, seed: int | np.random.SeedSequence | None
+    ) -> tuple[np.ndarray, int, np.random.SeedSequence]:
+        """Validate the arguments of :meth:`sample`: full point, sample count, seed sequence."""
+        point = self.points(np.asarray(point, dtype=float).reshape(1, -1))[0]
+        n_samples = check_positive_int("n_samples", n_samples)
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        return point, n_samples, ss
+
     def params(self) -> dict[str, Any]:
         """Constructor parameters (JSON-serialisable), recorded as provenance."""
         return {}

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 
 from .._space import Axis, Space
-from .._stats import integrated_autocorrelation_time
 from .._types import CriticalPoint, Samples
 from ..kernels import ising as kernels
 from ..kernels._rng import new_state
-from ._base import System, check_finite, check_positive_int, register_system
+from ._base import check_finite, check_positive_int, register_system
+from ._mcmc import MarkovChain, MonteCarloSystem
 
 __all__ = ["Ising2D", "ONSAGER_TC"]
 
@@ -23,7 +23,7 @@ ONSAGER_TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
 _ALGORITHMS = ("auto", "metropolis", "wolff")
 
 
-class Ising2D(System):
+class Ising2D(MonteCarloSystem):
     """Ferromagnetic Ising model ``H = -J sum_<ij> s_i s_j - h sum_i s_i`` on an L x L torus.
 
     Axes ``T`` (temperature, required) and ``h`` (field, optional, default 0).
@@ -87,23 +87,12 @@ class Ising2D(System):
         if algorithm not in _ALGORITHMS:
             raise ValueError(f"algorithm must be one of {_ALGORITHMS}, got {algorithm!r}")
         self.algorithm = algorithm
-        self.decorrelation = check_finite("decorrelation", decorrelation)
-        if self.decorrelation <= 0:
-            raise ValueError(f"decorrelation must be > 0, got {decorrelation}")
-        self.thermalization = check_positive_int("thermalization", thermalization, minimum=0)
-        self.max_spacing = check_positive_int("max_spacing", max_spacing)
+        self._init_sampling(decorrelation, thermalization, max_spacing)
         self.space = Space([Axis("T", 1.0 * self.J, 4.0 * self.J), Axis("h", -1.0, 1.0)])
 
     # ---------------------------------------------------------------- contract
     def params(self) -> dict[str, Any]:
-        return {
-            "L": self.L,
-            "J": self.J,
-            "algorithm": self.algorithm,
-            "decorrelation": self.decorrelation,
-            "thermalization": self.thermalization,
-            "max_spacing": self.max_spacing,
-        }
+        return {"L": self.L, "J": self.J, "algorithm": self.algorithm, **self._sampling_params()}
 
     def site_shape(self) -> tuple[int, ...]:
         return (self.L, self.L)
@@ -136,39 +125,19 @@ class Ising2D(System):
         return [CriticalPoint("T", self.critical_temperature, 0.0, "exact: Onsager 1944", at={"h": 0.0})]
 
     def sample(self, point: Any, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:
-        point = self.points(np.asarray(point, dtype=float).reshape(1, -1))[0]
-        n_samples = check_positive_int("n_samples", n_samples)
+        point, n_samples, ss = self._sample_args(point, n_samples, seed)
         T, h = float(point[0]), float(point[1])
-        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         init_seed, chain_seed = ss.spawn(2)
         chain = _Chain(self, T, h, self.algorithm_at(T, h), new_state(chain_seed))
         chain.initialise(np.random.default_rng(init_seed), ordered=T < self.critical_temperature)
-
-        chain.thermalize(self.thermalization)
-        tau = chain.pilot()
-        spacing = int(min(self.max_spacing, math.ceil(self.decorrelation * tau)))
-        configs, energy, mag = chain.advance(n_samples, spacing, store=True)
-        n_sites = self.L * self.L
-        return Samples(
-            configurations=configs,
-            observables={"energy": energy / n_sites, "magnetization": mag / n_sites},
-            metadata={
-                "algorithm": chain.algorithm,
-                "autocorrelation_time": tau,
-                "steps_between_samples": spacing,
-                "sweeps_per_step": chain.sweeps_per_step(),
-                "thermalization_steps": self.thermalization + chain.pilot_steps,
-                "acceptance_rate": chain.acceptance_rate(),
-            },
-        )
+        return self._run(chain, n_samples)
 
 
-class _Chain:
-    """One Markov chain of an :class:`Ising2D` at fixed ``(T, h)``: state, RNG and work counters."""
+class _Chain(MarkovChain):
+    """One Markov chain of an :class:`Ising2D` at fixed ``(T, h)``: state, RNG and work counters.
 
-    MIN_PILOT = 512
-    MAX_PILOT = 16_384
-    PILOT_TAUS = 50  # pilot length in units of tau for a reliable window
+    The record loop runs inside the numba kernels (``run_metropolis``, ``run_wolff``).
+    """
 
     def __init__(self, system: Ising2D, T: float, h: float, algorithm: str, state: np.ndarray) -> None:
         self.L, self.J, self.T, self.h = system.L, system.J, T, h
@@ -177,7 +146,6 @@ class _Chain:
         self.spins = np.empty((self.L, self.L), dtype=np.int8)
         self.work = 0  # accepted flips (Metropolis) or flipped spins (Wolff)
         self.attempts = 0  # attempted flips (Metropolis) or cluster updates (Wolff)
-        self.pilot_steps = 0
         if algorithm == "metropolis":
             self.table = kernels.metropolis_tables(T, self.J, h)
         else:
@@ -204,23 +172,14 @@ class _Chain:
         self.clusters_per_step = max(1, round(self.L * self.L * n_clusters / flipped))
         self.work, self.attempts = work + flipped, attempts + n_clusters
 
-    def thermalize(self, n_steps: int, chunk: int = 10) -> None:
-        """Discard ``n_steps`` steps; Wolff recalibrates its step after every chunk, since cluster
-        sizes grow by orders of magnitude while a random start equilibrates near Tc."""
-        done = 0
-        while done < n_steps:
-            k = min(chunk, n_steps - done)
-            self.advance(k, 1, store=False)
-            self.calibrate()
-            done += k
-
-    def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Run ``n_records`` blocks of ``per_record`` steps (clusters during calibration)."""
+    def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Run ``n_records`` blocks of ``per_record`` steps; per-site energy and magnetization."""
         configs = np.empty((n_records if store else 1, self.L, self.L), dtype=np.int8)
         energy = np.empty(max(n_records, 1))
         mag = np.empty(max(n_records, 1))
+        n_sites = self.L * self.L
         if n_records == 0:
-            return configs[:0], energy[:0], mag[:0]
+            return configs[:0], {"energy": energy[:0], "magnetization": mag[:0]}
         if self.algorithm == "metropolis":
             self.work += kernels.run_metropolis(
                 self.spins, n_records, per_record, self.J, self.h, self.table, self.state, configs, energy, mag, store
@@ -232,26 +191,13 @@ class _Chain:
                 self.spins, n_records, clusters, self.J, self.p_thr, self.state, self.stack, configs, energy, mag, store
             )
             self.attempts += n_records * clusters
-        return configs, energy, mag
+        return configs, {"energy": energy / n_sites, "magnetization": mag / n_sites}
 
-    def pilot(self) -> float:
-        """Run a pilot of single steps until it spans ``PILOT_TAUS`` autocorrelation times; return tau."""
-        energies: list[np.ndarray] = []
-        mags: list[np.ndarray] = []
-        n = self.MIN_PILOT
-        while True:
-            _, e, m = self.advance(n - self.pilot_steps, 1, store=False)
-            energies.append(e)
-            mags.append(m)
-            self.pilot_steps = n
-            m_all = np.concatenate(mags)
-            # |m| at h = 0 (the sign is a symmetry); the signed m too in a field, where
-            # tunnelling into the metastable direction is the slowest mode
-            series = [np.concatenate(energies), np.abs(m_all)] + ([m_all] if self.h != 0 else [])
-            tau = max(integrated_autocorrelation_time(s) for s in series)
-            if n >= self.PILOT_TAUS * tau or n >= self.MAX_PILOT:
-                return tau
-            n = min(2 * n, self.MAX_PILOT)
+    def tau_series(self, observables: dict[str, np.ndarray]) -> list[np.ndarray]:
+        # |m| at h = 0 (the sign is a symmetry); the signed m too in a field, where
+        # tunnelling into the metastable direction is the slowest mode
+        series = super().tau_series(observables)
+        return series + ([observables["magnetization"]] if self.h != 0 else [])
 
     def sweeps_per_step(self) -> float:
         if self.algorithm == "metropolis":

@@ -1,0 +1,175 @@
+"""Shared Markov-chain machinery: thermalization, pilot autocorrelation time, spaced sampling.
+
+Every Monte Carlo system owns a chain object (a subclass of :class:`MarkovChain`)
+that knows how to advance its state; this module decides how long to run it.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from .._stats import integrated_autocorrelation_time
+from .._types import Samples
+from ._base import System, check_finite, check_positive_int
+
+__all__ = ["MarkovChain", "LatticeChain", "MonteCarloSystem"]
+
+
+class MarkovChain(ABC):
+    """A chain at one point. ``advance`` runs blocks of steps and records per-site observables."""
+
+    MIN_PILOT = 512
+    MAX_PILOT = 16_384
+    PILOT_TAUS = 50  # pilot length in units of tau for a reliable Sokal window
+
+    algorithm: str = ""
+    pilot_steps: int = 0
+
+    @abstractmethod
+    def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Run ``n_records`` blocks of ``per_record`` steps; return configurations (if ``store``) and observables."""
+
+    def calibrate(self) -> None:
+        """Re-tune the definition of a step (cluster algorithms); called during thermalization."""
+
+    def tau_series(self, observables: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Series whose autocorrelation sets the spacing (default: energy and |order parameter|)."""
+        return [observables["energy"], np.abs(observables["magnetization"])]
+
+    def acceptance_rate(self) -> float:
+        return 1.0
+
+    def sweeps_per_step(self) -> float:
+        return 1.0
+
+    def thermalize(self, n_steps: int, chunk: int = 10) -> None:
+        """Discard ``n_steps`` steps, recalibrating after every chunk (cluster sizes grow while
+        a random start equilibrates)."""
+        done = 0
+        while done < n_steps:
+            k = min(chunk, n_steps - done)
+            self.advance(k, 1, store=False)
+            self.calibrate()
+            done += k
+
+    def pilot(self) -> float:
+        """Run single steps until the run spans ``PILOT_TAUS`` autocorrelation times; return tau (steps)."""
+        records: list[dict[str, np.ndarray]] = []
+        n = self.MIN_PILOT
+        while True:
+            _, obs = self.advance(n - self.pilot_steps, 1, store=False)
+            records.append(obs)
+            self.pilot_steps = n
+            joined = {k: np.concatenate([r[k] for r in records]) for k in records[0]}
+            tau = max(integrated_autocorrelation_time(s) for s in self.tau_series(joined))
+            if n >= self.PILOT_TAUS * tau or n >= self.MAX_PILOT:
+                return tau
+            n = min(2 * n, self.MAX_PILOT)
+
+
+def sample_chain(
+    chain: MarkovChain, n_samples: int, thermalization: int, decorrelation: float, max_spacing: int
+) -> Samples:
+    """Thermalize, measure tau on a pilot, then record ``n_samples`` spaced by ``ceil(decorrelation * tau)``."""
+    chain.thermalize(thermalization)
+    tau = chain.pilot()
+    spacing = int(min(max_spacing, math.ceil(decorrelation * tau)))
+    configs, observables = chain.advance(n_samples, spacing, store=True)
+    return Samples(
+        configurations=configs,
+        observables=observables,
+        metadata={
+            "algorithm": chain.algorithm,
+            "autocorrelation_time": tau,
+            "steps_between_samples": spacing,
+            "sweeps_per_step": chain.sweeps_per_step(),
+            "thermalization_steps": thermalization + chain.pilot_steps,
+            "acceptance_rate": chain.acceptance_rate(),
+        },
+    )
+
+
+class LatticeChain(MarkovChain):
+    """A chain whose step is some local sweeps and/or cluster updates flipping ~N sites.
+
+    Subclasses hold the state in ``self.config`` and implement ``local_sweeps``,
+    ``clusters`` (if ``use_clusters``) and ``measure`` with numba kernels; the
+    record loop runs here.
+    """
+
+    def __init__(self, n_sites: int, use_local: bool, use_clusters: bool, algorithm: str) -> None:
+        self.n = n_sites
+        self.use_local, self.use_clusters = use_local, use_clusters
+        self.algorithm = algorithm
+        self.clusters_per_step = 1
+        self.accepted = self.attempted = 0
+        self.flipped = self.cluster_count = 0
+        self.pilot_steps = 0
+        self.config: np.ndarray
+
+    @abstractmethod
+    def local_sweeps(self, n: int) -> int:
+        """``n`` local sweeps; return the number of accepted moves."""
+
+    def clusters(self, n: int) -> int:
+        """``n`` cluster updates; return the number of sites flipped."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def measure(self) -> dict[str, float]:
+        """Per-site observables of the current configuration."""
+
+    def calibrate(self, n_clusters: int = 256) -> None:
+        if not self.use_clusters:
+            return
+        flipped = max(self.clusters(n_clusters), 1)
+        self.flipped += flipped
+        self.cluster_count += n_clusters
+        self.clusters_per_step = max(1, round(self.n * n_clusters / flipped))
+
+    def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        configs = np.empty((n_records if store else 0, *self.config.shape), dtype=self.config.dtype)
+        obs: dict[str, list[float]] = {}
+        for r in range(n_records):
+            if self.use_local:
+                self.accepted += self.local_sweeps(per_record)
+                self.attempted += per_record * self.n
+            if self.use_clusters:
+                k = per_record * self.clusters_per_step
+                self.flipped += self.clusters(k)
+                self.cluster_count += k
+            for name, value in self.measure().items():
+                obs.setdefault(name, []).append(value)
+            if store:
+                configs[r] = self.config
+        return configs, {k: np.asarray(v, dtype=float) for k, v in obs.items()}
+
+    def acceptance_rate(self) -> float:
+        return float(self.accepted / self.attempted) if self.attempted else 1.0
+
+    def sweeps_per_step(self) -> float:
+        local = 1.0 if self.use_local else 0.0
+        if not self.use_clusters or not self.cluster_count:
+            return local
+        return local + self.clusters_per_step * self.flipped / self.cluster_count / self.n
+
+
+class MonteCarloSystem(System):
+    """A System sampled by a Markov chain: validates and stores the sampling controls."""
+
+    def _init_sampling(self, decorrelation: float, thermalization: int, max_spacing: int) -> None:
+        self.decorrelation = check_finite("decorrelation", decorrelation)
+        if self.decorrelation <= 0:
+            raise ValueError(f"decorrelation must be > 0, got {decorrelation}")
+        self.thermalization = check_positive_int("thermalization", thermalization, minimum=0)
+        self.max_spacing = check_positive_int("max_spacing", max_spacing)
+
+    def _sampling_params(self) -> dict[str, Any]:
+        return {"decorrelation": self.decorrelation, "thermalization": self.thermalization, "max_spacing": self.max_spacing}
+
+    def _run(self, chain: MarkovChain, n_samples: int) -> Samples:
+        return sample_chain(chain, n_samples, self.thermalization, self.decorrelation, self.max_spacing)
