@@ -4,6 +4,9 @@ Systems reach kernels only through these module names (``kernels.ising``), so a
 GPU implementation can later be selected here without touching systems.
 """
 
+from . import _blume_capel as blume_capel
 from . import _ising as ising
+from . import _potts as potts
+from . import _tasep as tasep
 
-__all__ = ["ising"]
+__all__ = ["ising", "potts", "blume_capel", "tasep"]

@@ -16,6 +16,7 @@ import math
 import numba as nb
 import numpy as np
 
+from ._lattice import neighbours
 from ._rng import next_below, next_u64, probability_threshold, xoshiro_step
 
 __all__ = [
@@ -121,13 +122,7 @@ def _wolff_cluster(flat, L, p_thr, state, stack):
     while top > 0:
         top -= 1
         site = stack[top]
-        i = site // L
-        j = site - i * L
-        up = site - L if i > 0 else site + n - L
-        down = site + L if i + 1 < L else site - n + L
-        left = site - 1 if j > 0 else site + L - 1
-        right = site + 1 if j + 1 < L else site - L + 1
-        for nb_ in (up, down, left, right):
+        for nb_ in neighbours(site, L, n):
             if flat[nb_] == s0 and next_u64(state) < p_thr:
                 flat[nb_] = -s0
                 stack[top] = nb_

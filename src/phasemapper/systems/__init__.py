@@ -1,6 +1,25 @@
 """Systems that can be evaluated at a point of a parameter space."""
 
 from ._base import System, make_system, register_system, registered_systems
+from ._blume_capel import BLUME_CAPEL_TRANSITION_LINE, BLUME_CAPEL_TRICRITICAL, BlumeCapel2D
 from ._ising import ONSAGER_TC, Ising2D
+from ._potts import Potts2D
+from ._quantum_chain import TransverseFieldIsingChain, free_fermion_ground_energy
+from ._tasep import TASEP, tasep_bulk
 
-__all__ = ["System", "Ising2D", "ONSAGER_TC", "make_system", "register_system", "registered_systems"]
+__all__ = [
+    "System",
+    "Ising2D",
+    "Potts2D",
+    "BlumeCapel2D",
+    "TASEP",
+    "TransverseFieldIsingChain",
+    "tasep_bulk",
+    "free_fermion_ground_energy",
+    "ONSAGER_TC",
+    "BLUME_CAPEL_TRANSITION_LINE",
+    "BLUME_CAPEL_TRICRITICAL",
+    "make_system",
+    "register_system",
+    "registered_systems",
+]
