@@ -113,6 +113,9 @@ def samples_to_dataset(system: System, points: np.ndarray, samples: list[Samples
     """Stack per-point :class:`Samples` into the scan Dataset layout."""
     point_dim, sample_dim = "point", "sample"
     site_dims = tuple(system.site_dims)
+    extra = samples[0].configurations.ndim - 1 - len(site_dims)
+    if extra != 0:  # systems whose sample shape is only known from the samples (FunctionSystem)
+        site_dims = tuple(f"site_{k}" for k in range(samples[0].configurations.ndim - 1))
     data_vars: dict[str, Any] = {
         "configuration": ((point_dim, sample_dim) + site_dims, np.stack([s.configurations for s in samples])),
     }

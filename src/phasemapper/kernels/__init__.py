@@ -5,8 +5,10 @@ GPU implementation can later be selected here without touching systems.
 """
 
 from . import _blume_capel as blume_capel
+from . import _hopfield as hopfield
 from . import _ising as ising
 from . import _potts as potts
 from . import _tasep as tasep
+from . import _xy as xy
 
-__all__ = ["ising", "potts", "blume_capel", "tasep"]
+__all__ = ["ising", "potts", "blume_capel", "tasep", "hopfield", "xy"]

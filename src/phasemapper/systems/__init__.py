@@ -3,9 +3,12 @@
 from ._base import System, make_system, register_system, registered_systems
 from ._blume_capel import BLUME_CAPEL_TRANSITION_LINE, BLUME_CAPEL_TRICRITICAL, BlumeCapel2D
 from ._ising import ONSAGER_TC, Ising2D
+from ._function import FunctionSystem
+from ._hopfield import Hopfield, ags_retrieval_overlap, ags_retrieval_temperature
 from ._potts import Potts2D
 from ._quantum_chain import TransverseFieldIsingChain, free_fermion_ground_energy
 from ._tasep import TASEP, tasep_bulk
+from ._xy import XY_T_BKT, XY2D
 
 __all__ = [
     "System",
@@ -13,6 +16,12 @@ __all__ = [
     "Potts2D",
     "BlumeCapel2D",
     "TASEP",
+    "Hopfield",
+    "XY2D",
+    "XY_T_BKT",
+    "FunctionSystem",
+    "ags_retrieval_overlap",
+    "ags_retrieval_temperature",
     "TransverseFieldIsingChain",
     "tasep_bulk",
     "free_fermion_ground_energy",
