@@ -7,8 +7,24 @@ from phasemapper import Samples
 from phasemapper.systems import System, make_system, registered_systems
 
 # Small, fast parameters per system and invalid constructor parameters (name, value).
-SMALL = {"ising2d": {"L": 6}}
-BAD_PARAMS = {"ising2d": [("L", 1), ("L", 2.5), ("J", -1.0), ("algorithm", "heatbath"), ("decorrelation", 0.0)]}
+SMALL = {
+    "ising2d": {"L": 6},
+    "potts2d": {"L": 6, "q": 3},
+    "blume_capel2d": {"L": 6},
+    "xy2d": {"L": 6},
+    "tasep": {"L": 12},
+    "tfim_chain": {"N": 6},
+    "hopfield": {"N": 40, "relax_sweeps": 5, "measure_sweeps": 5},
+}
+BAD_PARAMS = {
+    "ising2d": [("L", 1), ("L", 2.5), ("J", -1.0), ("algorithm", "heatbath"), ("decorrelation", 0.0)],
+    "potts2d": [("L", 1), ("q", 1), ("q", 200), ("J", 0.0), ("algorithm", "metropolis"), ("thermalization", -1)],
+    "blume_capel2d": [("L", 0), ("J", float("nan")), ("algorithm", "wolff"), ("max_spacing", 0)],
+    "xy2d": [("L", 1), ("J", -2.0), ("algorithm", "heatbath")],
+    "tasep": [("L", 1), ("L", "10"), ("decorrelation", -1.0)],
+    "tfim_chain": [("N", 1), ("N", 40), ("J", 0.0), ("boundary", "twisted")],
+    "hopfield": [("N", 1), ("measure_sweeps", 0), ("initial_overlap", 2.0)],
+}
 
 NAMES = sorted(registered_systems())
 

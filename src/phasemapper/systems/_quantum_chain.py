@@ -161,3 +161,6 @@ def _ground_state(N: int, J: float, h: float, boundary: str) -> tuple[float, np.
         w, V = eigsh(Hp, k=1, which="SA", v0=np.ones(dim), tol=1e-12)
     energy, vec = float(w[0]), V[:, 0] / np.linalg.norm(V[:, 0])
     return energy, vec if vec.sum() >= 0 else -vec
+
+
+register_system("tfim_chain", TransverseFieldIsingChain)

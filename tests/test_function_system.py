@@ -1,0 +1,74 @@
+"""FunctionSystem: labels, probabilities, samples, noise through rng, and errors naming the point."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import phasemapper as pm
+from phasemapper import Axis, Space
+from phasemapper.systems import FunctionSystem
+
+SPACE = Space([Axis("x", -1, 1), Axis("y", -1, 1)])
+
+
+def test_readme_function_system_example_runs_as_written():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- function-system-example -->\s*```python\n(.*?)```", readme, re.S)
+    assert block, "README lost its FunctionSystem example"
+    namespace: dict = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+    ds = namespace["ds"]
+    # the example's disk: label 0 inside, 1 outside, with 5% label noise
+    inside = (ds.x**2 + ds.y**2 < 0.5).values
+    label = ds.label.mean("sample").values
+    assert np.all(label[inside] < 0.3) and np.all(label[~inside] > 0.7)
+
+
+def test_labels_probabilities_and_arrays():
+    labels = FunctionSystem(lambda p: "a" if p["x"] < 0 else "b", SPACE, phases=["a", "b"])
+    s = labels.sample([0.5, 0.0], 3, seed=0)
+    assert s.observables["label"].tolist() == [1.0, 1.0, 1.0]
+    assert labels.reference_phase([[-0.5, 0.0], [0.5, 0.0]]).tolist() == ["a", "b"]
+
+    proba = FunctionSystem(lambda p: np.array([0.2, 0.8]), SPACE, phases=["a", "b"])
+    s = proba.sample([0.0, 0.0], 2, seed=0)
+    assert s.observables["proba_b"].tolist() == [0.8, 0.8] and s.observables["label"][0] == 1
+
+    arrays = FunctionSystem(lambda p, rng: rng.normal(p["x"], 1.0, size=(4, 4)), SPACE)
+    ds = pm.scan(arrays, {"x": [0.0, 0.5], "y": [0.0, 0.0]}, 200, seed=1, executor=pm.SerialExecutor(), progress=False)
+    assert ds.configuration.shape == (2, 200, 4, 4)
+    # the mean of N(0.5, 1) samples over 200 x 16 values
+    assert abs(float(ds["mean"].isel(point=1).mean()) - 0.5) < 4 / np.sqrt(200 * 16)
+
+
+def test_noise_is_reproducible_per_seed():
+    noisy = FunctionSystem(lambda p, rng: int(rng.random() < 0.5), SPACE, phases=["a", "b"])
+    a = noisy.sample([0, 0], 50, seed=3).observables["label"]
+    b = noisy.sample([0, 0], 50, seed=3).observables["label"]
+    np.testing.assert_array_equal(a, b)
+    assert 0 < a.mean() < 1
+
+
+def test_errors_name_the_point():
+    def broken(p):
+        if p["x"] > 0:
+            raise RuntimeError("solver diverged")
+        return "a"
+
+    system = FunctionSystem(broken, SPACE, phases=["a"])
+    with pytest.raises(ValueError, match=r"RuntimeError: solver diverged at point \{'x': 0.5, 'y': 0.0\}"):
+        system.sample([0.5, 0.0], 1, seed=0)
+    with pytest.raises(ValueError, match=r"NaN at point \{'x': 0.1"):
+        FunctionSystem(lambda p: float("nan"), SPACE).sample([0.1, 0.0], 1, seed=0)
+    with pytest.raises(ValueError, match="unknown phase 'c'"):
+        FunctionSystem(lambda p: "c", SPACE, phases=["a", "b"]).sample([0, 0], 1, seed=0)
+    with pytest.raises(ValueError, match="no phases were given"):
+        FunctionSystem(lambda p: "a", SPACE).sample([0, 0], 1, seed=0)
+    with pytest.raises(ValueError, match="sum to 1"):
+        FunctionSystem(lambda p: np.array([0.5, 0.7]), SPACE, phases=["a", "b"]).sample([0, 0], 1, seed=0)
+    with pytest.raises(TypeError, match="callable"):
+        FunctionSystem(42, SPACE)
+    with pytest.raises(ValueError, match="distinct"):
+        FunctionSystem(lambda p: 0, SPACE, phases=["a", "a"])
