@@ -74,9 +74,9 @@ class Observables:
     - ``binder_crossing``: where the Binder cumulants of successive sizes cross,
       on curves interpolated between scan points by histogram reweighting
       (linear interpolation of a curved U(T) biases the crossing); the
-      estimate is the inverse-variance mean of the pair crossings, its
-      uncertainty scaled up by ``sqrt(chi2/dof)`` when the pairs disagree more
-      than their errors allow (finite-size drift; the PDG scale factor).
+      estimate is the crossing of the two largest sizes (the smallest
+      finite-size shift), its uncertainty the bootstrap spread combined with
+      the drift from the previous pair's crossing (a finite-size systematic).
     - ``susceptibility_peak_fss``: the susceptibility peak of each size,
       located on the same reweighted curves, extrapolated as
       ``T*(L) = Tc + a L^(-1/nu)``; the
@@ -239,9 +239,9 @@ class Observables:
             self.binder_crossings_[(sizes[k], sizes[k + 1])] = (value, float(reps.std(ddof=1)))
             crossings.append((value, float(reps.std(ddof=1))))
         if crossings:
-            values, sigmas = np.array(crossings).T
-            value, sigma = _weighted_mean(values, sigmas)
-            self.critical_points_.append(CriticalPoint(self.axis, value, sigma, "binder_crossing"))
+            value, stat = crossings[-1]
+            drift = abs(crossings[-1][0] - crossings[-2][0]) if len(crossings) > 1 else 0.0
+            self.critical_points_.append(CriticalPoint(self.axis, value, float(np.hypot(stat, drift)), "binder_crossing"))
 
     # -------------------------------------------- susceptibility peak + FSS
     def _fit_susceptibility_peaks(self, T: np.ndarray, sizes: list[int]) -> None:
@@ -352,17 +352,6 @@ def _argmax_parabola(x: np.ndarray, y: np.ndarray) -> float:
         if denom < 0:
             return float(x[j] + 0.5 * (y0 - y2) / denom * (x[1] - x[0]))
     return float(x[j])
-
-
-def _weighted_mean(values: np.ndarray, sigmas: np.ndarray) -> tuple[float, float]:
-    """Inverse-variance mean and its uncertainty, scaled by sqrt(chi2/dof) when chi2/dof > 1."""
-    w = 1.0 / np.maximum(sigmas, 1e-12) ** 2
-    mean = float(np.sum(w * values) / np.sum(w))
-    sigma = float(np.sqrt(1.0 / np.sum(w)))
-    if values.size > 1:
-        chi2 = float(np.sum(w * (values - mean) ** 2))
-        sigma *= max(1.0, np.sqrt(chi2 / (values.size - 1)))
-    return mean, sigma
 
 
 def _weighted_intercept(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
