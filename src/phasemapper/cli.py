@@ -90,7 +90,7 @@ def run_scan(
     """Scan ``system`` over the ``--axis`` grid at each size, detect, and write the outputs under ``out``."""
     from . import save, scan
     from ._executors import default_executor
-    from .detectors import Observables
+    from .detectors import HelicityJump, Observables
     from .plot import plot_observables
     from .systems import make_system
 
@@ -132,19 +132,26 @@ def run_scan(
         "outputs": {"scan": str(scan_path)},
     }
     scanned = [n for n, v in parsed if v.size > 1]
+    first = next(iter(scans.values()))
     if len(scanned) == 1:
-        obs = Observables(axis=scanned[0], seed=seed).fit(scans)
         exact = reference.get(scanned[0])
-        for cp in obs.critical_points_:
-            entry = cp.to_dict()
-            if exact is not None:
-                entry.update(exact=exact.value, exact_source=exact.method, error=cp.value - exact.value,
-                             relative_error=(cp.value - exact.value) / exact.value,
-                             within_1_sigma=cp.covers(exact.value, 1.0), within_2_sigma=cp.covers(exact.value, 2.0))
-            summary["critical_points"].append(entry)
-        summary["binder_crossings"] = {f"{a}/{b}": v for (a, b), v in obs.binder_crossings_.items()}
-        summary["susceptibility_peaks"] = {str(L): v for L, v in obs.susceptibility_peaks_.items()}
-        summary["outputs"]["plot"] = plot_observables(obs, out / "observables.png", exact.value if exact else None)
+        detectors = []
+        if "magnetization" in first:
+            obs = Observables(axis=scanned[0], seed=seed).fit(scans)
+            detectors.append(obs)
+            summary["binder_crossings"] = {f"{a}/{b}": v for (a, b), v in obs.binder_crossings_.items()}
+            summary["susceptibility_peaks"] = {str(L): v for L, v in obs.susceptibility_peaks_.items()}
+            summary["outputs"]["plot"] = plot_observables(obs, out / "observables.png", exact.value if exact else None)
+        if "helicity" in first:
+            detectors.append(HelicityJump(axis=scanned[0], seed=seed).fit(scans))
+        for det in detectors:
+            for cp in det.critical_points_:
+                entry = cp.to_dict()
+                if exact is not None:
+                    entry.update(exact=exact.value, exact_source=exact.method, error=cp.value - exact.value,
+                                 relative_error=(cp.value - exact.value) / exact.value,
+                                 within_1_sigma=cp.covers(exact.value, 1.0), within_2_sigma=cp.covers(exact.value, 2.0))
+                summary["critical_points"].append(entry)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     summary["outputs"]["summary"] = str(out / "summary.json")
     _print_summary(summary)
@@ -176,7 +183,7 @@ def systems_command() -> None:
     from .systems import make_system, registered_systems
 
     table = Table(title="phasemapper systems")
-    for col in ("name", "axes", "phases", "reference"):
+    for col in ("name", "axes", "phases", "critical points", "source"):
         table.add_column(col)
     for name in sorted(registered_systems()):
         s = make_system(name)
@@ -184,8 +191,11 @@ def systems_command() -> None:
             f"{a.name} [{a.low:g}, {a.high:g}]" + (f" (optional, default {s.optional_axes[a.name]:g})" if a.name in s.optional_axes else "")
             for a in s.space.axes
         )
-        refs = "; ".join(f"{cp.axis}c = {cp.value:.6g} ({cp.method})" for cp in s.reference_critical_points())
-        table.add_row(name, axes, ", ".join(s.phases), refs or "-")
+        refs = "; ".join(
+            f"{cp.axis} = {cp.value:.6g}" + (f" at {', '.join(f'{k}={v:g}' for k, v in cp.at.items())}" if cp.at else "")
+            for cp in s.reference_critical_points()
+        )
+        table.add_row(name, axes, ", ".join(s.phases), refs or "-", s.reference or "-")
     console.print(table)
 
 

@@ -47,6 +47,8 @@ class System(ABC):
     """
 
     name: str = ""
+    #: short citation of the reference phase diagram (full sources in the class docstring)
+    reference: str = ""
     phases: tuple[str, ...] = ()
     site_dims: tuple[str, ...] = ()
     optional_axes: Mapping[str, float] = {}

@@ -59,6 +59,7 @@ class BlumeCapel2D(MonteCarloSystem):
     """
 
     name = "blume_capel2d"
+    reference = "Kwak et al. 2015; Beale 1986; Malakis et al. 2010"
     phases = ("ferro", "para")
     site_dims = ("y", "x")
     size_param = "L"

@@ -95,6 +95,7 @@ class Hopfield(System):
     """
 
     name = "hopfield"
+    reference = "Amit, Gutfreund & Sompolinsky 1987"
     phases = ("retrieval", "spin_glass", "para")
     site_dims = ("neuron",)
     size_param = "N"

@@ -66,6 +66,7 @@ class Ising2D(MonteCarloSystem):
     """
 
     name = "ising2d"
+    reference = "Onsager 1944"
     phases = ("ferro", "para")
     site_dims = ("y", "x")
     optional_axes = {"h": 0.0}

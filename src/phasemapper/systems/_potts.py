@@ -42,6 +42,7 @@ class Potts2D(MonteCarloSystem):
     """
 
     name = "potts2d"
+    reference = "Baxter 1973"
     phases = ("ordered", "disordered")
     site_dims = ("y", "x")
     size_param = "L"

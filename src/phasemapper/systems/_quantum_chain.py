@@ -57,6 +57,7 @@ class TransverseFieldIsingChain(System):
     """
 
     name = "tfim_chain"
+    reference = "Pfeuty 1970"
     phases = ("ferro", "para")
     site_dims = ("basis", "site")
     size_param = "N"

@@ -56,6 +56,7 @@ class TASEP(MonteCarloSystem):
     """
 
     name = "tasep"
+    reference = "Derrida, Evans, Hakim & Pasquier 1993"
     phases = ("low_density", "high_density", "max_current")
     site_dims = ("site",)
     size_param = "L"

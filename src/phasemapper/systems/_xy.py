@@ -47,6 +47,7 @@ class XY2D(MonteCarloSystem):
     """
 
     name = "xy2d"
+    reference = "Hasenbusch 2005; Komura & Okabe 2012"
     phases = ("quasi_ordered", "disordered")
     site_dims = ("y", "x")
     size_param = "L"
