@@ -7,8 +7,8 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import neighbours
-from ._rng import next_below, next_double, next_u64, probability_threshold
+from ._lattice import grow_cluster
+from ._rng import next_below, next_double, probability_threshold
 
 __all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure"]
 
@@ -66,20 +66,8 @@ def wolff_clusters(spins, n_clusters, p_thr, state, stack):
     for _ in range(n_clusters):
         seed = next_below(state, n)
         s0 = flat[seed]
-        if s0 == 0:
-            continue
-        flat[seed] = -s0
-        stack[0] = seed
-        top = 1
-        flipped += 1
-        while top > 0:
-            top -= 1
-            for nb_ in neighbours(stack[top], L, n):
-                if flat[nb_] == s0 and next_u64(state) < p_thr:
-                    flat[nb_] = -s0
-                    stack[top] = nb_
-                    top += 1
-                    flipped += 1
+        if s0 != 0:
+            flipped += grow_cluster(flat, L, seed, s0, -s0, p_thr, state, stack)
     return flipped
 
 

@@ -16,8 +16,8 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import neighbours
-from ._rng import next_below, next_u64, probability_threshold, xoshiro_step
+from ._lattice import grow_cluster
+from ._rng import next_below, probability_threshold, xoshiro_step
 
 __all__ = [
     "metropolis_tables",
@@ -111,24 +111,9 @@ def run_metropolis(spins, n_records, sweeps_per_record, J, h, table, state, conf
 
 @nb.njit(cache=True)
 def _wolff_cluster(flat, L, p_thr, state, stack):
-    """Grow and flip one Wolff cluster (flip-as-you-go marks visited sites). Returns its size."""
-    n = L * L
-    seed = next_below(state, n)
-    s0 = flat[seed]
-    flat[seed] = -s0
-    stack[0] = seed
-    top = 1
-    size = 1
-    while top > 0:
-        top -= 1
-        site = stack[top]
-        for nb_ in neighbours(site, L, n):
-            if flat[nb_] == s0 and next_u64(state) < p_thr:
-                flat[nb_] = -s0
-                stack[top] = nb_
-                top += 1
-                size += 1
-    return size
+    """Grow and flip one Wolff cluster. Returns its size."""
+    seed = next_below(state, L * L)
+    return grow_cluster(flat, L, seed, flat[seed], -flat[seed], p_thr, state, stack)
 
 
 @nb.njit(cache=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numba as nb
 
-__all__ = ["neighbours"]
+from ._rng import next_u64
+
+__all__ = ["neighbours", "grow_cluster"]
 
 
 @nb.njit(inline="always", cache=True)
@@ -17,3 +19,27 @@ def neighbours(site, L, n):
     left = site - 1 if j > 0 else site + L - 1
     right = site + 1 if j + 1 < L else site - L + 1
     return up, down, left, right
+
+
+@nb.njit(inline="always", cache=True)
+def grow_cluster(flat, L, seed, old, new, p_thr, state, stack):
+    """Grow a Wolff cluster from ``seed`` over sites equal to ``old``, setting them to ``new`` as it goes.
+
+    Each bond to an ``old`` neighbour joins with probability ``p_thr / 2**64``;
+    setting a site to ``new`` marks it visited. ``stack`` is a preallocated
+    ``int64[L*L]`` array. Returns the cluster size.
+    """
+    n = L * L
+    flat[seed] = new
+    stack[0] = seed
+    top = 1
+    size = 1
+    while top > 0:
+        top -= 1
+        for nb_ in neighbours(stack[top], L, n):
+            if flat[nb_] == old and next_u64(state) < p_thr:
+                flat[nb_] = new
+                stack[top] = nb_
+                top += 1
+                size += 1
+    return size

@@ -7,8 +7,8 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import neighbours
-from ._rng import next_below, next_double, next_u64, probability_threshold
+from ._lattice import grow_cluster
+from ._rng import next_below, next_double, probability_threshold
 
 __all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure"]
 
@@ -66,18 +66,7 @@ def wolff_clusters(spins, q, n_clusters, p_thr, state, stack):
         seed = next_below(state, n)
         old = flat[seed]
         new = (old + 1 + next_below(state, q - 1)) % q
-        flat[seed] = new
-        stack[0] = seed
-        top = 1
-        flipped += 1
-        while top > 0:
-            top -= 1
-            for nb_ in neighbours(stack[top], L, n):
-                if flat[nb_] == old and next_u64(state) < p_thr:
-                    flat[nb_] = new
-                    stack[top] = nb_
-                    top += 1
-                    flipped += 1
+        flipped += grow_cluster(flat, L, seed, old, new, p_thr, state, stack)
     return flipped
 
 

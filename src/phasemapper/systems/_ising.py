@@ -11,7 +11,7 @@ from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ..kernels import ising as kernels
 from ..kernels._rng import new_state
-from ._base import check_finite, check_positive_int, register_system
+from ._base import register_system
 from ._mcmc import MarkovChain, MonteCarloSystem
 
 __all__ = ["Ising2D", "ONSAGER_TC"]
@@ -81,13 +81,7 @@ class Ising2D(MonteCarloSystem):
         thermalization: int = 200,
         max_spacing: int = 10_000,
     ) -> None:
-        self.L = check_positive_int("L", L, minimum=2)
-        self.J = check_finite("J", J)
-        if self.J <= 0:
-            raise ValueError(f"J must be > 0 (ferromagnet), got {J}")
-        if algorithm not in _ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {_ALGORITHMS}, got {algorithm!r}")
-        self.algorithm = algorithm
+        self._init_lattice(L, J, algorithm, _ALGORITHMS)
         self._init_sampling(decorrelation, thermalization, max_spacing)
         self.space = Space([Axis("T", 1.0 * self.J, 4.0 * self.J), Axis("h", -1.0, 1.0)])
 
@@ -95,13 +89,8 @@ class Ising2D(MonteCarloSystem):
     def params(self) -> dict[str, Any]:
         return {"L": self.L, "J": self.J, "algorithm": self.algorithm, **self._sampling_params()}
 
-    def site_shape(self) -> tuple[int, ...]:
-        return (self.L, self.L)
-
     def check_point(self, point: np.ndarray) -> None:
         super().check_point(point)
-        if point[0] <= 0:
-            raise ValueError(f"axis 'T': temperature must be > 0, got {point[0]:g}")
         if self.algorithm == "wolff" and point[1] != 0:
             raise ValueError(f"axis 'h': algorithm='wolff' needs h = 0, got {point[1]:g}")
 

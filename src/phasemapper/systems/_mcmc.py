@@ -161,6 +161,26 @@ class LatticeChain(MarkovChain):
 class MonteCarloSystem(System):
     """A System sampled by a Markov chain: validates and stores the sampling controls."""
 
+    def _init_lattice(self, L: int, J: float, algorithm: str, algorithms: tuple[str, ...]) -> None:
+        """Validate and store the size ``L``, the ferromagnetic coupling ``J`` and the update algorithm."""
+        self.L = check_positive_int("L", L, minimum=2)
+        self.J = check_finite("J", J)
+        if self.J <= 0:
+            raise ValueError(f"J must be > 0 (ferromagnet), got {J}")
+        if algorithm not in algorithms:
+            raise ValueError(f"algorithm must be one of {algorithms}, got {algorithm!r}")
+        self.algorithm = algorithm
+
+    def site_shape(self) -> tuple[int, ...]:
+        return (self.L, self.L)
+
+    def check_point(self, point: np.ndarray) -> None:
+        super().check_point(point)
+        if "T" in self.space.names:
+            T = point[self.space.names.index("T")]
+            if T <= 0:
+                raise ValueError(f"axis 'T': temperature must be > 0, got {T:g}")
+
     def _init_sampling(self, decorrelation: float, thermalization: int, max_spacing: int) -> None:
         self.decorrelation = check_finite("decorrelation", decorrelation)
         if self.decorrelation <= 0:

@@ -11,7 +11,7 @@ from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ..kernels import potts as kernels
 from ..kernels._rng import new_state
-from ._base import check_finite, check_positive_int, register_system
+from ._base import check_positive_int, register_system
 from ._mcmc import LatticeChain, MonteCarloSystem
 
 __all__ = ["Potts2D"]
@@ -57,16 +57,10 @@ class Potts2D(MonteCarloSystem):
         thermalization: int = 200,
         max_spacing: int = 10_000,
     ) -> None:
-        self.L = check_positive_int("L", L, minimum=2)
+        self._init_lattice(L, J, algorithm, _ALGORITHMS)
         self.q = check_positive_int("q", q, minimum=2)
         if self.q > 127:
             raise ValueError(f"q must be <= 127 (int8 configurations), got {q}")
-        self.J = check_finite("J", J)
-        if self.J <= 0:
-            raise ValueError(f"J must be > 0 (ferromagnet), got {J}")
-        if algorithm not in _ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {_ALGORITHMS}, got {algorithm!r}")
-        self.algorithm = algorithm
         self._init_sampling(decorrelation, thermalization, max_spacing)
         tc = self.critical_temperature
         self.space = Space([Axis("T", 0.5 * tc, 1.5 * tc)])
@@ -78,14 +72,6 @@ class Potts2D(MonteCarloSystem):
 
     def params(self) -> dict[str, Any]:
         return {"L": self.L, "q": self.q, "J": self.J, "algorithm": self.algorithm, **self._sampling_params()}
-
-    def site_shape(self) -> tuple[int, ...]:
-        return (self.L, self.L)
-
-    def check_point(self, point: np.ndarray) -> None:
-        super().check_point(point)
-        if point[0] <= 0:
-            raise ValueError(f"axis 'T': temperature must be > 0, got {point[0]:g}")
 
     def reference_phase(self, points: Any) -> np.ndarray:
         """``ordered`` below Baxter's Tc, ``disordered`` above."""
