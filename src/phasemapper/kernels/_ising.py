@@ -77,15 +77,17 @@ def _metropolis_sweeps(spins, n_sweeps, table, state):
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in range(L):
-                up = spins[i - 1 if i > 0 else L - 1]
-                down = spins[i + 1 if i + 1 < L else 0]
-                row = spins[i]
+                up = i - 1 if i > 0 else L - 1
+                down = i + 1 if i + 1 < L else 0
                 for j in range((i + parity) & 1, L, 2):
-                    s = np.int64(row[j])
-                    nn = np.int64(up[j]) + down[j] + row[j - 1 if j > 0 else L - 1] + row[j + 1 if j + 1 < L else 0]
+                    s = np.int64(spins[i, j])
+                    nn = (
+                        np.int64(spins[up, j]) + spins[down, j]
+                        + spins[i, j - 1 if j > 0 else L - 1] + spins[i, j + 1 if j + 1 < L else 0]
+                    )
                     r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
                     flip = np.int64(r < table[5 * ((s + 1) >> 1) + ((nn + 4) >> 1)])
-                    row[j] = s - 2 * s * flip
+                    spins[i, j] = s - 2 * s * flip
                     accepted += flip
     state[0], state[1], state[2], state[3] = s0, s1, s2, s3
     return accepted
