@@ -10,6 +10,7 @@ import numpy as np
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ..kernels import ising as kernels
+from ..kernels import multispin
 from ..kernels._rng import new_state
 from ._base import register_system
 from ._mcmc import MarkovChain, MonteCarloSystem
@@ -20,7 +21,7 @@ __all__ = ["Ising2D", "ONSAGER_TC"]
 #: (L. Onsager, Phys. Rev. 65, 117 (1944)): 2 / ln(1 + sqrt 2).
 ONSAGER_TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
 
-_ALGORITHMS = ("auto", "metropolis", "wolff")
+_ALGORITHMS = ("auto", "metropolis", "wolff", "multispin")
 
 
 class Ising2D(MonteCarloSystem):
@@ -91,8 +92,8 @@ class Ising2D(MonteCarloSystem):
 
     def check_point(self, point: np.ndarray) -> None:
         super().check_point(point)
-        if self.algorithm == "wolff" and point[1] != 0:
-            raise ValueError(f"axis 'h': algorithm='wolff' needs h = 0, got {point[1]:g}")
+        if self.algorithm in ("wolff", "multispin") and point[1] != 0:
+            raise ValueError(f"axis 'h': algorithm={self.algorithm!r} needs h = 0, got {point[1]:g}")
 
     @property
     def critical_temperature(self) -> float:
@@ -103,7 +104,9 @@ class Ising2D(MonteCarloSystem):
         """The update algorithm used at ``(T, h)``."""
         if self.algorithm != "auto":
             return self.algorithm
-        return "wolff" if h == 0 and T <= 1.2 * self.critical_temperature else "metropolis"
+        if h != 0:
+            return "metropolis"
+        return "wolff" if T <= 1.2 * self.critical_temperature else "multispin"
 
     def reference_phase(self, points: Any) -> np.ndarray:
         """``ferro`` below Onsager's Tc, ``para`` above (at ``h != 0`` this is a crossover)."""
@@ -118,7 +121,9 @@ class Ising2D(MonteCarloSystem):
         point, n_samples, ss = self._sample_args(point, n_samples, seed)
         T, h = float(point[0]), float(point[1])
         init_seed, chain_seed = ss.spawn(2)
-        chain = _Chain(self, T, h, self.algorithm_at(T, h), new_state(chain_seed))
+        algorithm = self.algorithm_at(T, h)
+        chain_type = _MultispinChain if algorithm == "multispin" else _Chain
+        chain = chain_type(self, T, h, algorithm, new_state(chain_seed))
         chain.initialise(np.random.default_rng(init_seed), ordered=T < self.critical_temperature)
         return self._run(chain, n_samples)
 
@@ -198,6 +203,57 @@ class _Chain(MarkovChain):
         if self.algorithm == "metropolis":
             return float(self.work / max(self.attempts, 1))
         return 1.0  # cluster updates are rejection-free
+
+
+class _MultispinChain(MarkovChain):
+    """64 independent Metropolis replicas packed bitwise (``kernels.multispin``), h = 0.
+
+    Stored records yield all 64 replicas; pilot records report replica means, whose
+    normalised autocorrelation is that of one replica, with 64x less noise.
+    """
+
+    samples_per_record = 64
+
+    def __init__(self, system: Ising2D, T: float, h: float, algorithm: str, state: np.ndarray) -> None:
+        self.L, self.J = system.L, system.J
+        self.algorithm = algorithm
+        self.state = state
+        self.words = np.zeros((self.L, self.L), dtype=np.uint64)
+        self.p4, self.p8 = multispin.acceptance_bits(T, self.J)
+        self.accepted = self.attempted = 0
+
+    def initialise(self, rng: np.random.Generator, ordered: bool) -> None:
+        if ordered:
+            self.words[:] = np.uint64(0xFFFFFFFFFFFFFFFF)
+        else:
+            self.words[:] = rng.integers(0, 2**64, size=self.words.shape, dtype=np.uint64)
+
+    def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        n_sites = self.L * self.L
+        configs, energy, mag = [], [], []
+        for _ in range(n_records):
+            self.accepted += multispin.metropolis_sweeps(self.words, per_record, self.p4, self.p8, self.state)
+            self.attempted += 64 * per_record * n_sites
+            spins = multispin.unpack(self.words)
+            s = spins.astype(np.int64)
+            bonds = (s * (np.roll(s, -1, axis=1) + np.roll(s, -1, axis=2))).sum(axis=(1, 2))
+            e, m = -self.J * bonds / n_sites, s.sum(axis=(1, 2)) / n_sites
+            if store:
+                configs.append(spins)
+                energy.append(e)
+                mag.append(m)
+            else:
+                energy.append([e.mean()])
+                mag.append([np.abs(m).mean()])
+        shape = (0, self.L, self.L)
+        out = np.concatenate(configs) if configs else np.empty(shape, dtype=np.int8)
+        return out, {
+            "energy": np.concatenate(energy) if energy else np.empty(0),
+            "magnetization": np.concatenate(mag) if mag else np.empty(0),
+        }
+
+    def acceptance_rate(self) -> float:
+        return float(self.accepted / max(self.attempted, 1))
 
 
 register_system("ising2d", Ising2D)

@@ -28,6 +28,8 @@ class MarkovChain(ABC):
 
     algorithm: str = ""
     pilot_steps: int = 0
+    #: independent samples one stored record yields (64 for multi-spin coded replicas)
+    samples_per_record: int = 1
 
     @abstractmethod
     def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -78,10 +80,11 @@ def sample_chain(
     chain.thermalize(thermalization)
     tau = chain.pilot()
     spacing = int(min(max_spacing, math.ceil(decorrelation * tau)))
-    configs, observables = chain.advance(n_samples, spacing, store=True)
+    n_records = -(-n_samples // chain.samples_per_record)
+    configs, observables = chain.advance(n_records, spacing, store=True)
     return Samples(
-        configurations=configs,
-        observables=observables,
+        configurations=configs[:n_samples],
+        observables={k: v[:n_samples] for k, v in observables.items()},
         metadata={
             "algorithm": chain.algorithm,
             "autocorrelation_time": tau,
