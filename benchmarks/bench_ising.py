@@ -1,14 +1,16 @@
 """Ising speed: Metropolis flips per ns, and independent samples per second at Tc.
 
 Compares, in one run and on one core each: phasemapper's numba kernels
-(checkerboard Metropolis, Wolff), a plain numpy checkerboard Metropolis, and the
+(multi-spin coded Metropolis with 64 replicas, scalar checkerboard Metropolis,
+Wolff), a plain numpy checkerboard Metropolis, and the
 ``mcising`` package (Rust core) from PyPI. Prints a table and writes
 ``benchmarks/results/bench_ising.json``.
 
-Independent samples per second = (updates per second) / tau_int, with tau_int the
-integrated autocorrelation time (Sokal window) of |m| and of the energy, the larger
-of the two, measured on each engine's own chain at Tc. For phasemapper the rate
-delivered by ``Ising2D.sample`` end to end (thermalization, pilot and spacing
+Independent samples per second = (updates per second, timed without measurement)
+/ tau_int, with tau_int the integrated autocorrelation time (Sokal window) of |m|
+and of the energy, the larger of the two, measured on each engine's own recorded
+chain at Tc (x64 for the multi-spin replicas). For phasemapper the rate delivered
+by ``Ising2D.sample`` end to end (thermalization, pilot, spacing and unpacking
 included) is reported as well.
 
 Usage: python benchmarks/bench_ising.py [--quick]
@@ -27,6 +29,7 @@ import numpy as np
 
 from phasemapper._stats import integrated_autocorrelation_time
 from phasemapper.kernels import ising as kern
+from phasemapper.kernels import multispin
 from phasemapper.kernels._rng import new_state
 from phasemapper.systems import ONSAGER_TC, Ising2D
 
@@ -48,6 +51,26 @@ def phasemapper_metropolis(L: int, n_sweeps: int, record: bool):
     return time.perf_counter() - t, e, m
 
 
+def phasemapper_multispin(L: int, n_sweeps: int, record: bool):
+    """Multi-spin coded Metropolis: 64 replicas per call; with ``record``, per-sweep replica means."""
+    words = np.full((L, L), np.uint64(2**64 - 1))
+    state = new_state(4)
+    p4, p8 = multispin.acceptance_bits(TC, 1.0)
+    multispin.metropolis_sweeps(words, 2, p4, p8, state)  # compile / warm
+    if not record:
+        t = time.perf_counter()
+        multispin.metropolis_sweeps(words, n_sweeps, p4, p8, state)
+        return time.perf_counter() - t, None, None
+    e, m = np.empty(n_sweeps), np.empty(n_sweeps)
+    t = time.perf_counter()
+    for k in range(n_sweeps):
+        multispin.metropolis_sweeps(words, 1, p4, p8, state)
+        spins = multispin.unpack(words).astype(np.int64)
+        e[k] = -(spins * (np.roll(spins, -1, 1) + np.roll(spins, -1, 2))).sum(axis=(1, 2)).mean()
+        m[k] = np.abs(spins.sum(axis=(1, 2))).mean()
+    return time.perf_counter() - t, e, m
+
+
 def phasemapper_wolff(L: int, n_clusters: int):
     spins = np.ones((L, L), dtype=np.int8)
     state = new_state(2)
@@ -59,6 +82,20 @@ def phasemapper_wolff(L: int, n_clusters: int):
     t = time.perf_counter()
     flipped = kern.run_wolff(spins, n_clusters, 1, 1.0, thr, state, stack, dummy, e, m, False)
     return time.perf_counter() - t, e, m, flipped
+
+
+def phasemapper_wolff_pure(L: int, n_clusters: int) -> float:
+    """Seconds for ``n_clusters`` Wolff updates at Tc, without per-cluster measurement."""
+    spins = np.ones((L, L), dtype=np.int8)
+    state = new_state(2)
+    thr = kern.wolff_threshold(TC, 1.0)
+    stack = np.empty(L * L, dtype=np.int64)
+    dummy = np.empty((1, L, L), dtype=np.int8)
+    e, m = np.empty(1), np.empty(1)
+    kern.run_wolff(spins, 1, 200, 1.0, thr, state, stack, dummy, e, m, False)
+    t = time.perf_counter()
+    kern.run_wolff(spins, 1, n_clusters, 1.0, thr, state, stack, dummy, e, m, False)
+    return time.perf_counter() - t
 
 
 def numpy_checkerboard(L: int, n_sweeps: int):
@@ -103,7 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and short chains (~1 minute)")
     args = parser.parse_args()
-    sizes = [32, 64] if args.quick else [32, 64, 128]
+    sizes = [32, 64] if args.quick else [32, 64, 128, 256]
     flips_target = 2e7 if args.quick else 2e8
 
     rows_flips, rows_samples = [], []
@@ -111,40 +148,57 @@ def main() -> None:
         n = L * L
         sweeps = max(10, int(flips_target / n))
         t_pm, _, _ = phasemapper_metropolis(L, sweeps, record=False)
+        ms_sweeps = max(10, sweeps // 8)
+        t_ms, _, _ = phasemapper_multispin(L, ms_sweeps, record=False)
         t_mc, _, _ = mcising_chain(L, sweeps, "metropolis", record=False)
         np_sweeps = max(5, sweeps // 50)
         t_np = numpy_checkerboard(L, np_sweeps)
         row = {
             "L": L,
+            "phasemapper_multispin": 64 * ms_sweeps * n / t_ms / 1e9,
             "phasemapper_metropolis": sweeps * n / t_pm / 1e9,
             "mcising_metropolis": sweeps * n / t_mc / 1e9,
             "numpy_checkerboard": np_sweeps * n / t_np / 1e9,
         }
+        row["multispin_over_mcising"] = row["phasemapper_multispin"] / row["mcising_metropolis"]
         row["phasemapper_over_mcising"] = row["phasemapper_metropolis"] / row["mcising_metropolis"]
         row["phasemapper_over_numpy"] = row["phasemapper_metropolis"] / row["numpy_checkerboard"]
         rows_flips.append(row)
 
-    for L in sizes:
+    for L in sizes[:3]:
         n = L * L
         # Metropolis: tau ~ L^2.17 sweeps at Tc; chains of >= 50 tau where affordable
         n_sw = int(min(max(2000, 60 * 0.3 * L**2.17), (4e7 if args.quick else 4e8) / n))
-        t_pm, e_pm, m_pm = phasemapper_metropolis(L, n_sw, record=True)
-        t_mc, e_mc, m_mc = mcising_chain(L, n_sw, "metropolis", record=True)
+        _, e_pm, m_pm = phasemapper_metropolis(L, n_sw, record=True)
+        _, e_ms, m_ms = phasemapper_multispin(L, n_sw, record=True)
+        _, e_mc, m_mc = mcising_chain(L, n_sw, "metropolis", record=True)
         n_cl = int(min(20000, (2e7 if args.quick else 2e8) / n * 4))
-        t_pw, e_pw, m_pw, _ = phasemapper_wolff(L, n_cl)
-        t_mw, e_mw, m_mw = mcising_chain(L, n_cl, "wolff", record=True)
+        _, e_pw, m_pw, _ = phasemapper_wolff(L, n_cl)
+        _, e_mw, m_mw = mcising_chain(L, n_cl, "wolff", record=True)
+        # update rates without measurement overhead (tau comes from the recorded chains above)
+        flips = next(r for r in rows_flips if r["L"] == L)
+        sweeps_pm = flips["phasemapper_metropolis"] * 1e9 / n
+        sweeps_ms = flips["phasemapper_multispin"] * 1e9 / n
+        sweeps_mc = flips["mcising_metropolis"] * 1e9 / n
+        t_pw = phasemapper_wolff_pure(L, n_cl)
+        t_mw, _, _ = mcising_chain(L, n_cl, "wolff", record=False)
         n_samples = 200 if args.quick else 500
         t0 = time.perf_counter()
         Ising2D(L=L, algorithm="wolff").sample([TC, 0.0], n_samples, seed=0)
         t_e2e_w = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        Ising2D(L=L, algorithm="multispin").sample([TC, 0.0], n_samples, seed=0)
+        t_e2e_ms = time.perf_counter() - t0
         row = {
             "L": L,
             "metropolis_sweeps": n_sw,
-            "phasemapper_metropolis": n_sw / t_pm / tau_of(e_pm, m_pm),
-            "mcising_metropolis": n_sw / t_mc / tau_of(e_mc, m_mc),
+            "phasemapper_multispin": 64 * sweeps_ms / tau_of(e_ms, m_ms),
+            "phasemapper_metropolis": sweeps_pm / tau_of(e_pm, m_pm),
+            "mcising_metropolis": sweeps_mc / tau_of(e_mc, m_mc),
             "phasemapper_wolff": n_cl / t_pw / tau_of(e_pw, m_pw),
             "mcising_wolff": n_cl / t_mw / tau_of(e_mw, m_mw),
             "phasemapper_sample_end_to_end_wolff": n_samples / t_e2e_w,
+            "phasemapper_sample_end_to_end_multispin": n_samples / t_e2e_ms,
             "tau_metropolis_sweeps": tau_of(e_pm, m_pm),
             "tau_wolff_clusters": tau_of(e_pw, m_pw),
         }
@@ -152,15 +206,18 @@ def main() -> None:
 
     print(f"\nIsing 2-D at Tc, one core each ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)")
     print("\nMetropolis spin flips per ns")
-    print(f"{'L':>5} {'phasemapper':>12} {'mcising':>9} {'numpy':>8} {'pm/mcising':>11} {'pm/numpy':>9}")
+    print(f"{'L':>5} {'multispin':>10} {'scalar':>8} {'mcising':>9} {'numpy':>8} {'ms/mcising':>11} {'scalar/mcising':>15} {'scalar/numpy':>13}")
     for r in rows_flips:
-        print(f"{r['L']:>5} {r['phasemapper_metropolis']:>12.3f} {r['mcising_metropolis']:>9.3f} "
-              f"{r['numpy_checkerboard']:>8.3f} {r['phasemapper_over_mcising']:>11.2f} {r['phasemapper_over_numpy']:>9.1f}")
+        print(f"{r['L']:>5} {r['phasemapper_multispin']:>10.3f} {r['phasemapper_metropolis']:>8.3f} {r['mcising_metropolis']:>9.3f} "
+              f"{r['numpy_checkerboard']:>8.3f} {r['multispin_over_mcising']:>11.1f} {r['phasemapper_over_mcising']:>15.2f} "
+              f"{r['phasemapper_over_numpy']:>13.1f}")
     print("\nIndependent samples per second at Tc (updates/s / tau_int)")
-    print(f"{'L':>5} {'pm metro':>10} {'mcising metro':>14} {'pm wolff':>10} {'mcising wolff':>14} {'pm sample() wolff':>18}")
+    print(f"{'L':>5} {'pm multispin':>13} {'pm metro':>10} {'mcising metro':>14} {'pm wolff':>10} {'mcising wolff':>14}"
+          f" {'sample() wolff':>15} {'sample() multispin':>19}")
     for r in rows_samples:
-        print(f"{r['L']:>5} {r['phasemapper_metropolis']:>10.1f} {r['mcising_metropolis']:>14.1f} "
-              f"{r['phasemapper_wolff']:>10.1f} {r['mcising_wolff']:>14.1f} {r['phasemapper_sample_end_to_end_wolff']:>18.1f}")
+        print(f"{r['L']:>5} {r['phasemapper_multispin']:>13.1f} {r['phasemapper_metropolis']:>10.1f} {r['mcising_metropolis']:>14.1f} "
+              f"{r['phasemapper_wolff']:>10.1f} {r['mcising_wolff']:>14.1f} {r['phasemapper_sample_end_to_end_wolff']:>15.1f}"
+              f" {r['phasemapper_sample_end_to_end_multispin']:>19.1f}")
 
     out = Path(__file__).parent / "results" / "bench_ising.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._rng import xoshiro_step
 
-__all__ = ["probability_bits", "acceptance_bits", "bernoulli_words", "metropolis_sweeps", "unpack", "pack"]
+__all__ = ["probability_bits", "acceptance_bits", "bernoulli_words", "metropolis_sweeps", "unpack", "pack", "measure"]
 
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ZERO = np.uint64(0)
@@ -121,3 +121,28 @@ def pack(spins: np.ndarray) -> np.ndarray:
     """Inverse of :func:`unpack`: ``(64, L, L)`` +-1 spins to ``(L, L)`` uint64 words."""
     bits = (np.moveaxis(np.asarray(spins), 0, -1) > 0).astype(np.uint8)
     return np.packbits(bits, axis=-1, bitorder="little").view("<u8").reshape(bits.shape[:-1]).astype(np.uint64)
+
+
+@nb.njit(cache=True)
+def measure(words, J):
+    """Per-replica totals from the packed words: ``(bonds, magnetization)``, each ``int64[64]``.
+
+    ``bonds = sum_<ij> s_i s_j`` (right and down bond of every site), ``magnetization = sum_i s_i``.
+    """
+    L = words.shape[0]
+    up_count = np.zeros(64, dtype=np.int64)
+    anti = np.zeros(64, dtype=np.int64)
+    one = np.uint64(1)
+    for i in range(L):
+        ip = i + 1 if i + 1 < L else 0
+        for j in range(L):
+            jp = j + 1 if j + 1 < L else 0
+            s = words[i, j]
+            x1 = s ^ words[i, jp]
+            x2 = s ^ words[ip, j]
+            for r in range(64):
+                sh = np.uint64(r)
+                up_count[r] += np.int64((s >> sh) & one)
+                anti[r] += np.int64((x1 >> sh) & one) + np.int64((x2 >> sh) & one)
+    n = L * L
+    return 2 * n - 2 * anti, 2 * up_count - n

@@ -234,12 +234,10 @@ class _MultispinChain(MarkovChain):
         for _ in range(n_records):
             self.accepted += multispin.metropolis_sweeps(self.words, per_record, self.p4, self.p8, self.state)
             self.attempted += 64 * per_record * n_sites
-            spins = multispin.unpack(self.words)
-            s = spins.astype(np.int64)
-            bonds = (s * (np.roll(s, -1, axis=1) + np.roll(s, -1, axis=2))).sum(axis=(1, 2))
-            e, m = -self.J * bonds / n_sites, s.sum(axis=(1, 2)) / n_sites
+            bonds, total_m = multispin.measure(self.words, self.J)
+            e, m = -self.J * bonds / n_sites, total_m / n_sites
             if store:
-                configs.append(spins)
+                configs.append(multispin.unpack(self.words))
                 energy.append(e)
                 mag.append(m)
             else:
