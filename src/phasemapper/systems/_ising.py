@@ -104,9 +104,7 @@ class Ising2D(MonteCarloSystem):
         """The update algorithm used at ``(T, h)``."""
         if self.algorithm != "auto":
             return self.algorithm
-        if h != 0:
-            return "metropolis"
-        return "wolff" if T <= 1.2 * self.critical_temperature else "multispin"
+        return "wolff" if h == 0 and T <= 1.2 * self.critical_temperature else "metropolis"
 
     def reference_phase(self, points: Any) -> np.ndarray:
         """``ferro`` below Onsager's Tc, ``para`` above (at ``h != 0`` this is a crossover)."""
