@@ -78,7 +78,7 @@ def main() -> None:
     for r in rows:
         print(f"{r['case']:<36} {r['samples_per_s']:>12.1f}")
     print(f"\nEnd-to-end demo scan (ising2d, T=1.8:2.8:41, sizes {sizes}, {samples} samples, process pool):")
-    print(f"auto {e2e['before']:.1f} s, multispin above 1.2 Tc {e2e['after']:.1f} s, ratio {e2e["auto_over_multispin"]:.2f}x")
+    print(f"auto {e2e['before']:.1f} s, multispin above 1.2 Tc {e2e['after']:.1f} s, ratio {e2e['auto_over_multispin']:.2f}x")
 
     out = Path(__file__).parent / "results" / "bench_systems.json"
     out.parent.mkdir(parents=True, exist_ok=True)
