@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from concurrent.futures import Executor, as_completed
@@ -161,8 +160,3 @@ class _progress_bar:
         if self._progress is not None:
             self._progress.stop()
 
-
-def scan_params(ds: xr.Dataset) -> dict[str, Any]:
-    """The system parameters recorded in a scan's attrs."""
-    raw = ds.attrs.get("system_params", "{}")
-    return json.loads(raw) if isinstance(raw, str) else dict(raw)

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .._types import CriticalPoint
-from ._observables import scans_by_size
+from ._observables import _first_root, extrapolate_to_infinite_size, scans_by_size
 
 __all__ = ["HelicityJump"]
 
@@ -83,8 +83,8 @@ class HelicityJump:
             curves.append(mean)
             errors.append(boot.std(axis=0, ddof=1))
             line = 2.0 * T / np.pi
-            value = _first_crossing(T, mean - line)
-            r = np.array([_first_crossing(T, b - line) for b in boot])
+            value = _first_root(T, mean - line)
+            r = np.array([_first_root(T, b - line) for b in boot])
             r = r[np.isfinite(r)]
             if np.isfinite(value) and r.size > 1:
                 self.crossings_[L] = (value, float(r.std(ddof=1)))
@@ -101,27 +101,12 @@ class HelicityJump:
             value, err = self.crossings_[int(Ls[0])]
             self.critical_points_.append(CriticalPoint(self.axis, value, err, "helicity_jump"))
         elif Ls.size > 1:
-            x = 1.0 / np.log(Ls) ** 2
-            sig = np.array([max(self.crossings_[int(L)][1], 1e-9) for L in Ls])
-            y = np.array([self.crossings_[int(L)][0] for L in Ls])
-            tc = _intercept(x, y, sig)
-            spread = np.array([_intercept(x, np.array([reps[int(L)][b] for L in Ls]), sig) for b in range(self.n_bootstrap)])
-            systematic = abs(tc - _intercept(x[1:], y[1:], sig[1:])) if Ls.size > 2 else 0.0
-            self.critical_points_.append(
-                CriticalPoint(self.axis, tc, float(np.hypot(spread.std(ddof=1), systematic)), "helicity_jump")
+            tc, uncertainty = extrapolate_to_infinite_size(
+                1.0 / np.log(Ls) ** 2,
+                np.array([self.crossings_[int(L)][0] for L in Ls]),
+                np.array([self.crossings_[int(L)][1] for L in Ls]),
+                np.array([reps[int(L)] for L in Ls]),
             )
+            self.critical_points_.append(CriticalPoint(self.axis, tc, uncertainty, "helicity_jump"))
         return self
 
-
-def _first_crossing(x: np.ndarray, d: np.ndarray) -> float:
-    k = np.nonzero((d[:-1] > 0) & (d[1:] <= 0))[0]
-    if k.size == 0:
-        return np.nan
-    i = int(k[0])
-    return float(x[i] + (x[i + 1] - x[i]) * d[i] / (d[i] - d[i + 1]))
-
-
-def _intercept(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
-    w = np.sqrt(1.0 / sigma**2)
-    A = np.column_stack([np.ones_like(x), x])
-    return float(np.linalg.lstsq(A * w[:, None], y * w, rcond=None)[0][0])

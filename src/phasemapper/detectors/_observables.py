@@ -10,7 +10,7 @@ import xarray as xr
 
 from .._types import CriticalPoint
 
-__all__ = ["Observables", "scans_by_size", "scan_size", "scan_sites"]
+__all__ = ["Observables", "scans_by_size", "scan_size", "scan_sites", "extrapolate_to_infinite_size"]
 
 
 def scan_size(ds: xr.Dataset) -> int:
@@ -259,16 +259,13 @@ class Observables:
         if len(peaks) < 2:
             return
         Ls = np.array(sorted(peaks))
-        x = Ls.astype(float) ** (-1.0 / self.nu)
-        sig = np.array([max(self.susceptibility_peaks_[L][1], 1e-12) for L in Ls])
-        tc = _weighted_intercept(x, np.array([peaks[L] for L in Ls]), sig)
-        reps = np.array([_weighted_intercept(x, np.array([reps_all[L][b] for L in Ls]), sig) for b in range(self.n_bootstrap)])
-        systematic = 0.0
-        if len(Ls) > 2:
-            systematic = abs(tc - _weighted_intercept(x[1:], np.array([peaks[L] for L in Ls[1:]]), sig[1:]))
-        self.critical_points_.append(
-            CriticalPoint(self.axis, float(tc), float(np.hypot(reps.std(ddof=1), systematic)), "susceptibility_peak_fss")
+        tc, uncertainty = extrapolate_to_infinite_size(
+            Ls.astype(float) ** (-1.0 / self.nu),
+            np.array([peaks[L] for L in Ls]),
+            np.array([self.susceptibility_peaks_[L][1] for L in Ls]),
+            np.array([reps_all[L] for L in Ls]),
         )
+        self.critical_points_.append(CriticalPoint(self.axis, tc, uncertainty, "susceptibility_peak_fss"))
 
 
 class _SizeData:
@@ -352,6 +349,23 @@ def _argmax_parabola(x: np.ndarray, y: np.ndarray) -> float:
         if denom < 0:
             return float(x[j] + 0.5 * (y0 - y2) / denom * (x[1] - x[0]))
     return float(x[j])
+
+
+def extrapolate_to_infinite_size(
+    x: np.ndarray, values: np.ndarray, sigmas: np.ndarray, replicas: np.ndarray
+) -> tuple[float, float]:
+    """Intercept at ``x = 0`` of a weighted line through finite-size estimates ``values(x)``.
+
+    ``x`` is the scaling variable of each size (``L^(-1/nu)``, ``1/(ln L)^2``, ...),
+    ``replicas`` the ``(size, bootstrap)`` estimates. The uncertainty combines the
+    bootstrap spread of the intercept with its change when the smallest size is
+    left out (three or more sizes), a finite-size systematic.
+    """
+    sig = np.maximum(sigmas, 1e-12)
+    value = _weighted_intercept(x, values, sig)
+    spread = np.array([_weighted_intercept(x, replicas[:, b], sig) for b in range(replicas.shape[1])])
+    systematic = abs(value - _weighted_intercept(x[1:], values[1:], sig[1:])) if x.size > 2 else 0.0
+    return value, float(np.hypot(spread.std(ddof=1), systematic))
 
 
 def _weighted_intercept(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
