@@ -1,11 +1,11 @@
-"""Throughput of every system's sampler, and the end-to-end demo scan, before/after the multi-spin engine.
+"""Throughput of every system's sampler and the end-to-end demo scan, before and after the Speed issue.
 
-"before" is Ising2D's ``algorithm="auto"`` (Wolff at h = 0 for T <= 1.2 Tc, the
-scalar Metropolis kernel elsewhere); "after" uses the multi-spin engine above
-1.2 Tc instead (a subclass here), the candidate dispatch that this benchmark
-decides on. The other systems' kernels were not changed by the Speed issue, so
-their single row is their current throughput. Prints a table and writes
-``benchmarks/results/bench_systems.json``.
+"before" is the package as it was before the Speed issue (git commit ``BEFORE``,
+extracted with ``git archive`` into a temporary directory); "after" is the
+working tree. Both are timed in the same run, each in its own subprocess, so
+the old kernels stay callable without keeping dead code in the package. For
+Ising above 1.2 Tc the multi-spin engine (new in this issue) is timed as an
+extra "after" row. Prints a table and writes ``benchmarks/results/bench_systems.json``.
 
 Usage: python benchmarks/bench_systems.py [--quick]
 """
@@ -15,78 +15,120 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
 
-import numpy as np
-
-import phasemapper as pm
-from phasemapper.cli import DEMO, parse_axis, parse_sizes
-from phasemapper.systems import TASEP, XY2D, BlumeCapel2D, Hopfield, Ising2D, Potts2D, TransverseFieldIsingChain
-
-
-class IsingMultispin(Ising2D):
-    """Ising2D with multi-spin Metropolis instead of the scalar kernel above 1.2 Tc at h = 0."""
-
-    def algorithm_at(self, T: float, h: float) -> str:
-        algorithm = super().algorithm_at(T, h)
-        return "multispin" if algorithm == "metropolis" and h == 0 else algorithm
+ROOT = Path(__file__).resolve().parent.parent
+#: last commit before the Speed issue's first change
+BEFORE = "0fdc96546e25f5a69780132c2ade36fb121921f8"
+#: the demo's scan, as ``phasemapper demo`` runs it (see phasemapper.cli.DEMO)
+DEMO_T = (1.8, 2.8, 41)
+DEMO_SIZES = (16, 32, 64)
+DEMO_SAMPLES, DEMO_SEED = 1000, 0
 
 
-def rate(system, point, n_samples: int) -> float:
-    system.sample(point, 4, seed=1)  # compile
+def cases(L: int):
+    """(name, system factory, point, n_samples) for the throughput table."""
+    from phasemapper.systems import TASEP, XY2D, BlumeCapel2D, Hopfield, Ising2D, Potts2D, TransverseFieldIsingChain
+
+    return [
+        ("ising2d T=3.0 (metropolis)", lambda: Ising2D(L=L, algorithm="metropolis"), [3.0, 0.0], 400),
+        ("ising2d T=3.0 (multispin)", lambda: Ising2D(L=L, algorithm="multispin"), [3.0, 0.0], 400),
+        ("ising2d T=Tc (wolff)", lambda: Ising2D(L=L, algorithm="wolff"), [2.269185, 0.0], 400),
+        ("ising2d T=1.8 (wolff)", lambda: Ising2D(L=L, algorithm="wolff"), [1.8, 0.0], 400),
+        ("potts2d q=3 T=Tc", lambda: Potts2D(L=L, q=3), [0.995], 400),
+        ("blume_capel2d D=1.5 T=1.155", lambda: BlumeCapel2D(L=L), [1.155, 1.5], 400),
+        ("xy2d T=0.9", lambda: XY2D(L=L), [0.9], 400),
+        ("tasep L=200", lambda: TASEP(L=200), [0.8, 0.9], 400),
+        ("tfim_chain N=12 h=1", lambda: TransverseFieldIsingChain(N=12), [1.0], 400),
+        ("hopfield N=500 alpha=0.1 T=0.2", lambda: Hopfield(N=500), [0.1, 0.2], 20),
+    ]
+
+
+def worker(quick: bool) -> dict:
+    """Time the importable ``phasemapper`` (old or new, by PYTHONPATH); runs in a subprocess."""
+    import numpy as np
+
+    import phasemapper as pm
+    from phasemapper.systems import Ising2D
+
+    L = 16 if quick else 32
+    rows = {}
+    for name, make, point, n in cases(L):
+        try:
+            system = make()
+        except ValueError:  # an algorithm this version does not have
+            continue
+        scale = 0.25 if quick else 1.0
+        n = max(4, int(n * scale))
+        system.sample(point, 4, seed=1)  # compile
+        t = time.perf_counter()
+        system.sample(point, n, seed=0)
+        rows[name] = n / (time.perf_counter() - t)
+    T = np.linspace(*DEMO_T[:2], DEMO_T[2])
+    sizes = DEMO_SIZES[:2] if quick else DEMO_SIZES
+    samples = 300 if quick else DEMO_SAMPLES
+    pm.scan(Ising2D(L=8), {"T": T[:2]}, 4, seed=0, progress=False)  # compile before the pool forks
     t = time.perf_counter()
-    system.sample(point, n_samples, seed=0)
-    return n_samples / (time.perf_counter() - t)
+    for size in sizes:
+        pm.scan(Ising2D(L=size), {"T": T}, samples, seed=DEMO_SEED, progress=False)
+    return {"throughput": rows, "demo_seconds": time.perf_counter() - t, "sizes": list(sizes), "samples": samples}
+
+
+def extract_before(dest: Path) -> Path:
+    """``git archive`` the pre-issue ``src/`` into ``dest``; return the directory to put on PYTHONPATH."""
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "src"], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=BytesIO(tar)) as archive:
+        archive.extractall(dest, filter="data")
+    return dest / "src"
+
+
+def run_worker(src: Path, quick: bool) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(src), "NUMBA_CACHE_DIR": str(Path(tempfile.gettempdir()) / f"nb-{src.parent.name}")}
+    cmd = [sys.executable, __file__, "--worker"] + (["--quick"] if quick else [])
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes and the demo at L = 16, 32 (~1 minute)")
+    parser.add_argument("--quick", action="store_true", help="L = 16 and the demo at L = 16, 32 with 300 samples (~1 minute)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    n = 100 if args.quick else 400
+    if args.worker:
+        print(json.dumps(worker(args.quick)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        before = run_worker(extract_before(Path(tmp)), args.quick)
+    after = run_worker(ROOT / "src", args.quick)
+
     L = 16 if args.quick else 32
+    print(f"\nSampler throughput through sample(), samples/s, L = {L} ({os.cpu_count()} cores; one process each)")
+    print(f"{'case':<34} {'before':>10} {'after':>10} {'after/before':>13}")
     rows = []
-    cases = [
-        ("ising2d T=3.0 scalar (auto)", Ising2D(L=L), [3.0, 0.0]),
-        ("ising2d T=3.0 multispin", IsingMultispin(L=L), [3.0, 0.0]),
-        ("ising2d T=Tc (wolff)", Ising2D(L=L), [2.269185, 0.0]),
-        ("potts2d q=3 T=Tc", Potts2D(L=L, q=3), [0.995]),
-        ("blume_capel2d D=1.5 T=1.155", BlumeCapel2D(L=L), [1.155, 1.5]),
-        ("xy2d T=0.9", XY2D(L=L), [0.9]),
-        ("tasep L=200 MC", TASEP(L=200), [0.8, 0.9]),
-        ("tfim_chain N=12 h=1", TransverseFieldIsingChain(N=12), [1.0]),
-        ("hopfield N=500 alpha=0.1 T=0.2", Hopfield(N=500), [0.1, 0.2]),
-    ]
-    for name, system, point in cases:
-        rows.append({"case": name, "samples_per_s": rate(system, point, n if "hopfield" not in name else 20)})
-
-    _, T = parse_axis(DEMO["axes"][0])
-    sizes = [16, 32] if args.quick else parse_sizes(DEMO["sizes"])
-    samples = 300 if args.quick else DEMO["samples"]
-    e2e = {}
-    for label, cls in (("before", Ising2D), ("after", IsingMultispin)):
-        pm.scan(cls(L=8), {"T": T[:2]}, 4, seed=0, progress=False)  # compile in the workers' parent
-        t = time.perf_counter()
-        for size in sizes:
-            pm.scan(cls(L=size), {"T": T}, samples, seed=DEMO["seed"], progress=False)
-        e2e[label] = time.perf_counter() - t
-    e2e["auto_over_multispin"] = e2e["before"] / e2e["after"]
-
-    print(f"\nSampler throughput ({os.cpu_count()} cores; one process per sample() call), L = {L}")
-    print(f"{'case':<36} {'samples/s':>12}")
-    for r in rows:
-        print(f"{r['case']:<36} {r['samples_per_s']:>12.1f}")
-    print(f"\nEnd-to-end demo scan (ising2d, T=1.8:2.8:41, sizes {sizes}, {samples} samples, process pool):")
-    print(f"auto {e2e['before']:.1f} s, multispin above 1.2 Tc {e2e['after']:.1f} s, ratio {e2e['auto_over_multispin']:.2f}x")
+    for name in after["throughput"]:
+        b, a = before["throughput"].get(name), after["throughput"][name]
+        ratio = a / b if b else None
+        rows.append({"case": name, "before": b, "after": a, "ratio": ratio})
+        print(f"{name:<34} {b if b else float('nan'):>10.1f} {a:>10.1f} {ratio if ratio else float('nan'):>12.2f}x")
+    speedup = before["demo_seconds"] / after["demo_seconds"]
+    print(f"\nDemo scan end to end (ising2d T=1.8:2.8:41, sizes {after['sizes']}, {after['samples']} samples, "
+          f"process pool): before {before['demo_seconds']:.1f} s, after {after['demo_seconds']:.1f} s, {speedup:.2f}x")
 
     out = Path(__file__).parent / "results" / "bench_systems.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"quick": args.quick, "cpu_count": os.cpu_count(), "L": L, "throughput": rows,
-                               "demo_scan_seconds": e2e, "sizes": sizes, "samples": samples}, indent=2))
+    out.write_text(json.dumps({
+        "quick": args.quick, "cpu_count": os.cpu_count(), "L": L, "before_commit": BEFORE, "throughput": rows,
+        "demo": {"before_s": before["demo_seconds"], "after_s": after["demo_seconds"], "speedup": speedup,
+                 "sizes": after["sizes"], "samples": after["samples"]},
+    }, indent=2))
     print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numba as nb
 
-from ._rng import next_u64
+import numpy as np
+
+from ._rng import xoshiro_step
 
 __all__ = ["neighbours", "grow_cluster"]
 
@@ -12,7 +14,9 @@ __all__ = ["neighbours", "grow_cluster"]
 @nb.njit(inline="always", cache=True)
 def neighbours(site, L, n):
     """The four neighbours (up, down, left, right) of flat ``site`` on a periodic L x L lattice."""
-    i = site // L
+    # row by a float multiply: exact for n < 2**26 because (site + 0.5) / L is never an
+    # integer, and ~10x cheaper than a 64-bit integer division in the hot loop
+    i = np.int64((site + 0.5) * (1.0 / L))
     j = site - i * L
     up = site - L if i > 0 else site + n - L
     down = site + L if i + 1 < L else site - n + L
@@ -30,6 +34,7 @@ def grow_cluster(flat, L, seed, old, new, p_thr, state, stack):
     ``int64[L*L]`` array. Returns the cluster size.
     """
     n = L * L
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]  # RNG state in registers
     flat[seed] = new
     stack[0] = seed
     top = 1
@@ -37,9 +42,12 @@ def grow_cluster(flat, L, seed, old, new, p_thr, state, stack):
     while top > 0:
         top -= 1
         for nb_ in neighbours(stack[top], L, n):
-            if flat[nb_] == old and next_u64(state) < p_thr:
-                flat[nb_] = new
-                stack[top] = nb_
-                top += 1
-                size += 1
+            if flat[nb_] == old:
+                bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+                if bits < p_thr:
+                    flat[nb_] = new
+                    stack[top] = nb_
+                    top += 1
+                    size += 1
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
     return size

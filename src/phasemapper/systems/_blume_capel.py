@@ -131,11 +131,6 @@ class _BlumeCapelChain(LatticeChain):
     def clusters(self, n: int) -> int:
         return kernels.wolff_clusters(self.config, n, self.p_thr, self.state, self.stack)
 
-    def calibrate(self, n_clusters: int = 256) -> None:
-        super().calibrate(n_clusters)
-        # seeds on zeros flip nothing; cap the cluster count of a step when the lattice is mostly empty
-        self.clusters_per_step = min(self.clusters_per_step, 4 * self.n)
-
     def measure(self) -> dict[str, float]:
         e, m, rho = kernels.measure(self.config, self.J, self.D)
         return {"energy": e, "magnetization": m, "density": rho}

@@ -13,7 +13,7 @@ from ..kernels import ising as kernels
 from ..kernels import multispin
 from ..kernels._rng import new_state
 from ._base import register_system
-from ._mcmc import MarkovChain, MonteCarloSystem
+from ._mcmc import ClusterStepCalibration, MarkovChain, MonteCarloSystem
 
 __all__ = ["Ising2D", "ONSAGER_TC"]
 
@@ -144,7 +144,8 @@ class _Chain(MarkovChain):
         else:
             self.p_thr = kernels.wolff_threshold(T, self.J)
             self.stack = np.empty(self.L * self.L, dtype=np.int64)
-            self.clusters_per_step = 1
+            self.step_calibration = ClusterStepCalibration(self.L * self.L)
+            self._scratch = np.empty((1, self.L, self.L), dtype=np.int8)
 
     def initialise(self, rng: np.random.Generator, ordered: bool) -> None:
         if ordered:
@@ -153,17 +154,22 @@ class _Chain(MarkovChain):
             self.spins[:] = rng.choice(np.array([-1, 1], dtype=np.int8), size=self.spins.shape)
         self.calibrate()
 
-    def calibrate(self, n_clusters: int = 256) -> None:
+    def calibrate(self) -> None:
         """Wolff: set the clusters per step so that a step flips about ``L*L`` spins on average."""
         if self.algorithm != "wolff":
             return
-        work, attempts, self.clusters_per_step = self.work, self.attempts, 1
-        flipped = kernels.run_wolff(
-            self.spins, 1, n_clusters, self.J, self.p_thr, self.state, self.stack,
-            np.empty((1, self.L, self.L), dtype=np.int8), np.empty(1), np.empty(1), False,
+        flipped, clusters = self.step_calibration.update(self.work, self.attempts, self._clusters)
+        self.work, self.attempts = self.work + flipped, self.attempts + clusters
+
+    def _clusters(self, n: int) -> int:
+        return kernels.run_wolff(
+            self.spins, 1, n, self.J, self.p_thr, self.state, self.stack,
+            self._scratch, np.empty(1), np.empty(1), False,
         )
-        self.clusters_per_step = max(1, round(self.L * self.L * n_clusters / flipped))
-        self.work, self.attempts = work + flipped, attempts + n_clusters
+
+    @property
+    def clusters_per_step(self) -> int:
+        return self.step_calibration.per_step
 
     def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Run ``n_records`` blocks of ``per_record`` steps; per-site energy and magnetization."""

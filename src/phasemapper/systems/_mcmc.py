@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,43 @@ from .._stats import integrated_autocorrelation_time
 from .._types import Samples
 from ._base import System, check_finite, check_positive_int
 
-__all__ = ["MarkovChain", "LatticeChain", "MonteCarloSystem"]
+__all__ = ["MarkovChain", "LatticeChain", "MonteCarloSystem", "ClusterStepCalibration"]
+
+
+class ClusterStepCalibration:
+    """How many cluster updates make one step, so that a step flips about ``n_sites`` sites.
+
+    ``update`` uses the clusters grown since its previous call (the chain's own
+    thermalization work), so recalibrating costs no extra updates; only the first
+    call grows clusters, doubling their number until about one sweep has flipped.
+    """
+
+    def __init__(self, n_sites: int, max_per_step: int | None = None) -> None:
+        self.n_sites = n_sites
+        self.max_per_step = max_per_step
+        self.per_step = 1
+        self._mark: tuple[int, int] | None = None
+
+    def update(self, flipped_total: int, clusters_total: int, grow: Callable[[int], int]) -> tuple[int, int]:
+        """Recalibrate from the totals so far; ``grow(n)`` runs ``n`` clusters and returns the sites flipped.
+
+        Returns the (flipped, clusters) this call grew itself, for the chain's counters.
+        """
+        own_flipped = own_clusters = 0
+        if self._mark is None:
+            n = 1
+            while own_flipped < self.n_sites and own_clusters < 64 * self.n_sites:
+                own_flipped += grow(n)
+                own_clusters += n
+                n *= 2
+            flipped, clusters = own_flipped, own_clusters
+        else:
+            flipped, clusters = flipped_total - self._mark[0], clusters_total - self._mark[1]
+        if clusters > 0:
+            per_step = max(1, round(self.n_sites * clusters / max(flipped, 1)))
+            self.per_step = min(per_step, self.max_per_step) if self.max_per_step else per_step
+        self._mark = (flipped_total + own_flipped, clusters_total + own_clusters)
+        return own_flipped, own_clusters
 
 
 class MarkovChain(ABC):
@@ -104,11 +141,14 @@ class LatticeChain(MarkovChain):
     record loop runs here.
     """
 
+    #: cap on the clusters of one step, per site (seeds on empty sites of a diluted lattice flip nothing)
+    MAX_CLUSTERS_PER_STEP_PER_SITE = 4
+
     def __init__(self, n_sites: int, use_local: bool, use_clusters: bool, algorithm: str) -> None:
         self.n = n_sites
         self.use_local, self.use_clusters = use_local, use_clusters
         self.algorithm = algorithm
-        self.clusters_per_step = 1
+        self.step_calibration = ClusterStepCalibration(n_sites, self.MAX_CLUSTERS_PER_STEP_PER_SITE * n_sites)
         self.accepted = self.attempted = 0
         self.flipped = self.cluster_count = 0
         self.pilot_steps = 0
@@ -126,13 +166,16 @@ class LatticeChain(MarkovChain):
     def measure(self) -> dict[str, float]:
         """Per-site observables of the current configuration."""
 
-    def calibrate(self, n_clusters: int = 256) -> None:
+    @property
+    def clusters_per_step(self) -> int:
+        return self.step_calibration.per_step
+
+    def calibrate(self) -> None:
         if not self.use_clusters:
             return
-        flipped = max(self.clusters(n_clusters), 1)
+        flipped, count = self.step_calibration.update(self.flipped, self.cluster_count, self.clusters)
         self.flipped += flipped
-        self.cluster_count += n_clusters
-        self.clusters_per_step = max(1, round(self.n * n_clusters / flipped))
+        self.cluster_count += count
 
     def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         configs = np.empty((n_records if store else 0, *self.config.shape), dtype=self.config.dtype)
