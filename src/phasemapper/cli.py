@@ -86,12 +86,13 @@ def run_scan(
     out: Path,
     workers: int | None = None,
     progress: bool = True,
+    detect: str | None = None,
 ) -> dict[str, Any]:
     """Scan ``system`` over the ``--axis`` grid at each size, detect, and write the outputs under ``out``."""
     from . import save, scan
     from ._executors import default_executor
-    from .detectors import HelicityJump, Observables
-    from .plot import plot_observables
+    from .detectors import DETECTORS, parse_detectors
+    from .plot import plot_indicators, plot_observables
     from .systems import make_system
 
     if not axes:
@@ -135,23 +136,31 @@ def run_scan(
     first = next(iter(scans.values()))
     if len(scanned) == 1:
         exact = reference.get(scanned[0])
-        detectors = []
-        if "magnetization" in first:
-            obs = Observables(axis=scanned[0], seed=seed).fit(scans)
-            detectors.append(obs)
+        names = parse_detectors(detect) if detect else (
+            (["observables"] if "magnetization" in first else []) + (["helicity"] if "helicity" in first else [])
+        )
+        detectors: dict[str, Any] = {}
+        for name in names:
+            det = DETECTORS[name](axis=scanned[0], seed=seed)
+            detectors[name] = det.fit(scans)
+            summary.setdefault("detectors", {})[name] = [cp.to_dict() for cp in det.critical_points_]
+        if "observables" in detectors:
+            obs = detectors["observables"]
             summary["binder_crossings"] = {f"{a}/{b}": v for (a, b), v in obs.binder_crossings_.items()}
             summary["susceptibility_peaks"] = {str(L): v for L, v in obs.susceptibility_peaks_.items()}
             summary["outputs"]["plot"] = plot_observables(obs, out / "observables.png", exact.value if exact else None)
-        if "helicity" in first:
-            detectors.append(HelicityJump(axis=scanned[0], seed=seed).fit(scans))
-        for det in detectors:
+        if detect and detectors:
+            summary["outputs"]["detectors_plot"] = plot_indicators(detectors, out / "detectors.png", exact.value if exact else None)
+        for name, det in detectors.items():
             for cp in det.critical_points_:
-                entry = cp.to_dict()
+                entry = {"detector": name, **cp.to_dict()}
                 if exact is not None:
                     entry.update(exact=exact.value, exact_source=exact.method, error=cp.value - exact.value,
                                  relative_error=(cp.value - exact.value) / exact.value,
                                  within_1_sigma=cp.covers(exact.value, 1.0), within_2_sigma=cp.covers(exact.value, 2.0))
                 summary["critical_points"].append(entry)
+    elif detect:
+        raise ValueError("--detect: detectors run on scans along one axis; give exactly one --axis with several values")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     summary["outputs"]["summary"] = str(out / "summary.json")
     _print_summary(summary)
@@ -209,9 +218,16 @@ def scan_command(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("runs/scan"),
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: one per core).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    detect: Annotated[str | None, typer.Option(
+        "--detect", help="Detectors, comma-separated: observables, helicity, confusion, supervised, pca, "
+        "divergence, fisher, learnability, optimal (default: the physics observables the scan has).")] = None,
 ) -> None:
-    """Sample a system over a grid, locate its critical point, write scan.nc, summary.json, observables.png."""
-    run_scan(system, axis, size, samples, seed, out, workers, progress)
+    """Sample a system over a grid, locate its critical point, write scan.nc, summary.json and plots."""
+    if detect is not None:
+        from .detectors import parse_detectors
+
+        parse_detectors(detect)  # reject a bad list before any sampling
+    run_scan(system, axis, size, samples, seed, out, workers, progress, detect)
 
 
 @app.command("demo")

@@ -53,3 +53,40 @@ def plot_observables(obs: Observables, path: str | os.PathLike, exact: float | N
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return str(path)
+
+
+def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | None = None) -> str:
+    """One panel per fitted detector: its ``indicator_`` curve per size and its critical points.
+
+    ``detectors`` maps a name to a fitted detector on a 1-D scan. Writes a PNG and returns its path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(detectors)
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
+    for ax, (name, det) in zip(axes.ravel(), detectors.items()):
+        curve = det.indicator_
+        axis = curve.dims[-1]
+        for L in curve["L"].values if "L" in curve.dims else [None]:
+            c = curve.sel(L=L) if L is not None else curve
+            ax.plot(c[axis].values, c.values, marker="o", ms=2, lw=1, label=f"L = {L}" if L is not None else None)
+        for cp in det.critical_points_[:1]:
+            ax.axvline(cp.value, color="tab:red", lw=1, label=f"{cp.value:.4f} ± {cp.uncertainty:.4f}")
+            ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color="tab:red", alpha=0.12)
+        if exact is not None:
+            ax.axvline(exact, color="k", ls="--", lw=1, label=f"exact {exact:.4f}")
+        ax.set_title(f"{name}: {curve.name or ''}", fontsize=9)
+        ax.set_xlabel(axis)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)

@@ -1,0 +1,131 @@
+"""The shared fit of the sample-based detectors: per size and per line of the grid, an indicator curve,
+its peak or crossing with bootstrap replicas over samples, and a finite-size extrapolation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._types import CriticalPoint
+from ._grid import ParameterGrid
+from ._indicators import grid_resolution
+from ._observables import extrapolate_to_infinite_size, scans_by_size
+
+__all__ = ["Analysis", "LineDetector", "check_detector_params"]
+
+
+@dataclass
+class Analysis:
+    """One indicator of a line: ``curve(per_point_data) -> (x, y)`` and ``locate(x, y) -> value``
+    (``None``: a curve without an estimate of its own)."""
+
+    name: str
+    curve: Callable[[Any], tuple[np.ndarray, np.ndarray]]
+    locate: Callable[[np.ndarray, np.ndarray], float] | None
+
+
+def check_detector_params(n_bootstrap: Any, nu: Any) -> None:
+    if not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 2:
+        raise ValueError(f"n_bootstrap must be an integer >= 2, got {n_bootstrap!r}")
+    if not (isinstance(nu, (int, float)) and nu > 0):
+        raise ValueError(f"nu must be > 0, got {nu!r}")
+
+
+class LineDetector:
+    """Base of detectors that turn per-sample data into indicator curves along ``axis``.
+
+    Subclasses implement ``_per_sample(ds, grid)`` (an array whose first two axes
+    are point and sample, e.g. a posterior ``log p(j | x)``), ``_line(data, points)``
+    (restrict that to one line of the grid, points ordered along the axis) and
+    ``_analyses(x)`` (the indicators of a line). ``fit`` does the rest: bootstrap
+    over samples, uncertainties, the finite-size extrapolation, xarray results.
+    """
+
+    axis: str
+    n_bootstrap: int
+    nu: float
+    seed: int
+    method: str = ""
+
+    def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> Any:
+        raise NotImplementedError
+
+    def _line(self, data: Any, points: np.ndarray) -> Any:
+        return data[points]
+
+    def _resample(self, data: Any, idx: np.ndarray) -> Any:
+        return data[np.arange(idx.shape[0])[:, None], idx]
+
+    def _analyses(self, x: np.ndarray) -> list[Analysis]:
+        raise NotImplementedError
+
+    def fit(self, scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> LineDetector:
+        """Fit on one scan, ``{L: scan}`` or a list of scans (1-D lines or 2-D grids)."""
+        check_detector_params(self.n_bootstrap, self.nu)
+        by_size = scans_by_size(scans)
+        rng = np.random.default_rng(self.seed)
+        self.estimates_: dict[str, dict[int, list[tuple[dict[str, float], float, float, np.ndarray]]]] = {}
+        curves: dict[str, dict[int, xr.DataArray]] = {}
+        self._fit_extra: dict[int, Any] = {}
+        for L, ds in by_size.items():
+            grid = ParameterGrid.from_scan(ds, self.axis)
+            data = self._per_sample(ds, grid)
+            per_row: dict[str, list[xr.DataArray]] = {}
+            for at, points in grid.rows():
+                line = self._line(data, points)
+                x = grid.values[0]
+                n_points, n_samples = len(points), _n_samples(line)
+                replicas = [rng.integers(0, n_samples, size=(n_points, n_samples)) for _ in range(self.n_bootstrap)]
+                for analysis in self._analyses(x):
+                    cx, cy = analysis.curve(line)
+                    curve = xr.DataArray(cy, coords={self.axis: cx}, dims=[self.axis], name=analysis.name)
+                    per_row.setdefault(analysis.name, []).append(curve.expand_dims(at) if at else curve)
+                    if analysis.locate is None:
+                        continue
+                    value = analysis.locate(cx, cy)
+                    boot = np.array([analysis.locate(*analysis.curve(self._resample(line, r))) for r in replicas])
+                    sigma = float(np.hypot(np.nanstd(boot, ddof=1), grid_resolution(x)))
+                    self.estimates_.setdefault(analysis.name, {}).setdefault(L, []).append((at, value, sigma, boot))
+            for name, rows in per_row.items():
+                curves.setdefault(name, {})[L] = xr.combine_by_coords(rows) if len(rows) > 1 else rows[0]
+        self.curves_ = {name: xr.concat(list(by_L.values()), dim=xr.Variable("L", list(by_L))) for name, by_L in curves.items()}
+        self.indicator_ = self.curves_[self._analyses(np.zeros(3))[0].name]
+        self.critical_points_ = self._critical_points()
+        return self
+
+    def _critical_points(self) -> list[CriticalPoint]:
+        out: list[CriticalPoint] = []
+        for name, by_L in self.estimates_.items():
+            sizes = sorted(by_L)
+            n_rows = len(by_L[sizes[0]])
+            for r in range(n_rows):
+                at = by_L[sizes[0]][r][0] or None
+                values = np.array([by_L[L][r][1] for L in sizes])
+                sigmas = np.array([by_L[L][r][2] for L in sizes])
+                ok = np.isfinite(values)
+                if len(sizes) >= 2 and ok.sum() >= 2:
+                    x = np.array(sizes, dtype=float)[ok] ** (-1.0 / self.nu)
+                    replicas = np.array([np.nan_to_num(by_L[L][r][3], nan=by_L[L][r][1]) for L in sizes])[ok]
+                    value, sigma = extrapolate_to_infinite_size(x, values[ok], sigmas[ok], replicas)
+                    out.append(CriticalPoint(self.axis, value, sigma, f"{name} (finite-size extrapolation)", at=at))
+                for L, v, s in zip(sizes, values, sigmas):
+                    if np.isfinite(v):
+                        out.append(CriticalPoint(self.axis, float(v), float(s), f"{name} L={L}", at=at))
+        return out
+
+    def critical_point(self, size: int | None = None, at: dict[str, float] | None = None) -> CriticalPoint:
+        """The estimate at one size (``None``: the finite-size extrapolation, else the largest size)."""
+        matches = [cp for cp in self.critical_points_ if (at is None or cp.at == at)]
+        if size is not None:
+            matches = [cp for cp in matches if cp.method.endswith(f"L={size}")]
+        if not matches:
+            raise ValueError(f"no critical point for size={size!r}, at={at!r}")
+        return matches[0]
+
+
+def _n_samples(line: Any) -> int:
+    return int(line.shape[1]) if hasattr(line, "shape") else int(line[0].shape[1])

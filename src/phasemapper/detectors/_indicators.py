@@ -1,0 +1,153 @@
+"""Indicators computed from a posterior over the scan's points, ``log p(point j | sample)``.
+
+One posterior serves three detectors (Arnold, Schaefer, Loerch et al., "Fast
+detection of phase transitions with multi-task learning-by-confusion", 2023;
+Schaefer & Loerch, PRE 99, 062107 (2019); Lobashev et al., ICML 2025):
+
+- learning by confusion: the Bayes classifier of a split at ``c`` predicts "below"
+  when ``sum_{j<c} p(j|x) > 1/2``; its accuracy vs ``c`` is the W-shape;
+- prediction divergence: the mean prediction ``<theta_hat>`` with
+  ``theta_hat(x) = sum_j p(j|x) theta_j``; its divergence peaks at transitions;
+- Fisher metric: ``E_i[log p(i|x) - log p(j|x)] = KL(p_i || p_j)`` for a uniform
+  prior, which for an exponential family is the Bregman divergence of its
+  log-partition function; fitting a convex potential to these divergences gives
+  the metric as its Hessian.
+
+``log_p`` arrays have shape ``(n_points, n_samples, n_points)``: point of the
+sample, sample, posterior class. A learned classifier or the exact energy
+posterior (:func:`energy_log_posterior`) produces them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import nnls
+from scipy.signal import find_peaks
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+__all__ = [
+    "confusion_accuracy", "mean_prediction", "divergence", "fisher_metric_fit", "energy_log_posterior",
+    "interior_peak", "grid_resolution",
+]
+
+
+def confusion_accuracy(log_p: np.ndarray) -> np.ndarray:
+    """Accuracy of the split between points ``c-1`` and ``c`` (``c = 1..n-1``), points ordered along the axis."""
+    n = log_p.shape[0]
+    cum = np.cumsum(np.exp(log_p), axis=-1)  # p(j < c + 1 | x)
+    below = cum[..., :-1] > 0.5  # (point, sample, split)
+    truth = np.arange(n)[:, None] < np.arange(1, n)[None, :]  # (point, split)
+    return (below == truth[:, None, :]).mean(axis=(0, 1))
+
+
+def mean_prediction(log_p: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """``<theta_hat>`` per point, ``(n_points, n_axes)``."""
+    return np.einsum("psj,ja->pa", np.exp(log_p), theta) / log_p.shape[1]
+
+
+def divergence(mean: np.ndarray, values: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``sum_a d<theta_hat_a>/d theta_a`` on the grid; ``mean`` has grid shape plus the axis dim."""
+    return sum(np.gradient(mean[..., a], values[a], axis=a) for a in range(len(values)))
+
+
+def grid_resolution(x: np.ndarray) -> float:
+    """Standard deviation of a location known to one grid spacing (uniform over a spacing)."""
+    return float(np.median(np.diff(x)) / np.sqrt(12.0))
+
+
+def interior_peak(x: np.ndarray, y: np.ndarray, half_width: int = 3) -> float:
+    """The most prominent interior maximum of ``y(x)``; ``nan`` if none.
+
+    Peaks are found on a Savitzky-Golay smoothed curve (quadratic, ``2 half_width + 1``
+    points) and located at the vertex of a least-squares parabola through the raw
+    points of that window (kept inside it): indicators are differences of noisy
+    means, and a three-point parabola would follow the noise.
+    """
+    from scipy.signal import savgol_filter
+
+    window = min(2 * half_width + 1, y.size - (1 - y.size % 2))
+    smooth = savgol_filter(y, window, 2) if window >= 3 else y
+    peaks, props = find_peaks(smooth, prominence=0.0)
+    if peaks.size == 0:
+        return np.nan
+    j = int(peaks[np.argmax(props["prominences"])])
+    lo, hi = max(0, j - half_width), min(x.size, j + half_width + 1)
+    a, b, _ = np.polyfit(x[lo:hi] - x[j], y[lo:hi], 2)
+    if a >= 0:
+        return float(x[j])
+    return float(np.clip(x[j] - b / (2 * a), x[lo], x[hi - 1]))
+
+
+# --------------------------------------------------------------- Fisher metric
+def _bregman_basis(theta: np.ndarray, centres: np.ndarray, width: float) -> tuple:
+    """Convex functions phi_k with phi_k'' = Gaussian bump at centre k: (phi, phi')."""
+    z = (theta[:, None] - centres[None, :]) / width
+    scale = width * np.sqrt(2 * np.pi)
+    dphi = scale * norm.cdf(z)
+    phi = scale * width * (z * norm.cdf(z) + norm.pdf(z))
+    return phi, dphi
+
+
+def fisher_metric_fit(
+    kl: np.ndarray, theta: np.ndarray, window: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit a convex potential ``psi`` to divergences ``kl[i, j] ~ KL(p_i || p_j)`` of nearby points.
+
+    ``psi = sum_k w_k phi_k`` with ``w_k >= 0`` and ``phi_k'' `` Gaussian bumps at
+    the grid points (width 1.5 spacings), so ``psi`` is convex by construction
+    and its Bregman divergence ``D(theta_j, theta_i)`` is linear in ``w``:
+    non-negative least squares over the pairs ``0 < |i - j| <= window``.
+    Returns the bump centres, the weights and the metric ``g = psi''`` on ``theta``.
+    """
+    n = theta.size
+    width = 1.5 * float(np.median(np.diff(theta)))
+    phi, dphi = _bregman_basis(theta, theta, width)
+    rows, target = [], []
+    for i in range(n):
+        for j in range(max(0, i - window), min(n, i + window + 1)):
+            if j != i:
+                rows.append(phi[j] - phi[i] - dphi[i] * (theta[j] - theta[i]))
+                target.append(kl[i, j])
+    A, b = np.array(rows), np.array(target)
+    weights, _ = nnls(A, b)
+    g = (np.exp(-0.5 * ((theta[:, None] - theta[None, :]) / width) ** 2) * weights[None, :]).sum(axis=1)
+    return theta.copy(), weights, g
+
+
+def kl_matrix(log_p: np.ndarray) -> np.ndarray:
+    """``KL(p_i || p_j) = E_i[log p(i|x) - log p(j|x)]`` estimated from a posterior (uniform prior)."""
+    mean_log = log_p.mean(axis=1)  # (point i, class j)
+    return np.diag(mean_log)[:, None] - mean_log
+
+
+# -------------------------------------------------------- the exact posterior
+def energy_log_posterior(energy_total: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """``log p(j | E)`` of the Boltzmann family ``p(E | T_j) ~ g(E) exp(-E / T_j)``, uniform prior over points.
+
+    ``g(E)`` is unknown; the free energies ``f_j`` come from multistate
+    reweighting over all samples (MBAR; Shirts & Chodera, J. Chem. Phys. 129,
+    124105 (2008)), found by minimising its convex objective with L-BFGS, and
+    ``log p(j|E) = f_j - E/T_j - logsumexp_k (f_k - E/T_k)``. The energy is a
+    sufficient statistic, so this is the Bayes-optimal posterior any model of
+    the configurations could reach.
+
+    ``energy_total`` has shape ``(n_points, n_samples)``; returns ``(n_points, n_samples, n_points)``.
+    """
+    from scipy.optimize import minimize
+
+    beta = 1.0 / np.asarray(T, dtype=float)
+    E = np.asarray(energy_total, dtype=float)
+    P, S = E.shape
+    u = beta[:, None] * (E.reshape(-1)[None, :] - E.mean())  # (state, sample); the shift cancels
+
+    def objective(f: np.ndarray) -> tuple[float, np.ndarray]:
+        logits = f[:, None] - u
+        norm_ = logsumexp(logits, axis=0)
+        weights = np.exp(logits - norm_[None, :]).sum(axis=1)
+        return float(norm_.sum() - S * f.sum()) / S, (weights - S) / S
+
+    f = minimize(objective, np.zeros(P), jac=True, method="L-BFGS-B", options={"maxiter": 2000, "gtol": 1e-10}).x
+    logits = f[:, None] - u  # (class, sample)
+    log_post = logits - logsumexp(logits, axis=0, keepdims=True)
+    return log_post.T.reshape(P, S, P)

@@ -1,0 +1,408 @@
+"""Detectors built on a posterior over the scan's points: Confusion, PredictionDivergence, FisherMetric,
+their Bayes-optimal references (OptimalIndicators), and SupervisedExtremes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy.special import logsumexp
+
+from ._base import Analysis, LineDetector
+from ._grid import ParameterGrid, network_inputs
+from ._indicators import (
+    confusion_accuracy,
+    energy_log_posterior,
+    fisher_metric_fit,
+    interior_peak,
+    kl_matrix,
+    mean_prediction,
+)
+from ._networks import ConfigurationClassifier, held_out_split
+from ._observables import _first_root, scan_sites
+
+__all__ = ["Confusion", "PredictionDivergence", "FisherMetric", "OptimalIndicators", "SupervisedExtremes"]
+
+
+def _restrict(log_p: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The posterior of a line's samples over that line's points (Bayes conditioning on the line)."""
+    sub = log_p[points][:, :, points]
+    return sub - logsumexp(sub, axis=-1, keepdims=True)
+
+
+def _confusion(x: np.ndarray) -> Analysis:
+    splits = 0.5 * (x[1:] + x[:-1])
+    return Analysis("confusion", lambda lp: (splits, confusion_accuracy(lp)), interior_peak)
+
+
+def _divergence(x: np.ndarray) -> Analysis:
+    def curve(lp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x, np.gradient(mean_prediction(lp, x[:, None])[:, 0], x)
+
+    return Analysis("prediction_divergence", curve, interior_peak)
+
+
+def _fisher(x: np.ndarray, window: int) -> Analysis:
+    return Analysis("fisher_metric", lambda lp: (x, fisher_metric_fit(kl_matrix(lp), x, window)[2]), interior_peak)
+
+
+class _NetworkParams:
+    """Constructor parameters shared by the detectors that train :class:`ConfigurationClassifier`."""
+
+    def __init__(
+        self, axis: str = "T", max_epochs: int = 25, cross_fit: bool = True, n_bootstrap: int = 100,
+        nu: float = 1.0, seed: int = 0,
+    ) -> None:
+        self.axis, self.max_epochs, self.cross_fit = axis, max_epochs, cross_fit
+        self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
+
+    def _classifier(self, n_classes: int, fold: int) -> ConfigurationClassifier:
+        if not isinstance(self.max_epochs, (int, np.integer)) or self.max_epochs < 1:
+            raise ValueError(f"max_epochs must be a positive integer, got {self.max_epochs!r}")
+        return ConfigurationClassifier(n_classes, max_epochs=int(self.max_epochs), seed=self.seed + fold)
+
+    def _held_out_log_proba(self, x: np.ndarray, labels: np.ndarray, train_points: np.ndarray, n_classes: int) -> np.ndarray:
+        """``log p(class | x)`` for every sample from a network not trained on it.
+
+        ``x`` is ``(point, sample, ...)``, ``labels`` the class of each point; only
+        ``train_points`` train. Two folds over samples (cross-fitting) or one.
+        """
+        P, S = x.shape[:2]
+        folds = held_out_split(P, S, self.seed)
+        out = np.empty((P, S, n_classes))
+        for k, (train, test) in enumerate([folds, folds[::-1]][: 2 if self.cross_fit else 1]):
+            tr = train[train_points]
+            xtr = x[train_points[:, None], tr].reshape(-1, *x.shape[2:])
+            ytr = np.repeat(labels[train_points], tr.shape[1])
+            clf = self._classifier(n_classes, k).fit(xtr, ytr)
+            xte = x[np.arange(P)[:, None], test].reshape(-1, *x.shape[2:])
+            out[np.arange(P)[:, None], test] = clf.predict_log_proba(xte).reshape(P, test.shape[1], n_classes)
+        if not self.cross_fit:
+            out = out[np.arange(P)[:, None], folds[1]]
+        return out
+
+    def _point_posterior(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
+        x = network_inputs(ds)
+        P = x.shape[0]
+        return self._held_out_log_proba(x, np.arange(P), np.arange(P), P)
+
+
+class Confusion(_NetworkParams, LineDetector):
+    """Learning by confusion (van Nieuwenburg, Liu & Huber, Nat. Phys. 13, 435 (2017)), multi-task.
+
+    Instead of one network per proposed split, one network learns which point a
+    configuration came from, ``p(j | x)``; the classifier of the split at ``c``
+    is then ``sum_{j<c} p(j|x) > 1/2`` for every ``c`` at once (Arnold et al.,
+    "Fast detection of phase transitions with multi-task learning-by-confusion",
+    2023). Accuracy vs split is the W-shape; the transition is its middle peak.
+    Samples are split in halves; each half is classified by the network trained
+    on the other (cross-fitting). On a 2-D grid the posterior is conditioned on
+    each line along ``axis`` and the method runs line by line.
+
+    Parameters
+    ----------
+    axis : str
+        The axis along which splits are proposed.
+    max_epochs : int
+        Training passes of the network.
+    cross_fit : bool
+        Two networks so that every sample gets an out-of-sample posterior (else one, and half the samples).
+    n_bootstrap : int
+        Resamples of the held-out samples for the uncertainty (combined with one grid spacing / sqrt 12).
+    nu : float
+        Exponent of the finite-size extrapolation ``Tc(L) = Tc + a L^(-1/nu)``.
+    seed : int
+
+    Attributes
+    ----------
+    indicator_ : xarray.DataArray
+        Accuracy vs split, dims ``(L, [other axis], axis)``.
+    critical_points_ : list of CriticalPoint
+        Finite-size extrapolation (two or more sizes) first, then one per size.
+    proba_ : xarray.DataArray
+        Mean posterior of the two phases per point at the largest size, split at the estimate.
+    labels_ : xarray.DataArray
+        The more probable phase per point.
+
+    Examples
+    --------
+    >>> import phasemapper as pm
+    >>> from phasemapper.detectors import Confusion
+    >>> ds = pm.scan(pm.systems.Ising2D(L=8), {"T": [1.5, 1.9, 2.3, 2.7, 3.1]}, 40, seed=0,
+    ...              executor=pm.SerialExecutor(), progress=False)
+    >>> Confusion(max_epochs=2, n_bootstrap=5).fit(ds).indicator_.dims
+    ('L', 'T')
+    """
+
+    method = "confusion"
+
+    def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
+        log_p = self._point_posterior(ds, grid)
+        self._last = (grid, log_p)
+        return log_p
+
+    def _line(self, data: np.ndarray, points: np.ndarray) -> np.ndarray:
+        return _restrict(data, points)
+
+    def _analyses(self, x: np.ndarray) -> list[Analysis]:
+        return [_confusion(x)]
+
+    def fit(self, scans: Any) -> Confusion:
+        super().fit(scans)
+        grid, log_p = self._last
+        L = max(self.estimates_["confusion"])
+        below = np.zeros(log_p.shape[:2])
+        for (at, value, _, _), (_, points) in zip(self.estimates_["confusion"][L], grid.rows()):
+            mask = grid.values[0] < value
+            below[points] = np.exp(logsumexp(_restrict(log_p, points)[..., mask], axis=-1))
+        p_below = below.mean(axis=1)
+        proba = np.stack([p_below, 1 - p_below], axis=-1)
+        names = ["below", "above"]
+        self.proba_ = xr.DataArray(grid.to_grid(proba), coords={**dict(zip(grid.axes, grid.values)), "phase": names},
+                                   dims=(*grid.axes, "phase"), name="proba")
+        self.labels_ = self.proba_.idxmax("phase").rename("label")
+        return self
+
+
+class PredictionDivergence(_NetworkParams, LineDetector):
+    """Prediction-based detection (Schaefer & Loerch, Phys. Rev. E 99, 062107 (2019)).
+
+    A network predicts the parameters from a configuration, as the posterior mean
+    ``theta_hat(x) = sum_j p(j|x) theta_j`` of a classifier over the scan's points
+    (so one model serves 1-D and 2-D spaces); where the distribution of
+    configurations changes fast, the mean prediction stretches and its
+    divergence ``sum_a d<theta_hat_a>/d theta_a`` peaks. On a 2-D grid the
+    field is ``indicator_`` and the peak along ``axis`` is located on each line.
+
+    Parameters are those of :class:`Confusion`.
+
+    Attributes
+    ----------
+    indicator_ : xarray.DataArray
+        The divergence, dims ``(L, [other axis], axis)``.
+    mean_prediction_ : xarray.DataArray
+        ``<theta_hat>`` per point and axis at the largest size.
+    critical_points_ : list of CriticalPoint
+
+    Examples
+    --------
+    >>> import phasemapper as pm
+    >>> from phasemapper.detectors import PredictionDivergence
+    >>> ds = pm.scan(pm.systems.Ising2D(L=8), {"T": [1.5, 1.9, 2.3, 2.7, 3.1]}, 40, seed=0,
+    ...              executor=pm.SerialExecutor(), progress=False)
+    >>> PredictionDivergence(max_epochs=2, n_bootstrap=5).fit(ds).indicator_.sizes["T"]
+    5
+    """
+
+    method = "prediction_divergence"
+
+    def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
+        log_p = self._point_posterior(ds, grid)
+        theta = grid.theta
+        prediction = np.einsum("psj,ja->psa", np.exp(log_p), theta)  # (point, sample, axis)
+        mean = grid.to_grid(prediction.mean(axis=1))
+        # the other axes' terms of the divergence, from the full grid (held fixed under the line bootstrap)
+        cross = sum(np.gradient(mean[..., a], grid.values[a], axis=a) for a in range(1, len(grid.axes)))
+        cross_per_point = np.zeros(len(theta)) if np.isscalar(cross) else cross.reshape(-1)[grid.index]
+        self.mean_prediction_ = xr.DataArray(
+            mean, coords={**dict(zip(grid.axes, grid.values)), "component": list(grid.axes)},
+            dims=(*grid.axes, "component"), name="mean_prediction",
+        )
+        cross_b = np.broadcast_to(np.asarray(cross_per_point)[:, None], prediction.shape[:2])
+        return np.stack([prediction[..., 0], cross_b], axis=-1)
+
+    def _analyses(self, x: np.ndarray) -> list[Analysis]:
+        def curve(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return x, np.gradient(line[..., 0].mean(axis=1), x) + line[:, 0, 1]
+
+        return [Analysis("prediction_divergence", curve, interior_peak)]
+
+
+class FisherMetric(_NetworkParams, LineDetector):
+    """The Fisher information metric along ``axis``, reconstructed from a learned posterior.
+
+    After Lobashev, Guskov, Larchenko & Tamm, "Hessian geometry of latent space
+    in generative models" (ICML 2025): a network learns the posterior of the
+    point given a sample; for a uniform prior ``E_i[log p(i|x) - log p(j|x)]``
+    is ``KL(p_i || p_j)``, which for an exponential family is the Bregman
+    divergence of its log-partition function ``psi``. A convex ``psi`` (a
+    non-negative sum of convex functions with Gaussian-bump second derivatives)
+    is fitted to the divergences of points up to ``window`` apart; the metric is
+    its Hessian ``g = psi''``. For the Ising model in ``T`` this is
+    ``Var(E_total) / T^4``. Peaks of ``g`` mark transitions;
+    :meth:`geodesic_distance` integrates ``sqrt(g)``.
+
+    Parameters
+    ----------
+    window : int
+        Farthest pair of points (in grid steps) whose divergence enters the fit.
+    Others as in :class:`Confusion`.
+
+    Examples
+    --------
+    >>> import phasemapper as pm
+    >>> from phasemapper.detectors import FisherMetric
+    >>> ds = pm.scan(pm.systems.Ising2D(L=8), {"T": [1.5, 1.9, 2.3, 2.7, 3.1]}, 40, seed=0,
+    ...              executor=pm.SerialExecutor(), progress=False)
+    >>> bool((FisherMetric(max_epochs=2, n_bootstrap=5).fit(ds).indicator_ >= 0).all())
+    True
+    """
+
+    method = "fisher_metric"
+
+    def __init__(self, axis: str = "T", window: int = 5, max_epochs: int = 25, cross_fit: bool = True,
+                 n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
+        super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed)
+        self.window = window
+
+    def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
+        if not isinstance(self.window, (int, np.integer)) or self.window < 1:
+            raise ValueError(f"window must be a positive integer, got {self.window!r}")
+        return self._point_posterior(ds, grid)
+
+    def _line(self, data: np.ndarray, points: np.ndarray) -> np.ndarray:
+        return _restrict(data, points)
+
+    def _analyses(self, x: np.ndarray) -> list[Analysis]:
+        return [_fisher(x, int(self.window))]
+
+    def geodesic_distance(self, a: float, b: float, size: int | None = None, at: dict[str, float] | None = None) -> float:
+        """Length ``int_a^b sqrt(g) d(axis)`` along the axis (trapezoid on the grid; largest size by default)."""
+        g = self.indicator_.sel(L=size if size is not None else int(self.indicator_.L.max()))
+        if at:
+            g = g.sel(at)
+        x = g[self.axis].values
+        lo, hi = sorted((float(a), float(b)))
+        if lo < x[0] or hi > x[-1]:
+            raise ValueError(f"geodesic endpoints must lie in [{x[0]}, {x[-1]}], got {a}, {b}")
+        fine = np.linspace(lo, hi, 512)
+        return float(np.trapezoid(np.sqrt(np.interp(fine, x, g.values)), fine))
+
+
+class OptimalIndicators(LineDetector):
+    """The Bayes-optimal indicators of confusion, prediction divergence and the Fisher metric.
+
+    After Arnold, Schaefer, Loerch et al. ("Replacing neural networks by optimal
+    analytical predictors for the detection of phase transitions", PRX 12,
+    031044 (2022)): with a sufficient statistic known — the energy for a
+    temperature axis — the posterior ``p(T_j | x) = p(T_j | E)`` follows from the
+    energy histograms (multistate reweighting, :func:`energy_log_posterior`),
+    and the three indicators computed from it are the best any model can do on
+    these samples. No training: the reference the learned detectors are measured
+    against.
+
+    Parameters
+    ----------
+    axis : str
+        A temperature axis (the Boltzmann family ``exp(-E/T)``).
+    window, n_bootstrap, nu, seed : as in :class:`FisherMetric`.
+
+    Attributes
+    ----------
+    curves_ : dict of xarray.DataArray
+        ``confusion``, ``prediction_divergence``, ``fisher_metric``.
+    indicator_ : xarray.DataArray
+        The optimal confusion accuracy.
+    critical_points_ : list of CriticalPoint
+        For each of the three indicators.
+
+    Examples
+    --------
+    >>> import phasemapper as pm
+    >>> from phasemapper.detectors import OptimalIndicators
+    >>> ds = pm.scan(pm.systems.Ising2D(L=8), {"T": [1.5, 1.9, 2.3, 2.7, 3.1]}, 40, seed=0,
+    ...              executor=pm.SerialExecutor(), progress=False)
+    >>> sorted(OptimalIndicators(n_bootstrap=5).fit(ds).curves_)
+    ['confusion', 'fisher_metric', 'prediction_divergence']
+    """
+
+    method = "optimal"
+
+    def __init__(self, axis: str = "T", window: int = 5, n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
+        self.axis, self.window, self.n_bootstrap, self.nu, self.seed = axis, window, n_bootstrap, nu, seed
+
+    def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
+        if "energy" not in ds:
+            raise ValueError("OptimalIndicators needs the scan's 'energy' variable (per site)")
+        if np.any(grid.values[0] <= 0):
+            raise ValueError(f"axis {self.axis!r} must be a temperature (> 0) for the Boltzmann posterior")
+        return np.asarray(ds["energy"].values, dtype=float) * scan_sites(ds)
+
+    def _line(self, data: np.ndarray, points: np.ndarray) -> np.ndarray:
+        return energy_log_posterior(data[points], self._x)
+
+    def _analyses(self, x: np.ndarray) -> list[Analysis]:
+        return [_confusion(x), _divergence(x), _fisher(x, int(self.window))]
+
+    def fit(self, scans: Any) -> OptimalIndicators:
+        # the line's temperatures are needed by _line; every size shares the grid of its own scan
+        from ._observables import scans_by_size
+
+        by_size = scans_by_size(scans)
+        self._x = ParameterGrid.from_scan(next(iter(by_size.values())), self.axis).values[0]
+        return super().fit(by_size)
+
+
+class SupervisedExtremes(_NetworkParams, LineDetector):
+    """Supervised learning at the ends of the range (Carrasquilla & Melko, Nat. Phys. 13, 431 (2017)).
+
+    A network is trained to tell samples from the lowest ``fraction`` of the
+    axis from those of the highest ``fraction`` (labels need only these two
+    well-known regimes), then classifies every point; the transition is where
+    the mean output crosses 1/2, and the indicator is the derivative of the
+    mean output. Each point is classified with held-out samples.
+
+    Parameters
+    ----------
+    fraction : float
+        Share of the points at each end used for training (0 < fraction < 0.5).
+    Others as in :class:`Confusion`.
+
+    Examples
+    --------
+    >>> import phasemapper as pm
+    >>> from phasemapper.detectors import SupervisedExtremes
+    >>> ds = pm.scan(pm.systems.Ising2D(L=8), {"T": [1.5, 1.9, 2.3, 2.7, 3.1]}, 40, seed=0,
+    ...              executor=pm.SerialExecutor(), progress=False)
+    >>> SupervisedExtremes(max_epochs=2, n_bootstrap=5).fit(ds).proba_.sizes["phase"]
+    2
+    """
+
+    method = "supervised_extremes"
+
+    def __init__(self, axis: str = "T", fraction: float = 0.2, max_epochs: int = 25, cross_fit: bool = True,
+                 n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
+        super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed)
+        self.fraction = fraction
+
+    def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
+        if not (isinstance(self.fraction, (int, float)) and 0 < self.fraction < 0.5):
+            raise ValueError(f"fraction must be in (0, 0.5), got {self.fraction!r}")
+        x = network_inputs(ds)
+        out = np.empty(x.shape[:2])
+        for _, points in grid.rows():
+            n_end = max(1, int(round(self.fraction * len(points))))
+            labels = np.full(x.shape[0], -1)
+            labels[points[:n_end]], labels[points[-n_end:]] = 0, 1
+            train = np.r_[0:n_end, len(points) - n_end : len(points)]  # positions within the line
+            log_p = self._held_out_log_proba(x[points], labels[points], train, 2)
+            out[points] = np.exp(log_p[..., 1])
+        self._grid, self._p_high = grid, out
+        return out
+
+    def _analyses(self, x: np.ndarray) -> list[Analysis]:
+        return [
+            Analysis("supervised_extremes", lambda p: (x, np.gradient(p.mean(axis=1), x)), None),
+            Analysis("output_crossing", lambda p: (x, p.mean(axis=1)), lambda cx, m: _first_root(cx, 0.5 - m)),
+        ]
+
+    def fit(self, scans: Any) -> SupervisedExtremes:
+        super().fit(scans)
+        p = self._p_high.mean(axis=1)
+        proba = np.stack([1 - p, p], axis=-1)
+        grid = self._grid
+        self.proba_ = xr.DataArray(grid.to_grid(proba), coords={**dict(zip(grid.axes, grid.values)), "phase": ["low", "high"]},
+                                   dims=(*grid.axes, "phase"), name="proba")
+        self.labels_ = self.proba_.idxmax("phase").rename("label")
+        return self
