@@ -47,6 +47,8 @@ def test_scan_writes_outputs(tmp_path):
         (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "x"], "--size"),
         (["scan", "ising2d", "--axis", "beta=1:2:3"], "unknown axis 'beta'"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--samples", "abc"], "--samples"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "pca,nosuch"], "unknown detector 'nosuch'"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", ","], "--detect"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, words):
@@ -56,3 +58,15 @@ def test_bad_input_one_line_exit_2(tmp_path, args, words):
     assert len(lines) == 1 and words in lines[0], r.stderr
     assert "Traceback" not in r.stderr + r.stdout
     assert not (tmp_path / "x" / "scan.nc").exists()
+
+
+def test_scan_detect_adds_curves_and_estimates(tmp_path):
+    out = tmp_path / "det"
+    r = run("scan", "ising2d", "--axis", "T=1.8:2.8:11", "--size", "8", "--samples", "60", "--seed", "2",
+            "--out", str(out), "--no-progress", "--detect", "observables,pca,optimal")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["detectors"]) == {"observables", "pca", "optimal"}
+    detectors = {cp["detector"] for cp in summary["critical_points"]}
+    assert detectors == {"observables", "pca", "optimal"}
+    assert (out / "detectors.png").stat().st_size > 10_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+import time
 from typing import Any
 
 import numpy as np
@@ -71,7 +72,9 @@ class LineDetector:
         self.estimates_: dict[str, dict[int, list[tuple[dict[str, float], float, float, np.ndarray]]]] = {}
         curves: dict[str, dict[int, xr.DataArray]] = {}
         self._fit_extra: dict[int, Any] = {}
+        self.fit_seconds_: dict[int, float] = {}
         for L, ds in by_size.items():
+            started = time.perf_counter()
             grid = ParameterGrid.from_scan(ds, self.axis)
             data = self._per_sample(ds, grid)
             per_row: dict[str, list[xr.DataArray]] = {}
@@ -83,15 +86,18 @@ class LineDetector:
                 for analysis in self._analyses(x):
                     cx, cy = analysis.curve(line)
                     curve = xr.DataArray(cy, coords={self.axis: cx}, dims=[self.axis], name=analysis.name)
-                    per_row.setdefault(analysis.name, []).append(curve.expand_dims(at) if at else curve)
+                    per_row.setdefault(analysis.name, []).append(curve.expand_dims({k: [v] for k, v in at.items()}) if at else curve)
                     if analysis.locate is None:
                         continue
                     value = analysis.locate(cx, cy)
                     boot = np.array([analysis.locate(*analysis.curve(self._resample(line, r))) for r in replicas])
-                    sigma = float(np.hypot(np.nanstd(boot, ddof=1), grid_resolution(x)))
+                    finite = boot[np.isfinite(boot)]
+                    spread = finite.std(ddof=1) if finite.size >= 2 else np.nan
+                    sigma = float(np.hypot(spread, grid_resolution(x)))
                     self.estimates_.setdefault(analysis.name, {}).setdefault(L, []).append((at, value, sigma, boot))
+            self.fit_seconds_[L] = time.perf_counter() - started
             for name, rows in per_row.items():
-                curves.setdefault(name, {})[L] = xr.combine_by_coords(rows) if len(rows) > 1 else rows[0]
+                curves.setdefault(name, {})[L] = xr.concat(rows, dim=next(iter(rows[0].dims))) if len(rows) > 1 else rows[0]
         self.curves_ = {name: xr.concat(list(by_L.values()), dim=xr.Variable("L", list(by_L))) for name, by_L in curves.items()}
         self.indicator_ = self.curves_[self._analyses(np.zeros(3))[0].name]
         self.critical_points_ = self._critical_points()

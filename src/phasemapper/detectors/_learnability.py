@@ -85,8 +85,9 @@ class Learnability(LineDetector):
     Parameters
     ----------
     axis : str
-    patch : int
-        Side of the square patch of sites one token holds (sites along the line for 1-D systems).
+    patch : int, optional
+        Side of the square patch of sites one token holds (sites along the line for
+        1-D systems); default ``max(2, L // 8)``, i.e. 64 tokens on an L x L lattice.
     d_model, n_heads, n_layers : int
         Transformer size (default 32, 2, 2: seconds per point on a CPU core).
     mask_fraction : float
@@ -117,7 +118,7 @@ class Learnability(LineDetector):
 
     method = "learnability"
 
-    def __init__(self, axis: str = "T", patch: int = 4, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
+    def __init__(self, axis: str = "T", patch: int | None = None, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
                  mask_fraction: float = 0.25, steps: int = 150, batch_size: int = 32, lr: float = 3e-3,
                  n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
         self.axis, self.patch, self.d_model, self.n_heads, self.n_layers = axis, patch, d_model, n_heads, n_layers
@@ -125,7 +126,7 @@ class Learnability(LineDetector):
         self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
 
     def _check(self) -> None:
-        for name in ("patch", "d_model", "n_heads", "n_layers", "steps", "batch_size"):
+        for name in ("d_model", "n_heads", "n_layers", "steps", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -149,10 +150,13 @@ class Learnability(LineDetector):
         states, codes = np.unique(x, return_inverse=True)
         codes = codes.reshape(x.shape)
         P, S, H, W = codes.shape
-        ph = self.patch if H > 1 else 1
-        pw = self.patch
+        patch = self.patch if self.patch is not None else max(2, W // 8)
+        if not isinstance(patch, (int, np.integer)) or patch < 1:
+            raise ValueError(f"patch must be a positive integer, got {self.patch!r}")
+        ph = patch if H > 1 else 1
+        pw = patch
         if H % ph or W % pw:
-            raise ValueError(f"patch={self.patch} must divide the lattice {H}x{W}")
+            raise ValueError(f"patch={patch} must divide the lattice {H}x{W}")
         train, test = held_out_split(P, S, self.seed)
         out = np.empty((P, test.shape[1], 2))
         torch.manual_seed(self.seed)

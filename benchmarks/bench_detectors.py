@@ -1,0 +1,166 @@
+"""Accuracy and cost of every detector: Ising Tc per size, Fisher metric vs exact, Blume-Capel and TASEP boundaries.
+
+In one run:
+
+1. Ising scans at L = 16, 32, 64 (41 temperatures in [1.8, 2.8], 300 samples per
+   point, seed 1): each detector's Tc per size and its finite-size extrapolation,
+   error vs Onsager's 2/ln(1 + sqrt 2), reported uncertainty, whether it covers
+   the error, and the fit's wall time; the Bayes-optimal indicators beside them.
+2. FisherMetric at L = 32 against the exact ``Var(E_total) / T^4`` of the same
+   samples: correlation and peak position (the scan for this check has 1000
+   samples per point, so that the exact estimate itself is not noise-limited).
+3. Blume-Capel (T, D) grid at L = 16: PredictionDivergence and Confusion along T
+   at D = 0, 0.5, 1.0, 1.5 vs the literature line Tc(D).
+4. TASEP (alpha, beta) grid (L = 100): PredictionDivergence along alpha on each
+   beta line; the boundary is alpha = beta below 1/2 and alpha = 1/2 above.
+
+Prints tables and writes ``benchmarks/results/bench_detectors.json``.
+
+Usage: python benchmarks/bench_detectors.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import phasemapper as pm
+from phasemapper.detectors import (
+    PCA, Confusion, FisherMetric, Learnability, OptimalIndicators, PredictionDivergence, SupervisedExtremes,
+)
+from phasemapper.systems import ONSAGER_TC, TASEP, BlumeCapel2D, Ising2D
+
+DETECTORS = {
+    "confusion": Confusion,
+    "supervised_extremes": SupervisedExtremes,
+    "pca": PCA,
+    "prediction_divergence": PredictionDivergence,
+    "fisher_metric": FisherMetric,
+    "learnability": Learnability,
+    "optimal": OptimalIndicators,
+}
+
+
+def ising_scans(sizes, samples: int, seed: int = 1) -> dict[int, object]:
+    T = np.linspace(1.8, 2.8, 41)
+    return {L: pm.scan(Ising2D(L=L), {"T": T}, samples, seed=seed, progress=False) for L in sizes}
+
+
+def ising_table(scans) -> list[dict]:
+    """Fit each detector once on all sizes; per-size estimates with that size's fit time, then the extrapolation."""
+    rows = []
+    for name, cls in DETECTORS.items():
+        t = time.perf_counter()
+        det = cls(seed=0).fit(scans)
+        total = time.perf_counter() - t
+        seconds = getattr(det, "fit_seconds_", {})
+        for cp in det.critical_points_:
+            L = next((int(m) for m in cp.method.split("L=")[1:2] if m.isdigit()), None) if "L=" in cp.method else None
+            err = cp.value - ONSAGER_TC
+            rows.append({
+                "detector": name, "L": L if L is not None else "all", "method": cp.method, "Tc": cp.value,
+                "uncertainty": cp.uncertainty, "relative_error": err / ONSAGER_TC,
+                "covers": bool(abs(err) <= cp.uncertainty), "within_2_sigma": bool(abs(err) <= 2 * cp.uncertainty),
+                "seconds": seconds.get(L, total),
+            })
+        print(f"  {name:<22} {total:7.1f} s " + " ".join(f"L={k}: {v:.1f} s" for k, v in seconds.items()), flush=True)
+    return rows
+
+
+def fisher_check(samples: int) -> dict:
+    scan = ising_scans([32], samples, seed=2)[32]
+    t = time.perf_counter()
+    det = FisherMetric(seed=0).fit(scan)
+    seconds = time.perf_counter() - t
+    g = det.indicator_.sel(L=32).values
+    T = scan["T"].values
+    E = scan["energy"].values * 32 * 32
+    exact = E.var(axis=1, ddof=1) / T**4
+    from phasemapper.detectors._indicators import interior_peak
+
+    peak_exact, peak_fit = interior_peak(T, exact), interior_peak(T, g)
+    return {"samples": samples, "correlation": float(np.corrcoef(g, exact)[0, 1]), "peak_fit": peak_fit,
+            "peak_exact": peak_exact, "peak_relative_difference": (peak_fit - peak_exact) / peak_exact,
+            "geodesic_length": det.geodesic_distance(T[0], T[-1]), "seconds": seconds}
+
+
+def blume_capel_check(samples: int, quick: bool) -> list[dict]:
+    system = BlumeCapel2D(L=16)
+    D = np.array([0.0, 0.5, 1.0, 1.5])
+    T = np.linspace(0.8, 2.2, 15 if quick else 29)
+    TT, DD = np.meshgrid(T, D, indexing="ij")
+    scan = pm.scan(system, {"T": TT.ravel(), "D": DD.ravel()}, samples, seed=3, progress=False)
+    rows = []
+    for name, cls in (("prediction_divergence", PredictionDivergence), ("confusion", Confusion)):
+        t = time.perf_counter()
+        det = cls(axis="T", seed=0).fit(scan)
+        seconds = time.perf_counter() - t
+        for cp in det.critical_points_:
+            ref = float(system.critical_temperature(cp.at["D"]))
+            rows.append({"detector": name, "D": cp.at["D"], "Tc": cp.value, "uncertainty": cp.uncertainty,
+                         "reference": ref, "relative_error": (cp.value - ref) / ref, "seconds": seconds})
+    return rows
+
+
+def tasep_check(samples: int, quick: bool) -> list[dict]:
+    a = np.linspace(0.1, 0.9, 9 if quick else 17)
+    AA, BB = np.meshgrid(a, a, indexing="ij")
+    scan = pm.scan(TASEP(L=100), {"alpha": AA.ravel(), "beta": BB.ravel()}, samples, seed=4, progress=False)
+    t = time.perf_counter()
+    det = PredictionDivergence(axis="alpha", seed=0).fit(scan)
+    seconds = time.perf_counter() - t
+    rows = []
+    for cp in det.critical_points_:
+        beta = cp.at["beta"]
+        ref = beta if beta < 0.5 else 0.5
+        rows.append({"beta": beta, "alpha_c": cp.value, "uncertainty": cp.uncertainty, "reference": ref,
+                     "error": cp.value - ref, "seconds": seconds})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="L = 16 only, optimal/PCA/confusion, small grids (~1 minute)")
+    args = parser.parse_args()
+    global DETECTORS
+    if args.quick:
+        DETECTORS = {k: DETECTORS[k] for k in ("optimal", "pca", "confusion")}
+    sizes = [16] if args.quick else [16, 32, 64]
+    print(f"Ising scans {sizes}, 41 T x 300 samples ({os.cpu_count()} cores)", flush=True)
+    scans = ising_scans(sizes, 300)
+    ising = ising_table(scans)
+    print(f"\n{'detector':<22} {'L':>4} {'method':<48} {'Tc':>8} {'+-':>7} {'error':>8} {'covers':>6} {'s':>6}")
+    for r in ising:
+        print(f"{r['detector']:<22} {r['L']!s:>4} {r['method']:<48} {r['Tc']:8.4f} {r['uncertainty']:7.4f} "
+              f"{100 * r['relative_error']:+7.2f}% {'yes' if r['covers'] else 'no':>6} {r['seconds']:6.1f}")
+    results = {"quick": args.quick, "cpu_count": os.cpu_count(), "exact_Tc": ONSAGER_TC, "ising": ising}
+    if not args.quick:
+        fisher = fisher_check(1000)
+        print(f"\nFisherMetric vs exact Var(E)/T^4 at L=32 (1000 samples): correlation {fisher['correlation']:.3f}, "
+              f"peak {fisher['peak_fit']:.4f} vs {fisher['peak_exact']:.4f} ({100 * fisher['peak_relative_difference']:+.2f}%)")
+        results["fisher_vs_exact"] = fisher
+    bc = blume_capel_check(100 if args.quick else 300, args.quick)
+    print("\nBlume-Capel L=16, boundary along T at fixed D:")
+    for r in bc:
+        print(f"  {r['detector']:<22} D={r['D']:.2f} Tc={r['Tc']:.4f} +- {r['uncertainty']:.4f} ref {r['reference']:.4f} "
+              f"({100 * r['relative_error']:+.2f}%)")
+    results["blume_capel"] = bc
+    tasep = tasep_check(60 if args.quick else 200, args.quick)
+    print("\nTASEP L=100, PredictionDivergence boundary along alpha:")
+    for r in tasep:
+        print(f"  beta={r['beta']:.3f} alpha_c={r['alpha_c']:.3f} +- {r['uncertainty']:.3f} ref {r['reference']:.3f} "
+              f"(error {r['error']:+.3f})")
+    results["tasep"] = tasep
+    out = Path(__file__).parent / "results" / "bench_detectors.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=float))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

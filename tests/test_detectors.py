@@ -1,0 +1,110 @@
+"""Contract and physics checks of the sample-based detectors (the full accuracy table: benchmarks/bench_detectors.py)."""
+
+import numpy as np
+import pytest
+
+import phasemapper as pm
+from phasemapper.detectors import (
+    PCA, Confusion, FisherMetric, Learnability, OptimalIndicators, PredictionDivergence, SupervisedExtremes,
+)
+from phasemapper.systems import ONSAGER_TC, BlumeCapel2D, Ising2D
+
+FAST = {
+    "confusion": lambda **kw: Confusion(max_epochs=3, n_bootstrap=10, **kw),
+    "supervised": lambda **kw: SupervisedExtremes(max_epochs=3, n_bootstrap=10, **kw),
+    "pca": lambda **kw: PCA(n_bootstrap=10, **kw),
+    "divergence": lambda **kw: PredictionDivergence(max_epochs=3, n_bootstrap=10, **kw),
+    "fisher": lambda **kw: FisherMetric(max_epochs=3, n_bootstrap=10, **kw),
+    "learnability": lambda **kw: Learnability(steps=10, n_bootstrap=10, **kw),
+    "optimal": lambda **kw: OptimalIndicators(n_bootstrap=10, **kw),
+}
+
+
+@pytest.fixture(scope="module")
+def small_scans():
+    T = np.linspace(1.6, 3.0, 11)
+    return {L: pm.scan(Ising2D(L=L), {"T": T}, 60, seed=5, executor=pm.SerialExecutor(), progress=False) for L in (8, 12)}
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_contract_fit_shapes_and_reproducibility(name, small_scans):
+    det = FAST[name](seed=3)
+    assert det.fit(small_scans) is det
+    assert det.indicator_.dims[0] == "L" and list(det.indicator_["L"].values) == [8, 12]
+    assert det.indicator_.sizes["T"] in (10, 11)  # splits or points
+    # a 3-epoch network may find no peak; what is reported must be complete
+    if name in ("pca", "optimal"):
+        assert det.critical_points_, "no critical point"
+    for cp in det.critical_points_:
+        assert cp.axis == "T" and np.isfinite(cp.value) and cp.uncertainty > 0
+    again = FAST[name](seed=3).fit(small_scans)
+    assert [cp.value for cp in again.critical_points_] == [cp.value for cp in det.critical_points_]
+    if name in ("pca", "optimal"):
+        assert any("extrapolation" in cp.method or "binder" in cp.method for cp in det.critical_points_)
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: Confusion(n_bootstrap=1), "n_bootstrap"),
+        (lambda: Confusion(nu=0), "nu"),
+        (lambda: Confusion(max_epochs=0), "max_epochs"),
+        (lambda: Confusion(axis="beta"), "axis 'beta'"),
+        (lambda: SupervisedExtremes(fraction=0.7), "fraction"),
+        (lambda: FisherMetric(window=0), "window"),
+        (lambda: PCA(n_components=0), "n_components"),
+        (lambda: PCA(ordered="up"), "ordered"),
+        (lambda: Learnability(patch=5), "patch"),
+        (lambda: Learnability(mask_fraction=1.5), "mask_fraction"),
+        (lambda: Learnability(d_model=30), "d_model"),
+    ],
+)
+def test_bad_parameters_name_the_field(make, words, small_scans):
+    with pytest.raises(ValueError, match=words):
+        make().fit(small_scans[8])
+
+
+def test_two_dimensional_grid_runs_line_by_line():
+    T, D = np.linspace(0.8, 2.0, 7), np.array([0.0, 1.0])
+    TT, DD = np.meshgrid(T, D, indexing="ij")
+    scan = pm.scan(BlumeCapel2D(L=6), {"T": TT.ravel(), "D": DD.ravel()}, 30, seed=0,
+                   executor=pm.SerialExecutor(), progress=False)
+    det = PredictionDivergence(max_epochs=2, n_bootstrap=5).fit(scan)
+    assert det.indicator_.dims == ("L", "D", "T")
+    assert det.mean_prediction_.dims == ("T", "D", "component")
+    assert all(cp.at["D"] in (0.0, 1.0) for cp in det.critical_points_)
+    optimal = OptimalIndicators(n_bootstrap=5).fit(scan)  # the Boltzmann posterior along T at each D
+    assert sorted({cp.at["D"] for cp in optimal.critical_points_}) == [0.0, 1.0]
+    conf = Confusion(max_epochs=2, n_bootstrap=5).fit(scan)
+    assert conf.proba_.dims == ("T", "D", "phase")
+    with pytest.raises(ValueError, match="full grid"):
+        Confusion(max_epochs=1, n_bootstrap=5).fit(scan.isel(point=slice(0, 13)))
+
+
+@pytest.fixture(scope="module")
+def ising32():
+    return pm.scan(Ising2D(L=32), {"T": np.linspace(1.8, 2.8, 41)}, 300, seed=1, progress=False)
+
+
+def test_optimal_indicators_locate_onsager_tc_at_L32(ising32):
+    # Onsager, Phys. Rev. 65, 117 (1944): Tc = 2/ln(1 + sqrt 2). The pseudo-critical points of the
+    # optimal indicators at L = 32 lie within 1% (finite-size shift ~ 1/L); each estimate's
+    # bootstrap uncertainty (300 samples/point) must cover its error at 2 sigma
+    det = OptimalIndicators(seed=0).fit(ising32)
+    assert {cp.method for cp in det.critical_points_} == {
+        "confusion L=32", "prediction_divergence L=32", "fisher_metric L=32"}
+    for cp in det.critical_points_:
+        assert abs(cp.value / ONSAGER_TC - 1) < 0.01, cp
+        assert cp.covers(ONSAGER_TC, 2.0), cp
+
+
+def test_learned_confusion_locates_onsager_tc_at_L32(ising32):
+    det = Confusion(seed=0).fit(ising32)
+    cp = det.critical_point(size=32)
+    assert abs(cp.value / ONSAGER_TC - 1) < 0.01, cp
+    assert cp.covers(ONSAGER_TC, 2.0), cp
+    # the W-shape: accuracy is high at both ends and at the middle peak, lower in between
+    acc = det.indicator_.sel(L=32).values
+    peak = int(np.argmin(abs(det.indicator_["T"].values - cp.value)))
+    assert acc[0] > acc[peak // 2] < acc[peak] > acc[(peak + acc.size) // 2] < acc[-1]
+    assert det.labels_.sel(T=1.8).item() == "below" and det.labels_.sel(T=2.8).item() == "above"
