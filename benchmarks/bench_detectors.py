@@ -126,11 +126,12 @@ def tasep_check(samples: int, quick: bool) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="L = 16 only, optimal/PCA/confusion, small grids (~1 minute)")
+    parser.add_argument("--sizes", default="16,32,64", help="Ising sizes of the full run (comma-separated)")
     args = parser.parse_args()
     global DETECTORS
     if args.quick:
         DETECTORS = {k: DETECTORS[k] for k in ("optimal", "pca", "confusion")}
-    sizes = [16] if args.quick else [16, 32, 64]
+    sizes = [16] if args.quick else [int(v) for v in args.sizes.split(",")]
     print(f"Ising scans {sizes}, 41 T x 300 samples ({os.cpu_count()} cores)", flush=True)
     scans = ising_scans(sizes, 300)
     ising = ising_table(scans)

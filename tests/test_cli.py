@@ -62,7 +62,7 @@ def test_bad_input_one_line_exit_2(tmp_path, args, words):
 
 def test_scan_detect_adds_curves_and_estimates(tmp_path):
     out = tmp_path / "det"
-    r = run("scan", "ising2d", "--axis", "T=1.8:2.8:11", "--size", "8", "--samples", "60", "--seed", "2",
+    r = run("scan", "ising2d", "--axis", "T=1.8:2.8:11", "--size", "8,12", "--samples", "60", "--seed", "2",
             "--out", str(out), "--no-progress", "--detect", "observables,pca,optimal")
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "summary.json").read_text())
