@@ -80,6 +80,7 @@ def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Non
             ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color="tab:red", alpha=0.12)
         if exact is not None:
             ax.axvline(exact, color="k", ls="--", lw=1, label=f"exact {exact:.4f}")
+        ax.set_xlim(float(curve[axis].min()), float(curve[axis].max()))
         ax.set_title(f"{name}: {curve.name or ''}", fontsize=9)
         ax.set_xlabel(axis)
         ax.grid(alpha=0.3)
