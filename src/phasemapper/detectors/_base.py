@@ -14,9 +14,9 @@ import xarray as xr
 from .._types import CriticalPoint
 from ._grid import ParameterGrid
 from ._indicators import grid_resolution
-from ._observables import extrapolate_to_infinite_size, scans_by_size
+from ._observables import check_detector_params, extrapolate_to_infinite_size, scans_by_size
 
-__all__ = ["Analysis", "LineDetector", "check_detector_params"]
+__all__ = ["Analysis", "LineDetector"]
 
 
 @dataclass
@@ -27,13 +27,6 @@ class Analysis:
     name: str
     curve: Callable[[Any], tuple[np.ndarray, np.ndarray]]
     locate: Callable[[np.ndarray, np.ndarray], float] | None
-
-
-def check_detector_params(n_bootstrap: Any, nu: Any) -> None:
-    if not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 2:
-        raise ValueError(f"n_bootstrap must be an integer >= 2, got {n_bootstrap!r}")
-    if not (isinstance(nu, (int, float)) and nu > 0):
-        raise ValueError(f"nu must be > 0, got {nu!r}")
 
 
 class LineDetector:
@@ -81,9 +74,11 @@ class LineDetector:
             for at, points in grid.rows():
                 line = self._line(data, points)
                 x = grid.values[0]
-                n_points, n_samples = len(points), _n_samples(line)
+                n_points, n_samples = len(points), int(line.shape[1])
                 replicas = [rng.integers(0, n_samples, size=(n_points, n_samples)) for _ in range(self.n_bootstrap)]
-                for analysis in self._analyses(x):
+                analyses = self._analyses(x)
+                self._indicator_name = analyses[0].name
+                for analysis in analyses:
                     cx, cy = analysis.curve(line)
                     curve = xr.DataArray(cy, coords={self.axis: cx}, dims=[self.axis], name=analysis.name)
                     per_row.setdefault(analysis.name, []).append(curve.expand_dims({k: [v] for k, v in at.items()}) if at else curve)
@@ -99,7 +94,7 @@ class LineDetector:
             for name, rows in per_row.items():
                 curves.setdefault(name, {})[L] = xr.concat(rows, dim=next(iter(rows[0].dims))) if len(rows) > 1 else rows[0]
         self.curves_ = {name: xr.concat(list(by_L.values()), dim=xr.Variable("L", list(by_L))) for name, by_L in curves.items()}
-        self.indicator_ = self.curves_[self._analyses(np.zeros(3))[0].name]
+        self.indicator_ = self.curves_[self._indicator_name]
         self.critical_points_ = self._critical_points()
         return self
 
@@ -131,7 +126,3 @@ class LineDetector:
         if not matches:
             raise ValueError(f"no critical point for size={size!r}, at={at!r}")
         return matches[0]
-
-
-def _n_samples(line: Any) -> int:
-    return int(line.shape[1]) if hasattr(line, "shape") else int(line[0].shape[1])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -231,6 +230,3 @@ class Learnability(LineDetector):
             Analysis("attention_entropy", lambda d: (x, d[..., 1].mean(axis=1)), None),
             Analysis("attention_change", lambda d: (x, np.abs(np.gradient(d[..., 1].mean(axis=1), x))), None),
         ]
-
-    def fit(self, scans: Any) -> Learnability:
-        return super().fit(scans)

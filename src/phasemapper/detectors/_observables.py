@@ -13,6 +13,14 @@ from .._types import CriticalPoint
 __all__ = ["Observables", "scans_by_size", "scan_size", "scan_sites", "extrapolate_to_infinite_size"]
 
 
+def check_detector_params(n_bootstrap: Any, nu: Any) -> None:
+    """The bootstrap count and the finite-size exponent every detector takes."""
+    if not isinstance(n_bootstrap, int) or n_bootstrap < 2:
+        raise ValueError(f"n_bootstrap must be an integer >= 2, got {n_bootstrap!r}")
+    if not nu > 0:
+        raise ValueError(f"nu must be > 0, got {nu!r}")
+
+
 def scan_size(ds: xr.Dataset) -> int:
     """The linear size of a scan's system (``attrs["size"]``, else the last site dim)."""
     if "size" in ds.attrs:
@@ -153,10 +161,7 @@ class Observables:
 
     # ---------------------------------------------------------------- fit
     def fit(self, scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> Observables:
-        if not isinstance(self.n_bootstrap, int) or self.n_bootstrap < 2:
-            raise ValueError(f"n_bootstrap must be an integer >= 2, got {self.n_bootstrap!r}")
-        if not self.nu > 0:
-            raise ValueError(f"nu must be > 0, got {self.nu!r}")
+        check_detector_params(self.n_bootstrap, self.nu)
         if self.ordered not in ("low", "high"):
             raise ValueError(f"ordered must be 'low' or 'high', got {self.ordered!r}")
         self._is_temperature = self.axis == "T" if self.temperature is None else bool(self.temperature)

@@ -89,8 +89,7 @@ class PCA(LineDetector):
         ordered_cluster = int(np.argmax(km.cluster_centers_[:, 0]))
         in_ordered = (km.labels_ == ordered_cluster).astype(float)
         L = int(ds.attrs.get("size", x.shape[-1]))
-        self.explained_variance_ratio_ = getattr(self, "explained_variance_ratio_", {})
-        self.explained_variance_ratio_[L] = pca.explained_variance_ratio_
+        self.explained_variance_ratio_[L] = pca.explained_variance_ratio_  # reset by fit
         self._grid, self._ordered_share = grid, in_ordered.reshape(P, S).mean(axis=1)
         return np.stack([y1.reshape(P, S), in_ordered.reshape(P, S)], axis=-1)
 
