@@ -1,0 +1,202 @@
+"""The PhaseMap contract: fit on labelled points, predict phase probabilities, extract boundaries."""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._space import Space
+from ._priors import Priors
+
+__all__ = ["PhaseMap", "entropy", "sorted_training_data"]
+
+
+def entropy(proba: np.ndarray) -> np.ndarray:
+    """Shannon entropy (nats) along the last axis."""
+    p = np.clip(proba, 1e-300, 1.0)
+    return -(p * np.log(p)).sum(axis=-1)
+
+
+def sorted_training_data(space: Space, points: Any, proba: Any, n_phases: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``(points, proba)`` and sort rows lexicographically, so a fit never depends on tell order."""
+    pts = space.validate(points)
+    p = np.asarray(proba, dtype=float)
+    if p.ndim == 1:  # integer labels
+        if not np.all(np.equal(np.mod(p, 1), 0)) or p.min(initial=0) < 0 or p.max(initial=0) >= n_phases:
+            raise ValueError(f"labels must be integers in [0, {n_phases}), or probabilities of shape (n, {n_phases})")
+        p = np.eye(n_phases)[p.astype(int)]
+    if p.shape != (len(pts), n_phases):
+        raise ValueError(f"proba must have shape ({len(pts)}, {n_phases}), got {p.shape}")
+    if not np.all(np.isfinite(p)) or (p < 0).any():
+        raise ValueError("proba must be finite and non-negative")
+    p = p / p.sum(axis=1, keepdims=True)
+    order = np.lexsort(np.column_stack([pts, p]).T[::-1])
+    return pts[order], p[order]
+
+
+class PhaseMap(ABC):
+    """A probabilistic model of the phase diagram over a space.
+
+    Subclasses implement :meth:`_fit` and :meth:`_predict_proba`. Everything
+    else — validation, priors, the gridded ``phase_map`` Dataset, the entropy
+    field, boundary polylines with an uncertainty band, JSON save/load — is
+    shared. Training rows are sorted before fitting, so the result does not
+    depend on the order the data arrived in.
+    """
+
+    def __init__(self, space: Space, phases: Sequence[str]) -> None:
+        if not isinstance(space, Space):
+            raise TypeError(f"space must be a phasemapper.Space, got {type(space).__name__}")
+        phases = tuple(phases)
+        if len(phases) < 2 or len(set(phases)) != len(phases) or not all(isinstance(p, str) for p in phases):
+            raise ValueError(f"phases must be at least two distinct names, got {phases!r}")
+        self.space, self.phases = space, phases
+        self.priors = Priors(space, phases)
+        self.points_ = np.empty((0, space.ndim))
+        self.proba_ = np.empty((0, len(phases)))
+
+    # ---------------------------------------------------------------- public
+    def add_prior(self, region: Any = None, phase: str | None = None, boundary: Any = None, certainty: float = 0.5,
+                  width: float = 0.05) -> PhaseMap:
+        """State prior knowledge: ``region`` (polygon, user units) is likely ``phase``, or a
+        boundary likely runs along ``boundary`` (polyline); ``certainty`` in [0, 1]. Refit to apply."""
+        self.priors.add(region=region, phase=phase, boundary=boundary, certainty=certainty, width=width)
+        return self
+
+    def fit(self, points: Any, proba: Any) -> PhaseMap:
+        """Fit to ``points`` (n, ndim, user units) with phase probabilities (n, n_phases) or integer labels (n,)."""
+        self.points_, self.proba_ = sorted_training_data(self.space, points, proba, len(self.phases))
+        self._fit(self.space.to_unit(self.points_), self.proba_)
+        return self
+
+    def predict_proba(self, points: Any) -> np.ndarray:
+        """Phase probabilities ``(n, n_phases)`` at ``points`` (user units)."""
+        pts = self.space.validate(points)
+        u = self.space.to_unit(pts)
+        if len(self.points_) == 0:
+            return self.priors.proba(pts)
+        return self._predict_proba(u, pts)
+
+    def predict(self, points: Any) -> np.ndarray:
+        """Most likely phase name at each point."""
+        return np.asarray(self.phases)[self.predict_proba(points).argmax(axis=1)]
+
+    def entropy(self, points: Any) -> np.ndarray:
+        """Entropy (nats) of the predicted phase probabilities at ``points``."""
+        return entropy(self.predict_proba(points))
+
+    def phase_map(self, grid_size: int = 64) -> xr.Dataset:
+        """The map on a grid: ``proba(phase, *axes)``, ``label``, ``entropy``; boundaries in attrs (JSON)."""
+        grid, shape = self._grid(grid_size)
+        proba = self.predict_proba(grid)
+        axes = self.space.names
+        coords = {a.name: a.linspace(n) for a, n in zip(self.space.axes, shape)}
+        coords["phase"] = list(self.phases)
+        field = proba.reshape(*shape, len(self.phases))
+        ds = xr.Dataset(
+            {
+                "proba": (("phase", *axes), np.moveaxis(field, -1, 0)),
+                "label": (axes, np.asarray(self.phases)[field.argmax(axis=-1)]),
+                "entropy": (axes, entropy(field)),
+            },
+            coords=coords,
+        )
+        ds.attrs.update({"model": type(self).__name__, "params": json.dumps(self.params()),
+                         "n_points": len(self.points_), "priors": json.dumps(self.priors.to_list())})
+        if self.space.ndim <= 2:
+            ds.attrs["boundaries"] = json.dumps(boundaries_from_field(self.space, self.phases, coords, field))
+        return ds
+
+    def boundaries(self, grid_size: int = 64, band: float = 0.5) -> list[dict[str, Any]]:
+        """Boundary polylines between each pair of neighbouring phases, with an uncertainty band.
+
+        Each entry has ``phases`` (a, b), ``lines`` (polylines, user units, where
+        ``p_a = p_b``) and ``band`` (polylines where ``|p_a - p_b| = band``: the
+        band's edges). In 1-D spaces the lines are single points.
+        """
+        if self.space.ndim > 2:
+            raise ValueError(f"boundaries are drawn in 1-D and 2-D spaces; this space has {self.space.ndim} axes")
+        grid, shape = self._grid(grid_size)
+        coords = {a.name: a.linspace(n) for a, n in zip(self.space.axes, shape)}
+        field = self.predict_proba(grid).reshape(*shape, len(self.phases))
+        return boundaries_from_field(self.space, self.phases, coords, field, band)
+
+    # ------------------------------------------------------------ save / load
+    def params(self) -> dict[str, Any]:
+        """Constructor parameters besides space and phases."""
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": type(self).__name__, "space": self.space.to_dict(), "phases": list(self.phases),
+                "params": self.params(), "priors": self.priors.to_list(),
+                "points": self.points_.tolist(), "proba": self.proba_.tolist()}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the map (parameters, priors, training data) as JSON; :func:`load_map` refits it."""
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump(self.to_dict(), fh)
+        os.replace(tmp, path)
+
+    # ------------------------------------------------------------- internals
+    @abstractmethod
+    def _fit(self, u: np.ndarray, proba: np.ndarray) -> None:
+        """Fit on unit-cube points ``u`` and normalised probabilities."""
+
+    @abstractmethod
+    def _predict_proba(self, u: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Probabilities at unit-cube points ``u`` (``points`` in user units, for the priors)."""
+
+    def _grid(self, grid_size: int) -> tuple[np.ndarray, tuple[int, ...]]:
+        if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)) or grid_size < 2:
+            raise ValueError(f"grid_size must be an integer >= 2, got {grid_size!r}")
+        shape = (int(grid_size),) * self.space.ndim
+        return self.space.grid(list(shape)), shape
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(phases={list(self.phases)}, n_points={len(self.points_)})"
+
+
+def boundaries_from_field(space: Space, phases: Sequence[str], coords: dict[str, Any], field: np.ndarray,
+                          band: float = 0.5) -> list[dict[str, Any]]:
+    """Boundary polylines of a gridded probability field ``(*shape, n_phases)`` (see :meth:`PhaseMap.boundaries`)."""
+    if not 0 < band < 1:
+        raise ValueError(f"band must be in (0, 1), got {band!r}")
+    order = np.argsort(field, axis=-1)
+    first, second = order[..., -1], order[..., -2]
+    out = []
+    for a in range(len(phases)):
+        for b in range(a + 1, len(phases)):
+            top_two = ((first == a) & (second == b)) | ((first == b) & (second == a))
+            if not top_two.any():
+                continue
+            z = np.where(top_two, field[..., a] - field[..., b], np.nan)
+            levels = {"lines": 0.0, "band_a": band, "band_b": -band}
+            traced = {key: _level_set(space, coords, z, level) for key, level in levels.items()}
+            if traced["lines"]:
+                out.append({"phases": [phases[a], phases[b]], "lines": traced["lines"],
+                            "band": traced["band_a"] + traced["band_b"]})
+    return out
+
+
+def _level_set(space: Space, coords: dict[str, Any], z: np.ndarray, level: float) -> list[list[list[float]]]:
+    names = space.names
+    if space.ndim == 1:
+        x = np.asarray(coords[names[0]], dtype=float)
+        crossings = []
+        for i in range(len(x) - 1):
+            z0, z1 = z[i] - level, z[i + 1] - level
+            if np.isfinite(z0) and np.isfinite(z1) and z0 * z1 < 0:
+                crossings.append([[float(x[i] + (x[i + 1] - x[i]) * z0 / (z0 - z1))]])
+        return crossings
+    import contourpy
+
+    x, y = (np.asarray(coords[n], dtype=float) for n in names)
+    gen = contourpy.contour_generator(y, x, np.ma.masked_invalid(z), line_type="Separate")  # z is indexed [x, y]
+    return [np.asarray(seg)[:, ::-1].tolist() for seg in gen.lines(level) if len(seg) >= 2]
