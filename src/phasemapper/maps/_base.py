@@ -91,6 +91,15 @@ class PhaseMap(ABC):
         """Entropy (nats) of the predicted phase probabilities at ``points``."""
         return entropy(self.predict_proba(points))
 
+    def acquisition(self, points: Any) -> np.ndarray:
+        """How much evaluating at ``points`` would teach the map: its uncertainty, plus the attention of a stated prior boundary."""
+        pts = self.space.validate(points)
+        unc = self._uncertainty(pts)
+        return unc + 0.5 * np.log(len(self.phases)) * self.priors.attention(pts)
+
+    def _uncertainty(self, points: np.ndarray) -> np.ndarray:
+        return self.entropy(points)
+
     def phase_map(self, grid_size: int = 64) -> xr.Dataset:
         """The map on a grid: ``proba(phase, *axes)``, ``label``, ``entropy``; boundaries in attrs (JSON)."""
         grid, shape = self._grid(grid_size)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._space import Space
-from ._base import PhaseMap
+from ._base import PhaseMap, entropy
 
 __all__ = ["GPClassifierMap"]
 
@@ -130,10 +130,21 @@ class GPClassifierMap(PhaseMap):
             mu[:, c], sd[:, c] = mean[:, c] + m, s
         return mu, sd
 
-    def _predict_proba(self, u: np.ndarray, points: np.ndarray) -> np.ndarray:
+    def _draws(self, points: np.ndarray) -> np.ndarray:
+        """Softmax of ``n_draws`` latent draws, ``(n_draws, n, n_phases)`` (fixed seed)."""
         mu, sd = self.latent(points)
         z = np.random.default_rng(0).standard_normal((self.n_draws, 1, mu.shape[1]))
         f = mu[None] + sd[None] * z
         f -= f.max(axis=2, keepdims=True)
         e = np.exp(f)
-        return (e / e.sum(axis=2, keepdims=True)).mean(axis=0)
+        return e / e.sum(axis=2, keepdims=True)
+
+    def _predict_proba(self, u: np.ndarray, points: np.ndarray) -> np.ndarray:
+        return self._draws(points).mean(axis=0)
+
+    def _uncertainty(self, points: np.ndarray) -> np.ndarray:
+        """BALD: entropy of the mean prediction minus the mean entropy of the draws (epistemic part only)."""
+        if len(self.points_) == 0:
+            return self.entropy(points)
+        draws = self._draws(points)
+        return entropy(draws.mean(axis=0)) - entropy(draws).mean(axis=0)

@@ -1,0 +1,36 @@
+"""Planners: where to evaluate next (ask/tell with pending points and batches)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._space import Space
+from ._adaptive import Boundary, Refine
+from ._base import Planner
+from ._space_filling import Grid, Random, Sobol
+
+__all__ = ["Planner", "Grid", "Sobol", "Random", "Boundary", "Refine", "PLANNERS", "make_planner", "planner_from_dict"]
+
+PLANNERS = {"grid": Grid, "sobol": Sobol, "random": Random, "boundary": Boundary, "refine": Refine}
+
+
+def make_planner(name: str, space: Space, **params: Any) -> Planner:
+    """Build a planner by name (``grid``, ``sobol``, ``random``, ``boundary``, ``refine``) or class name."""
+    for key, cls in PLANNERS.items():
+        if name in (key, cls.__name__):
+            return cls(space, **params)
+    raise ValueError(f"unknown planner {name!r}; known: {', '.join(PLANNERS)}")
+
+
+def planner_from_dict(spec: dict[str, Any], model: Any = None) -> Planner:
+    """Rebuild a planner (parameters, told and pending points) from :meth:`Planner.to_dict`."""
+    params = dict(spec["params"])
+    if spec["planner"] == "Boundary" and model is not None:
+        params["model"] = model
+    planner = make_planner(spec["planner"], Space.from_dict(spec["space"]), **params)
+    told = spec.get("told", {})
+    if told.get("points"):
+        planner.tell(told["points"], told["values"])
+    if spec.get("pending"):
+        planner.tell_pending(spec["pending"])
+    return planner

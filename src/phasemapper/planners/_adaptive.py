@@ -1,0 +1,186 @@
+"""Adaptive planners: boundary uncertainty of a phase map, and quadtree refinement."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._space import Space
+from ._base import Planner
+
+__all__ = ["Boundary", "Refine"]
+
+
+class Boundary(Planner):
+    """Evaluate where the phase map is least sure of the phase: its boundaries, batch-diversified.
+
+    Starts with ``n_initial`` Sobol points; afterwards fits ``model`` (a
+    :class:`~phasemapper.maps.PhaseMap`, by default a
+    :class:`~phasemapper.maps.GPClassifierMap`) to everything told and scores
+    ``n_candidates`` Sobol candidates by the model's :meth:`acquisition`
+    (for the GP: BALD, the mutual information between the phase and the latent
+    field, Houlsby et al. 2011 — high near boundaries that data have not yet
+    pinned down, low where only label noise is left), plus the attention of a
+    stated prior boundary. A batch is chosen greedily: after each pick, the
+    scores around it (and around pending points) are damped by
+    ``1 - exp(-d^2 / 2 r^2)`` (unit-cube distance ``d``), so one batch does not
+    crowd one spot.
+
+    Parameters
+    ----------
+    space : Space
+    phases : sequence of str
+    model : PhaseMap, optional
+        The map to steer by; its priors steer the planner too.
+    n_initial : int, optional
+        Space-filling points before the first fit (default ``4 * 2**ndim``).
+    n_candidates : int
+        Candidate points scored per ask.
+    radius : float, optional
+        Diversification radius ``r`` in unit-cube units (default
+        ``0.5 * n**(-1/ndim)`` with ``n`` the number of points told, pending and asked).
+
+    Examples
+    --------
+    >>> from phasemapper import Axis, Space
+    >>> from phasemapper.planners import Boundary
+    >>> space = Space([Axis("x", 0, 1), Axis("y", 0, 1)])
+    >>> planner = Boundary(space, ["left", "right"], seed=0)
+    >>> for _ in range(3):
+    ...     pts = planner.ask(8)
+    ...     planner.tell(pts, (pts[:, 0] > 0.5).astype(int))
+    >>> bool(abs(planner.ask(4)[:, 0] - 0.5).max() < 0.25)
+    True
+    """
+
+    def __init__(self, space: Space, phases: Sequence[str], model: Any = None, n_initial: int | None = None,
+                 n_candidates: int = 2048, radius: float | None = None, seed: int = 0) -> None:
+        super().__init__(space, seed)
+        from ..maps import GPClassifierMap, PhaseMap
+
+        self.phases = tuple(phases)
+        if model is None:
+            model = GPClassifierMap(space, self.phases)
+        if not isinstance(model, PhaseMap):
+            raise TypeError(f"model must be a phasemapper.maps.PhaseMap, got {type(model).__name__}")
+        if model.phases != self.phases or model.space != space:
+            raise ValueError("model must be built on the planner's space and phases")
+        self.model = model
+        self.n_initial = 4 * 2**space.ndim if n_initial is None else int(n_initial)
+        if self.n_initial < 2:
+            raise ValueError(f"n_initial must be >= 2, got {n_initial!r}")
+        if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or n_candidates < 16:
+            raise ValueError(f"n_candidates must be an integer >= 16, got {n_candidates!r}")
+        if radius is not None and not (isinstance(radius, (int, float)) and 0 < radius < 1):
+            raise ValueError(f"radius must be in (0, 1), got {radius!r}")
+        self.n_candidates, self.radius = n_candidates, radius
+        self._fitted_on: tuple | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"phases": list(self.phases), "n_initial": self.n_initial, "n_candidates": self.n_candidates,
+                "radius": self.radius, "seed": self.seed}
+
+    def fitted_model(self) -> Any:
+        """The model fitted to everything told so far (refit only when the told set changed)."""
+        pts, vals = self.data()
+        signature = tuple(sorted(self._told))
+        if self._fitted_on != signature and len(pts):
+            self.model.fit(pts, vals)
+            self._fitted_on = signature
+        return self.model
+
+    def _ask(self, n: int) -> np.ndarray:
+        from scipy.stats import qmc
+
+        taken = len(self._told) + len(self._pending)
+        if taken < self.n_initial or not self._told:
+            sampler = qmc.Sobol(d=self.space.ndim, scramble=True, seed=np.random.default_rng(self.seed))
+            seq = self.space.from_unit(sampler.random_base2(max(1, math.ceil(math.log2(self.n_initial + n)))))
+            used = set(self._told) | set(self._pending)
+            fresh = [p for p in seq if self.key(p) not in used]
+            k = n if taken < self.n_initial else 0
+            return np.array(fresh[: min(k, self.n_initial - taken) if self._told else k]).reshape(-1, self.space.ndim)
+        model = self.fitted_model()
+        sampler = qmc.Sobol(d=self.space.ndim, scramble=True, seed=np.random.default_rng([self.seed, len(self._told)]))
+        u = sampler.random_base2(math.ceil(math.log2(self.n_candidates)))
+        cand = self.space.from_unit(u)
+        score = model.acquisition(cand)
+        score = score - score.min() + 1e-12
+        r = self.radius or 0.5 * (taken + n) ** (-1.0 / self.space.ndim)
+        pend = self.pending()
+        for q in self.space.to_unit(pend) if len(pend) else []:
+            score *= 1.0 - np.exp(-0.5 * ((u - q) ** 2).sum(axis=1) / r**2)
+        chosen: list[int] = []
+        for _ in range(min(n, len(u))):
+            i = int(np.argmax(score))
+            chosen.append(i)
+            score *= 1.0 - np.exp(-0.5 * ((u - u[i]) ** 2).sum(axis=1) / r**2)
+            score[i] = 0.0
+        return cand[chosen]
+
+
+class Refine(Planner):
+    """Quadtree (2^d-tree) refinement: split boxes whose corners disagree, in the manner of the ``phasemap`` package.
+
+    Starts from a grid of ``initial`` boxes per axis; a box whose corners are
+    all evaluated and carry more than one phase (the most likely phase of each
+    corner) is split into ``2^ndim`` children, down to ``max_depth`` splits.
+    Coarse levels come first. ``ask`` returns fewer points (or none) while
+    corners it depends on are pending, and none when every disagreeing box is
+    at full depth.
+
+    Examples
+    --------
+    >>> from phasemapper import Axis, Space
+    >>> from phasemapper.planners import Refine
+    >>> r = Refine(Space([Axis("x", 0, 1)]), initial=2, max_depth=3)
+    >>> r.ask(10).ravel().tolist()
+    [0.0, 0.5, 1.0]
+    """
+
+    def __init__(self, space: Space, initial: int = 4, max_depth: int = 4, seed: int = 0) -> None:
+        super().__init__(space, seed)
+        for name, value, low in (("initial", initial, 1), ("max_depth", max_depth, 0)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        self.initial, self.max_depth = int(initial), int(max_depth)
+        self.resolution = self.initial * 2**self.max_depth
+
+    def params(self) -> dict[str, Any]:
+        return {"initial": self.initial, "max_depth": self.max_depth, "seed": self.seed}
+
+    def _lattice_key(self, point: np.ndarray) -> tuple[int, ...] | None:
+        x = self.space.to_unit(point[None])[0] * self.resolution
+        k = np.rint(x)
+        return tuple(int(v) for v in k) if np.allclose(x, k, atol=1e-6) else None
+
+    def _ask(self, n: int) -> np.ndarray:
+        labels = {}
+        for p, v in self._told.values():
+            k = self._lattice_key(p)
+            if k is not None:
+                labels[k] = int(np.argmax(v)) if v.ndim else int(v)
+        pending = {self._lattice_key(p) for p in self._pending.values()}
+        d = self.space.ndim
+        size = 2**self.max_depth
+        level = [tuple(c * size for c in cell) for cell in itertools.product(range(self.initial), repeat=d)]
+        needed: list[tuple[int, ...]] = []
+        offsets = list(itertools.product((0, 1), repeat=d))
+        while level and len(needed) < n:
+            children = []
+            for lo in level:
+                corners = [tuple(a + o * size for a, o in zip(lo, off)) for off in offsets]
+                missing = [c for c in corners if c not in labels]
+                if missing:
+                    needed.extend(c for c in missing if c not in pending and c not in needed)
+                    continue
+                if size > 1 and len({labels[c] for c in corners}) > 1:
+                    half = size // 2
+                    children.extend(tuple(a + o * half for a, o in zip(lo, off)) for off in offsets)
+            level, size = children, size // 2
+        u = np.array(needed[:n], dtype=float).reshape(-1, d) / self.resolution
+        return self.space.from_unit(u)
