@@ -10,6 +10,7 @@ Examples
 ['acceptance_rate', 'algorithm', 'autocorrelation_time']
 """
 
+from ._campaign import Campaign, CampaignResult
 from ._executors import SerialExecutor
 from ._io import load, save
 from ._scan import scan
@@ -18,4 +19,4 @@ from ._types import CriticalPoint, Samples
 
 __version__ = "0.1.0"
 
-__all__ = ["Axis", "Space", "CriticalPoint", "Samples", "scan", "save", "load", "SerialExecutor", "__version__"]
+__all__ = ["Campaign", "CampaignResult", "Axis", "Space", "CriticalPoint", "Samples", "scan", "save", "load", "SerialExecutor", "__version__"]

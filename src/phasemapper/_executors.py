@@ -8,7 +8,7 @@ import sys
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Callable
 
-__all__ = ["SerialExecutor", "default_executor"]
+__all__ = ["SerialExecutor", "default_executor", "dask_executor"]
 
 
 class SerialExecutor(Executor):
@@ -41,3 +41,32 @@ def default_executor(max_workers: int | None = None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=max_workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context(method)
     )
+
+
+def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
+    """A Dask distributed executor and a function that closes what was started.
+
+    ``address`` is ``"local"`` (start a ``LocalCluster``, one single-threaded
+    worker process per core) or a scheduler address like ``tcp://host:8786``.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - depends on the extra
+        raise ValueError("--dask needs the 'distributed' package: pip install 'phasemapper[dask]'") from None
+    if address == "local":
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+
+        def close() -> None:
+            client.close()
+            cluster.close()
+    else:
+        if not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise ValueError(f"--dask {address!r}: expected 'local' or a scheduler address like tcp://HOST:PORT")
+        try:
+            client = Client(address, timeout="10s")
+        except OSError as exc:
+            raise ValueError(f"--dask {address!r}: cannot reach the scheduler ({exc})") from None
+        close = client.close
+    return client.get_executor(), close

@@ -4,6 +4,7 @@ from ._base import System, make_system, register_system, registered_systems
 from ._blume_capel import BLUME_CAPEL_TRANSITION_LINE, BLUME_CAPEL_TRICRITICAL, BlumeCapel2D
 from ._ising import ONSAGER_TC, Ising2D
 from ._function import FunctionSystem
+from ._synthetic import ThreePhase
 from ._hopfield import Hopfield, ags_retrieval_overlap, ags_retrieval_temperature
 from ._potts import Potts2D
 from ._quantum_chain import TransverseFieldIsingChain, free_fermion_ground_energy
@@ -20,6 +21,7 @@ __all__ = [
     "XY2D",
     "XY_T_BKT",
     "FunctionSystem",
+    "ThreePhase",
     "ags_retrieval_overlap",
     "ags_retrieval_temperature",
     "TransverseFieldIsingChain",

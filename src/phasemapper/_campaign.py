@@ -1,0 +1,402 @@
+"""The closed loop: planner -> system (on an executor) -> labeler -> store -> planner, until a stop condition."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, FIRST_COMPLETED, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._executors import SerialExecutor, default_executor
+from ._provenance import package_versions, provenance_attrs
+from ._space import Space
+from ._store import Evaluation, RunStore
+from .systems._base import System, check_positive_int, make_system
+
+__all__ = ["Campaign", "CampaignResult"]
+
+MANIFEST_FORMAT = 1
+
+
+def _evaluate(system: System, labeler: Any, point: dict[str, float], n_samples: int, seed: int) -> tuple:
+    """Run in a worker: sample the system at one point and label the samples."""
+    started = time.perf_counter()
+    full = system.points({k: [v] for k, v in point.items()})[0]
+    samples = system.sample(full, n_samples, np.random.SeedSequence(seed))
+    proba = labeler(samples, full)
+    return proba, samples, time.perf_counter() - started
+
+
+@dataclass
+class CampaignResult:
+    """What a campaign returns: the phase map and every evaluation.
+
+    Attributes
+    ----------
+    phase_map : xarray.Dataset
+        ``proba(phase, *axes)``, ``label``, ``entropy`` on a grid; boundaries and provenance in ``attrs``.
+    points : ndarray (n, ndim)
+        Evaluated points (done evaluations, in the order they were asked).
+    proba : ndarray (n, n_phases)
+        Their phase probabilities from the labeler.
+    labels : ndarray of str
+        Most likely phase of each evaluated point.
+    evaluations : list of Evaluation
+        Every ledger row, failed ones included.
+    path : Path
+        The run directory.
+    model : PhaseMap
+        The fitted phase-map model.
+    """
+
+    phase_map: xr.Dataset
+    points: np.ndarray
+    proba: np.ndarray
+    labels: np.ndarray
+    evaluations: list[Evaluation]
+    path: Path
+    model: Any
+    stop_reason: str = ""
+    phases: tuple[str, ...] = field(default=())
+
+    @property
+    def n_evaluations(self) -> int:
+        return len(self.evaluations)
+
+    def boundaries(self, grid_size: int = 64, band: float = 0.5) -> list[dict[str, Any]]:
+        return self.model.boundaries(grid_size, band)
+
+
+class Campaign:
+    """Map a phase diagram with few evaluations: ask, evaluate in parallel, label, record, refit, repeat.
+
+    Parameters
+    ----------
+    system : System
+        What to evaluate (``system.sample``).
+    space : Space, optional
+        Where to map (default: the system's own space). Axes are named like the system's.
+    planner : str or Planner
+        ``"boundary"`` (default), ``"refine"``, ``"grid"``, ``"sobol"``, ``"random"`` or a Planner.
+    labeler : Labeler, optional
+        Samples -> phase probabilities (default: :func:`phasemapper.labelers.default_labeler`).
+    model : str or PhaseMap, optional
+        The phase-map model (default ``GPClassifierMap``); the ``boundary`` planner steers by it.
+    store : str, Path or None
+        Run directory (created; must not already hold a run). ``None``: a temporary directory.
+    executor : concurrent.futures.Executor, optional
+        Where evaluations run (default: a process pool, one worker per core; Dask:
+        ``Client.get_executor()``).
+    batch_size : int, optional
+        Evaluations asked and run together (default: ``max(4, cores)``).
+    seed : int
+        Seeds the planner and every evaluation (evaluation ``i`` uses ``SeedSequence([seed, i])``).
+    n_samples : int, optional
+        Samples per evaluation (default 1 for systems that return labels, 50 otherwise).
+    max_attempts : int
+        Attempts per evaluation before it is recorded as failed for good.
+    timeout : float, optional
+        Seconds an evaluation may take (per wave of workers) before it counts as failed.
+    planner_params : dict, optional
+        Extra parameters for a planner given by name (e.g. ``{"points_per_axis": 20}``).
+    priors : list of dict, optional
+        Prior knowledge for the model (see :meth:`phasemapper.maps.Priors.extend`).
+
+    Examples
+    --------
+    >>> import phasemapper as pm
+    >>> from phasemapper.systems import ThreePhase
+    >>> result = pm.Campaign(ThreePhase(noise=0.0), executor=pm.SerialExecutor(), batch_size=8,
+    ...                      seed=0).run(budget=48, progress=False)
+    >>> result.n_evaluations, sorted(result.phase_map.data_vars)
+    (48, ['entropy', 'label', 'proba'])
+    """
+
+    def __init__(self, system: System, space: Space | None = None, planner: Any = "boundary", labeler: Any = None,
+                 model: Any = None, store: str | os.PathLike | None = None, executor: Executor | None = None,
+                 batch_size: int | None = None, seed: int = 0, n_samples: int | None = None, max_attempts: int = 3,
+                 timeout: float | None = None, planner_params: dict[str, Any] | None = None,
+                 priors: Sequence[dict[str, Any]] | None = None, _store: RunStore | None = None) -> None:
+        from .labelers import Labeler, default_labeler
+        from .maps import PhaseMap, make_map
+        from .planners import Planner, make_planner
+
+        if not isinstance(system, System):
+            raise TypeError(f"system must be a phasemapper System, got {type(system).__name__}")
+        self.system = system
+        self.space = system.space if space is None else space
+        if not isinstance(self.space, Space):
+            raise TypeError(f"space must be a phasemapper.Space, got {type(self.space).__name__}")
+        unknown = set(self.space.names) - set(system.space.names)
+        if unknown:
+            raise ValueError(f"space axis {sorted(unknown)[0]!r} is not an axis of system {system.name!r} "
+                             f"({list(system.space.names)})")
+        self.seed = check_positive_int("seed", seed, minimum=0)
+        self.labeler = default_labeler(system) if labeler is None else labeler
+        if not isinstance(self.labeler, Labeler):
+            raise TypeError(f"labeler must be a phasemapper.labelers.Labeler, got {type(self.labeler).__name__}")
+        phases = self.labeler.phases
+        if model is None:
+            model = "gp"
+        self.model = make_map(model, self.space, phases) if isinstance(model, str) else model
+        if not isinstance(self.model, PhaseMap):
+            raise TypeError(f"model must be a map name or a phasemapper.maps.PhaseMap, got {type(self.model).__name__}")
+        if self.model.phases != tuple(phases):
+            raise ValueError(f"model phases {self.model.phases} differ from the labeler's {tuple(phases)}")
+        if priors:
+            self.model.priors.extend(priors)
+        params = dict(planner_params or {})
+        if isinstance(planner, str):
+            if planner == "boundary":
+                params.setdefault("model", self.model)
+                params.setdefault("phases", phases)
+            params.setdefault("seed", self.seed)
+            planner = make_planner(planner, self.space, **params)
+        if not isinstance(planner, Planner):
+            raise TypeError(f"planner must be a planner name or a phasemapper.planners.Planner, got {type(planner).__name__}")
+        if planner.space != self.space:
+            raise ValueError("planner must be built on the campaign's space")
+        self.planner = planner
+        self.batch_size = max(4, os.cpu_count() or 1) if batch_size is None else check_positive_int("batch_size", batch_size)
+        default_n = 1 if getattr(system, "_takes_rng", False) or not system.site_dims else 50
+        self.n_samples = default_n if n_samples is None else check_positive_int("n_samples", n_samples)
+        self.max_attempts = check_positive_int("max_attempts", max_attempts)
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.timeout = timeout
+        self.executor = executor
+        if _store is not None:
+            self.store = _store
+        else:
+            path = Path(tempfile.mkdtemp(prefix="phasemapper-run-")) if store is None else Path(store)
+            self.store = RunStore.create(path, self.manifest())
+
+    # ------------------------------------------------------------------ spec
+    def manifest(self) -> dict[str, Any]:
+        from .labelers import labeler_spec
+
+        return {
+            "format": MANIFEST_FORMAT,
+            "system": {"name": self.system.name, "params": self.system.params()},
+            "space": self.space.to_dict(),
+            "planner": {"name": type(self.planner).__name__,
+                        "params": {k: v for k, v in self.planner.params().items() if k not in ("phases",)}},
+            "labeler": labeler_spec(self.labeler),
+            "model": {"name": type(self.model).__name__, "params": self.model.params(),
+                      "priors": self.model.priors.to_list()},
+            "seed": self.seed, "batch_size": self.batch_size, "n_samples": self.n_samples,
+            "max_attempts": self.max_attempts, "timeout": self.timeout,
+            "versions": package_versions(("scikit-learn",)),
+            "run": {},
+        }
+
+    @classmethod
+    def resume(cls, path: str | os.PathLike, system: System | None = None, labeler: Any = None,
+               executor: Executor | None = None) -> Campaign:
+        """Reopen a run directory; :meth:`run` then continues where it stopped, to the limits it was started with.
+
+        Systems and labelers registered by name are rebuilt from the manifest;
+        pass ``system=`` (and ``labeler=``) for your own.
+        """
+        from .labelers import make_labeler
+
+        store = RunStore(path)
+        spec = store.manifest()
+        if spec.get("format") != MANIFEST_FORMAT:
+            raise ValueError(f"{str(path)!r}: unknown manifest format {spec.get('format')!r}")
+        if system is None:
+            try:
+                system = make_system(spec["system"]["name"], **spec["system"]["params"])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"cannot rebuild system {spec['system']['name']!r} from the manifest ({exc}); "
+                                 "pass system=") from None
+        if labeler is None:
+            lab = spec["labeler"]
+            if lab["name"] is None:
+                raise ValueError("the run's labeler is not a registered one; pass labeler=")
+            labeler = make_labeler(lab["name"], **lab["params"])
+        from .maps import make_map
+
+        space = Space.from_dict(spec["space"])
+        model = make_map(spec["model"]["name"], space, labeler.phases, **spec["model"]["params"])
+        planner = spec["planner"]["name"]
+        params = dict(spec["planner"]["params"])
+        return cls(system, space, planner=planner.lower(), labeler=labeler, model=model, executor=executor,
+                   batch_size=spec["batch_size"], seed=spec["seed"], n_samples=spec["n_samples"],
+                   max_attempts=spec["max_attempts"], timeout=spec["timeout"], planner_params=params,
+                   priors=spec["model"]["priors"], _store=store)
+
+    # ------------------------------------------------------------------- run
+    def run(self, budget: int | None = None, entropy_goal: float | None = None, time_limit: float | None = None,
+            callbacks: Sequence[Callable[..., Any]] = (), progress: bool = True, grid_size: int = 64) -> CampaignResult:
+        """Run until ``budget`` evaluations, mean map entropy <= ``entropy_goal``, ``time_limit`` seconds, or the
+        planner has nothing left to ask. Limits not given are taken from the run's manifest (a resumed run
+        continues to the limits it was started with); at least one limit is needed."""
+        stored = self.store.manifest().get("run", {})
+        budget = stored.get("budget") if budget is None else check_positive_int("budget", budget)
+        entropy_goal = stored.get("entropy_goal") if entropy_goal is None else entropy_goal
+        time_limit = stored.get("time_limit") if time_limit is None else time_limit
+        if budget is None and entropy_goal is None and time_limit is None:
+            raise ValueError("give at least one of budget, entropy_goal, time_limit")
+        if entropy_goal is not None and not (isinstance(entropy_goal, (int, float)) and entropy_goal > 0):
+            raise ValueError(f"entropy_goal must be a positive number (nats), got {entropy_goal!r}")
+        if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        self.store.update_manifest(run={"budget": budget, "entropy_goal": entropy_goal, "time_limit": time_limit})
+
+        self._replay()
+        started = time.perf_counter()
+        own = self.executor is None
+        executor = default_executor() if own else self.executor
+        reason = ""
+        try:
+            with _Progress(progress, budget, len(self.store.evaluations())) as bar:
+                while True:
+                    n_done = len(self.store.evaluations())
+                    pending = self.store.evaluations("pending")
+                    if not pending:
+                        if budget is not None and n_done >= budget:
+                            reason = "budget"
+                            break
+                        if time_limit is not None and time.perf_counter() - started >= time_limit:
+                            reason = "time_limit"
+                            break
+                        if entropy_goal is not None and self.store.evaluations("done") and \
+                                self.mean_entropy() <= entropy_goal:
+                            reason = "entropy_goal"
+                            break
+                        n = self.batch_size if budget is None else min(self.batch_size, budget - n_done)
+                        points = self.planner.ask(n)
+                        if len(points) == 0:
+                            reason = "planner_exhausted"
+                            break
+                        first = self.store.next_id()
+                        seeds = [_evaluation_seed(self.seed, first + i) for i in range(len(points))]
+                        self.store.add_batch(self.store.n_batches(), points, seeds)
+                        pending = self.store.evaluations("pending")
+                    self._evaluate_batch(executor, pending, bar)
+                    info = {"batch": self.store.n_batches() - 1, "n_evaluations": len(self.store.evaluations()),
+                            "n_failed": len(self.store.evaluations("failed")),
+                            "elapsed": time.perf_counter() - started}
+                    for cb in callbacks:
+                        cb(self, info)
+        finally:
+            if own:
+                executor.shutdown(cancel_futures=True)
+        return self.result(reason, grid_size)
+
+    def mean_entropy(self, grid_size: int = 32) -> float:
+        """Mean entropy (nats) of the current map over a grid."""
+        return float(self._fitted_model().phase_map(grid_size)["entropy"].mean())
+
+    def result(self, stop_reason: str = "", grid_size: int = 64) -> CampaignResult:
+        """The current phase map and evaluations (fits the model to everything done)."""
+        done = self.store.evaluations("done")
+        model = self._fitted_model()
+        pm = model.phase_map(grid_size)
+        spec = self.store.manifest()
+        pm.attrs.update(provenance_attrs(system=spec["system"], planner=spec["planner"], labeler=spec["labeler"],
+                                         seed=self.seed, n_evaluations=len(self.store.evaluations()),
+                                         n_failed=len(self.store.evaluations("failed")), run=str(self.store.path),
+                                         stop_reason=stop_reason))
+        tmp = self.store.path / "phase_map.nc.tmp"
+        pm.to_netcdf(tmp)
+        os.replace(tmp, self.store.path / "phase_map.nc")
+        model.save(self.store.path / "map.json")
+        points = np.array([e.point for e in done]).reshape(-1, self.space.ndim)
+        proba = np.array([e.proba for e in done]).reshape(-1, len(model.phases))
+        labels = np.asarray(model.phases)[proba.argmax(axis=1)] if len(proba) else np.array([], dtype=str)
+        return CampaignResult(pm, points, proba, labels, self.store.evaluations(), self.store.path, model,
+                              stop_reason, tuple(model.phases))
+
+    # ------------------------------------------------------------- internals
+    def _fitted_model(self) -> Any:
+        if hasattr(self.planner, "fitted_model") and self.planner.model is self.model:
+            return self.planner.fitted_model()
+        done = self.store.evaluations("done")
+        if done:
+            self.model.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
+        return self.model
+
+    def _replay(self) -> None:
+        """Tell the planner everything the ledger holds (a fresh planner asks what the original would ask)."""
+        done = self.store.evaluations("done")
+        if done:
+            self.planner.tell(np.array([e.point for e in done]), np.array([e.proba for e in done]))
+        failed = self.store.evaluations("failed")
+        if failed:
+            self.planner.tell_pending(np.array([e.point for e in failed]))
+
+    def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: Any) -> None:
+        todo = {e.id: e for e in rows}
+        workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+        while todo:
+            futures = {executor.submit(_evaluate, self.system, self.labeler, dict(zip(self.space.names, map(float, e.point))),
+                                       self.n_samples, e.seed): e for e in todo.values()}
+            limit = None if self.timeout is None else self.timeout * math.ceil(len(futures) / workers)
+            t0 = time.perf_counter()
+            remaining = set(futures)
+            while remaining:
+                left = None if limit is None else max(limit - (time.perf_counter() - t0), 0.0)
+                finished, remaining = wait(remaining, timeout=left, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    e = futures[fut]
+                    try:
+                        proba, samples, seconds = fut.result()
+                        if not np.all(np.isfinite(proba)):
+                            raise ValueError(f"labeler returned non-finite probabilities {proba!r}")
+                    except Exception as exc:  # noqa: BLE001 - recorded, retried, never fatal
+                        msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                        if self.store.record_failure(e.id, msg, time.perf_counter() - t0, self.max_attempts):
+                            del todo[e.id]
+                            self.planner.tell_pending(e.point[None])
+                            bar()
+                        continue
+                    self.store.record_success(e.id, proba, seconds, samples, self.system.site_dims)
+                    self.planner.tell(e.point[None], np.asarray(proba)[None])
+                    del todo[e.id]
+                    bar()
+                if not finished and remaining:  # timed out
+                    for fut in remaining:
+                        fut.cancel()
+                        e = futures[fut]
+                        if self.store.record_failure(e.id, f"timeout after {limit:g} s", limit, self.max_attempts):
+                            del todo[e.id]
+                            self.planner.tell_pending(e.point[None])
+                            bar()
+                    remaining = set()
+
+
+def _evaluation_seed(seed: int, eval_id: int) -> int:
+    return int(np.random.SeedSequence([seed, eval_id]).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+class _Progress:
+    """Rich progress over evaluations (or nothing)."""
+
+    def __init__(self, enabled: bool, total: int | None, completed: int) -> None:
+        self.enabled, self.total, self.completed = enabled, total, completed
+        self._p = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if not self.enabled:
+            return lambda: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(TextColumn("campaign"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        self._p.start()
+        task = self._p.add_task("campaign", total=self.total, completed=self.completed)
+        return lambda: self._p.advance(task)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._p is not None:
+            self._p.stop()

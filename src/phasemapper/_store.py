@@ -1,0 +1,210 @@
+"""A run directory: manifest, an SQLite (WAL) ledger of every evaluation, and sample arrays (netCDF)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._types import Samples
+
+__all__ = ["RunStore", "Evaluation"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY,          -- order of asking; also derives the evaluation's seed
+    batch INTEGER NOT NULL,
+    point TEXT NOT NULL,             -- JSON list, user units, axis order of the manifest's space
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    proba TEXT,                      -- JSON list over the phases (done rows)
+    error TEXT,                      -- last error (failed attempts)
+    asked REAL NOT NULL,             -- unix time
+    finished REAL,
+    seconds REAL,                    -- wall time of the successful (or last) attempt
+    samples TEXT                     -- file under samples/, relative to the run directory
+)
+"""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One row of the ledger."""
+
+    id: int
+    batch: int
+    point: np.ndarray
+    seed: int
+    status: str
+    attempts: int
+    proba: np.ndarray | None
+    error: str | None
+    seconds: float | None
+
+
+class RunStore:
+    """A run directory on disk; every change is atomic, so a killed run resumes with nothing lost or duplicated.
+
+    - ``manifest.json``: the campaign's spec (system, space, planner, labeler,
+      model, priors, seeds, run limits) and package versions; written by
+      rename, never half-written.
+    - ``ledger.sqlite``: one row per evaluation (SQLite in WAL mode; each
+      change is one transaction). A batch's rows are inserted ``pending`` in a
+      single transaction *before* anything runs; a row becomes ``done`` in the
+      same transaction that stores its probabilities, after its samples file is
+      in place. A run killed at any moment therefore finds each evaluation
+      either done (kept) or pending (evaluated again with the same seed).
+    - ``samples/<id>.nc``: the samples of each done evaluation.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from phasemapper._store import RunStore
+    >>> store = RunStore.create(tempfile.mkdtemp() + "/run", {"spec": 1})
+    >>> ids = store.add_batch(0, np.array([[0.5, 0.5]]), [7])
+    >>> store.record_success(ids[0], np.array([0.2, 0.8]), 0.01)
+    >>> [e.status for e in store.evaluations()]
+    ['done']
+    """
+
+    MANIFEST, LEDGER, SAMPLES = "manifest.json", "ledger.sqlite", "samples"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not (self.path / self.MANIFEST).is_file() or not (self.path / self.LEDGER).is_file():
+            raise ValueError(f"{str(self.path)!r} is not a phasemapper run directory (no manifest.json and ledger.sqlite)")
+        self._db = sqlite3.connect(self.path / self.LEDGER, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, manifest: dict[str, Any]) -> RunStore:
+        """Make a new run directory; refuses one that already holds a run."""
+        path = Path(path)
+        if (path / cls.LEDGER).exists():
+            raise ValueError(f"{str(path)!r} already holds a run; resume it or choose another directory")
+        (path / cls.SAMPLES).mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path / cls.LEDGER)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(_SCHEMA)
+        db.commit()
+        db.close()
+        _write_json_atomic(path / cls.MANIFEST, manifest)
+        return cls(path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -------------------------------------------------------------- manifest
+    def manifest(self) -> dict[str, Any]:
+        with open(self.path / self.MANIFEST) as fh:
+            return json.load(fh)
+
+    def update_manifest(self, **fields: Any) -> None:
+        manifest = self.manifest()
+        manifest.update(fields)
+        _write_json_atomic(self.path / self.MANIFEST, manifest)
+
+    # ---------------------------------------------------------------- ledger
+    def add_batch(self, batch: int, points: np.ndarray, seeds: Sequence[int]) -> list[int]:
+        """Insert a batch of pending evaluations in one transaction; returns their ids."""
+        now = time.time()
+        with self._transaction() as db:
+            start = db.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM evaluations").fetchone()[0]
+            db.executemany(
+                "INSERT INTO evaluations (id, batch, point, seed, status, asked) VALUES (?, ?, ?, ?, 'pending', ?)",
+                [(start + i, batch, json.dumps([float(x) for x in p]), int(s), now) for i, (p, s) in enumerate(zip(points, seeds))],
+            )
+        return list(range(start, start + len(points)))
+
+    def next_id(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM evaluations").fetchone()[0]
+
+    def record_success(self, eval_id: int, proba: np.ndarray, seconds: float, samples: Samples | None = None,
+                       site_dims: Sequence[str] = ()) -> None:
+        """Store the samples (atomically), then mark the row done with its probabilities."""
+        rel = None
+        if samples is not None:
+            rel = f"{self.SAMPLES}/{eval_id:06d}.nc"
+            _write_samples(self.path / rel, samples, site_dims)
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE evaluations SET status='done', attempts=attempts+1, proba=?, finished=?, seconds=?, samples=?, "
+                "error=NULL WHERE id=? AND status='pending'",
+                (json.dumps([float(x) for x in proba]), time.time(), float(seconds), rel, eval_id),
+            )
+
+    def record_failure(self, eval_id: int, error: str, seconds: float, max_attempts: int) -> bool:
+        """Count a failed attempt; the row stays pending (to retry) until ``max_attempts``. Returns True when final."""
+        with self._transaction() as db:
+            attempts = db.execute("SELECT attempts FROM evaluations WHERE id=?", (eval_id,)).fetchone()[0] + 1
+            status = "failed" if attempts >= max_attempts else "pending"
+            db.execute("UPDATE evaluations SET status=?, attempts=?, error=?, finished=?, seconds=? WHERE id=?",
+                       (status, attempts, error[:2000], time.time(), float(seconds), eval_id))
+        return status == "failed"
+
+    def evaluations(self, status: str | None = None) -> list[Evaluation]:
+        query = "SELECT id, batch, point, seed, status, attempts, proba, error, seconds FROM evaluations"
+        rows = self._db.execute(query + (" WHERE status=?" if status else "") + " ORDER BY id",
+                                (status,) if status else ()).fetchall()
+        return [Evaluation(r[0], r[1], np.array(json.loads(r[2])), r[3], r[4], r[5],
+                           None if r[6] is None else np.array(json.loads(r[6])), r[7], r[8]) for r in rows]
+
+    def n_batches(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(batch), -1) + 1 FROM evaluations").fetchone()[0]
+
+    def load_samples(self, eval_id: int) -> Any:
+        """The stored samples of a done evaluation as an xarray Dataset."""
+        import xarray as xr
+
+        rel = self._db.execute("SELECT samples FROM evaluations WHERE id=?", (eval_id,)).fetchone()
+        if not rel or rel[0] is None:
+            raise ValueError(f"evaluation {eval_id} has no stored samples")
+        with xr.open_dataset(self.path / rel[0]) as ds:
+            return ds.load()
+
+    # -------------------------------------------------------------- helpers
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db
+
+        def __exit__(self, exc_type: Any, *exc: Any) -> None:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _transaction(self) -> RunStore._Tx:
+        return RunStore._Tx(self._db)
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _write_samples(path: Path, samples: Samples, site_dims: Sequence[str]) -> None:
+    import xarray as xr
+
+    dims = ("sample",) + tuple(site_dims)
+    if len(dims) != samples.configurations.ndim:
+        dims = ("sample",) + tuple(f"site_{k}" for k in range(samples.configurations.ndim - 1))
+    data = {"configuration": (dims, samples.configurations)}
+    data.update({name: ("sample", np.asarray(v)) for name, v in samples.observables.items()})
+    attrs = {k: v for k, v in samples.metadata.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+    tmp = path.with_name(path.name + ".tmp")
+    xr.Dataset(data, attrs=attrs).to_netcdf(tmp)
+    os.replace(tmp, path)
