@@ -22,7 +22,7 @@ from ._space import Space
 from ._store import Evaluation, RunStore
 from .systems._base import System, check_positive_int, make_system
 
-__all__ = ["Campaign", "CampaignResult"]
+__all__ = ["Campaign", "CampaignResult", "load_run"]
 
 MANIFEST_FORMAT = 1
 
@@ -188,6 +188,7 @@ class Campaign:
             "format": MANIFEST_FORMAT,
             "system": {"name": self.system.name, "params": self.system.params()},
             "space": self.space.to_dict(),
+            "phases": list(self.labeler.phases),
             "planner": {"name": type(self.planner).__name__,
                         "params": {k: v for k, v in self.planner.params().items() if k not in ("phases",)}},
             "labeler": labeler_spec(self.labeler),
@@ -239,7 +240,8 @@ class Campaign:
     def run(self, budget: int | None = None, entropy_goal: float | None = None, time_limit: float | None = None,
             callbacks: Sequence[Callable[..., Any]] = (), progress: bool = True, grid_size: int = 64) -> CampaignResult:
         """Run until ``budget`` evaluations, mean map entropy <= ``entropy_goal``, ``time_limit`` seconds, or the
-        planner has nothing left to ask. Limits not given are taken from the run's manifest (a resumed run
+        planner has nothing left to ask, or a callback ``cb(campaign, info)`` returns True after a batch
+        (``info``: batch, n_evaluations, n_failed, elapsed). Limits not given are taken from the run's manifest (a resumed run
         continues to the limits it was started with); at least one limit is needed."""
         stored = self.store.manifest().get("run", {})
         budget = stored.get("budget") if budget is None else check_positive_int("budget", budget)
@@ -287,11 +289,13 @@ class Campaign:
                     info = {"batch": self.store.n_batches() - 1, "n_evaluations": len(self.store.evaluations()),
                             "n_failed": len(self.store.evaluations("failed")),
                             "elapsed": time.perf_counter() - started}
-                    for cb in callbacks:
-                        cb(self, info)
+                    if any([bool(cb(self, info)) for cb in callbacks]):
+                        reason = "callback"
+                        break
         finally:
             if own:
                 executor.shutdown(cancel_futures=True)
+        self.store.update_manifest(stop_reason=reason)
         return self.result(reason, grid_size)
 
     def mean_entropy(self, grid_size: int = 32) -> float:
@@ -300,23 +304,7 @@ class Campaign:
 
     def result(self, stop_reason: str = "", grid_size: int = 64) -> CampaignResult:
         """The current phase map and evaluations (fits the model to everything done)."""
-        done = self.store.evaluations("done")
-        model = self._fitted_model()
-        pm = model.phase_map(grid_size)
-        spec = self.store.manifest()
-        pm.attrs.update(provenance_attrs(system=spec["system"], planner=spec["planner"], labeler=spec["labeler"],
-                                         seed=self.seed, n_evaluations=len(self.store.evaluations()),
-                                         n_failed=len(self.store.evaluations("failed")), run=str(self.store.path),
-                                         stop_reason=stop_reason))
-        tmp = self.store.path / "phase_map.nc.tmp"
-        pm.to_netcdf(tmp)
-        os.replace(tmp, self.store.path / "phase_map.nc")
-        model.save(self.store.path / "map.json")
-        points = np.array([e.point for e in done]).reshape(-1, self.space.ndim)
-        proba = np.array([e.proba for e in done]).reshape(-1, len(model.phases))
-        labels = np.asarray(model.phases)[proba.argmax(axis=1)] if len(proba) else np.array([], dtype=str)
-        return CampaignResult(pm, points, proba, labels, self.store.evaluations(), self.store.path, model,
-                              stop_reason, tuple(model.phases))
+        return _result(self.store, self._fitted_model(), stop_reason, grid_size)
 
     # ------------------------------------------------------------- internals
     def _fitted_model(self) -> Any:
@@ -374,6 +362,40 @@ class Campaign:
                             self.planner.tell_pending(e.point[None])
                             bar()
                     remaining = set()
+
+
+def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int) -> CampaignResult:
+    """Phase map and evaluations of a run, written to ``phase_map.nc`` and ``map.json`` in its directory."""
+    done = store.evaluations("done")
+    pm = model.phase_map(grid_size)
+    spec = store.manifest()
+    pm.attrs.update(provenance_attrs(system=spec["system"], planner=spec["planner"], labeler=spec["labeler"],
+                                     seed=spec["seed"], n_evaluations=len(store.evaluations()),
+                                     n_failed=len(store.evaluations("failed")), run=str(store.path),
+                                     stop_reason=stop_reason))
+    tmp = store.path / "phase_map.nc.tmp"
+    pm.to_netcdf(tmp)
+    os.replace(tmp, store.path / "phase_map.nc")
+    model.save(store.path / "map.json")
+    points = np.array([e.point for e in done]).reshape(-1, model.space.ndim)
+    proba = np.array([e.proba for e in done]).reshape(-1, len(model.phases))
+    labels = np.asarray(model.phases)[proba.argmax(axis=1)] if len(proba) else np.array([], dtype=str)
+    return CampaignResult(pm, points, proba, labels, store.evaluations(), store.path, model, stop_reason,
+                          tuple(model.phases))
+
+
+def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
+    """Read a run directory without its system: refit the recorded model to the ledger's done evaluations."""
+    from .maps import make_map
+
+    store = RunStore(path)
+    spec = store.manifest()
+    model = make_map(spec["model"]["name"], Space.from_dict(spec["space"]), spec["phases"], **spec["model"]["params"])
+    model.priors.extend(spec["model"]["priors"])
+    done = store.evaluations("done")
+    if done:
+        model.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
+    return _result(store, model, spec.get("stop_reason", ""), grid_size)
 
 
 def _evaluation_seed(seed: int, eval_id: int) -> int:

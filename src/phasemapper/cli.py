@@ -230,6 +230,155 @@ def scan_command(
     run_scan(system, axis, size, samples, seed, out, workers, progress, detect)
 
 
+def parse_bounds(spec: str) -> tuple[str, float, float]:
+    """Parse a map axis ``NAME=LOW:HIGH``.
+
+    Examples
+    --------
+    >>> parse_bounds("T=0.5:2")
+    ('T', 0.5, 2.0)
+    """
+    name, sep, rest = spec.partition("=")
+    parts = rest.split(":")
+    try:
+        if not sep or not name.strip().isidentifier() or len(parts) != 2:
+            raise ValueError
+        low, high = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ValueError(f"--axis {spec!r}: expected NAME=LOW:HIGH") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"--axis {spec!r}: LOW and HIGH must be finite with LOW < HIGH")
+    return name.strip(), low, high
+
+
+def _map_space(system: Any, axes: list[str]) -> Any:
+    from . import Axis, Space
+
+    if not axes:
+        return system.space
+    bounds = [parse_bounds(a) for a in axes]
+    names = [b[0] for b in bounds]
+    if len(set(names)) != len(names):
+        raise ValueError("--axis: an axis is given more than once")
+    for name in names:
+        if name not in system.space.names:
+            raise ValueError(f"--axis {name!r}: system {system.name!r} has axes {list(system.space.names)}")
+    return Space([Axis(n, lo, hi) for n, lo, hi in bounds])
+
+
+def _executor_for(dask: str | None, workers: int | None) -> tuple[Any, Any]:
+    from ._executors import dask_executor, default_executor
+
+    if dask:
+        return dask_executor(dask)
+    executor = default_executor(workers)
+    return executor, executor.shutdown
+
+
+def _finish_run(result: Any) -> None:
+    from .plot import plot_phase_map
+    from .report import write_report
+
+    png = plot_phase_map(result.phase_map, result.points, result.labels, result.path / "phase_map.png")
+    report = write_report(result.path)
+    table = Table(title=f"campaign: {result.n_evaluations} evaluations ({result.stop_reason})")
+    table.add_column("phase")
+    table.add_column("evaluated points")
+    table.add_column("share of the map")
+    for p in result.phases:
+        table.add_row(p, str(int((result.labels == p).sum())), f"{float((result.phase_map['label'] == p).mean()):.3f}")
+    console.print(table)
+    console.print(f"mean entropy: {float(result.phase_map['entropy'].mean()):.4f} nats")
+    for kind, path in (("run", result.path), ("map", result.path / "phase_map.nc"), ("plot", png), ("report", report)):
+        console.print(f"{kind:>8}: {path}")
+
+
+@app.command("map")
+def map_command(
+    system: Annotated[str, typer.Argument(help="System name, see `phasemapper systems`.")],
+    axis: Annotated[list[str] | None, typer.Option("--axis", help="NAME=LOW:HIGH (repeatable; default: the system's space).")] = None,
+    budget: Annotated[int | None, typer.Option("--budget", help="Number of evaluations.")] = 100,
+    planner: Annotated[str, typer.Option("--planner", help="boundary, refine, grid, sobol or random.")] = "boundary",
+    model: Annotated[str, typer.Option("--model", help="Phase-map model: gp or knn.")] = "gp",
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Evaluations per batch.")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", help="Samples per evaluation.")] = None,
+    size: Annotated[int | None, typer.Option("--size", help="Lattice size of the system.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
+    prior: Annotated[Path | None, typer.Option("--prior", help="JSON file of prior regions/boundaries.")] = None,
+    entropy_goal: Annotated[float | None, typer.Option("--entropy-goal", help="Stop at this mean entropy (nats).")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Stop after this many seconds.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds one evaluation may take.")] = None,
+    dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler tcp://HOST:PORT.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: one per core).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Run directory (must not hold a run).")] = Path("runs/map"),
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Map a phase diagram with few evaluations; writes a resumable run directory, plot and report."""
+    from . import Campaign
+    from .maps import load_priors
+    from .systems import make_system
+
+    probe = make_system(system)
+    params = {}
+    if size is not None:
+        if probe.size_param is None:
+            raise ValueError(f"--size: system {system!r} has no size parameter")
+        params[probe.size_param] = size
+    sys_obj = make_system(system, **params)
+    space = _map_space(sys_obj, axis or [])
+    priors = load_priors(prior) if prior is not None else None
+    if planner not in ("boundary", "refine", "grid", "sobol", "random"):
+        raise ValueError(f"--planner {planner!r}: choose boundary, refine, grid, sobol or random")
+    campaign = Campaign(sys_obj, space, planner=planner, model=model, store=out, batch_size=batch_size, seed=seed,
+                        n_samples=samples, timeout=timeout, priors=priors, executor=None)
+    executor, close = _executor_for(dask, workers)
+    campaign.executor = executor
+    try:
+        result = campaign.run(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, progress=progress)
+    finally:
+        close()
+    _finish_run(result)
+
+
+@app.command("resume")
+def resume_command(
+    run: Annotated[Path, typer.Argument(help="Run directory written by `phasemapper map`.")],
+    budget: Annotated[int | None, typer.Option("--budget", help="New total budget (default: the run's own).")] = None,
+    dask: Annotated[str | None, typer.Option("--dask", help="'local' or a scheduler tcp://HOST:PORT.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Continue a run (killed or finished) to its budget, with nothing lost or evaluated twice."""
+    from . import Campaign
+
+    campaign = Campaign.resume(run)
+    executor, close = _executor_for(dask, workers)
+    campaign.executor = executor
+    try:
+        result = campaign.run(budget=budget, progress=progress)
+    finally:
+        close()
+    _finish_run(result)
+
+
+@app.command("plot")
+def plot_command(run: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
+    """Draw the phase map, its uncertainty and the evaluated points in order (phase_map.png)."""
+    from ._campaign import load_run
+    from .plot import plot_phase_map
+
+    result = load_run(run)
+    console.print(plot_phase_map(result.phase_map, result.points, result.labels, result.path / "phase_map.png"))
+
+
+@app.command("report")
+def report_command(run: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
+    """Write one self-contained HTML report of a run (report.html)."""
+    from .report import write_report
+
+    console.print(str(write_report(run)))
+
+
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = DEMO["out"],  # type: ignore[assignment]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detectors import Observables
 
-__all__ = ["plot_observables"]
+__all__ = ["plot_observables", "plot_indicators", "plot_phase_map"]
 
 _PANELS = (
     ("abs_m", r"$\langle |m| \rangle$"),
@@ -87,6 +87,86 @@ def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Non
         ax.legend(fontsize=6)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
+
+
+def plot_phase_map(phase_map: Any, points: Any, labels: Any, path: str | os.PathLike, reference: Any = None) -> str:
+    """Three panels of a campaign: the phase map with its boundaries and band, the uncertainty (entropy),
+    and the evaluated points numbered in the order they were asked.
+
+    ``phase_map`` is a phase-map Dataset (``proba``, ``label``, ``entropy``; boundaries in attrs),
+    ``points`` the ``(n, ndim)`` evaluated points in order, ``labels`` their phase names, and
+    ``reference`` optional reference labels on the map's grid (drawn as a dotted contour).
+    """
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    phases = [str(p) for p in phase_map["phase"].values]
+    axes_names = [d for d in phase_map["label"].dims]
+    codes = {p: i for i, p in enumerate(phases)}
+    label_idx = np.vectorize(codes.get)(phase_map["label"].values.astype(str))
+    cmap = plt.get_cmap("tab10")
+    points = np.asarray(points, dtype=float).reshape(-1, len(axes_names))
+    point_idx = np.array([codes[str(lab)] for lab in labels], dtype=int)
+    fig, axs = plt.subplots(1, 3, figsize=(16, 4.8))
+    if len(axes_names) == 1:
+        x = phase_map[axes_names[0]].values
+        for k, p in enumerate(phases):
+            axs[0].plot(x, phase_map["proba"].sel(phase=p).values, color=cmap(k), label=p)
+        axs[0].set_ylabel("probability")
+        axs[1].plot(x, phase_map["entropy"].values, color="k")
+        axs[2].scatter(points[:, 0], np.arange(len(points)), c=[cmap(k) for k in point_idx], s=14)
+        axs[2].set_ylabel("evaluation order")
+        for ax in axs:
+            ax.set_xlabel(axes_names[0])
+        axs[0].legend(fontsize=8)
+    else:
+        xn, yn = axes_names[:2]
+        x, y = phase_map[xn].values, phase_map[yn].values
+        extent = (x[0], x[-1], y[0], y[-1])
+        from matplotlib.colors import ListedColormap
+
+        phase_cmap = ListedColormap([cmap(k) for k in range(len(phases))])
+        axs[0].imshow(label_idx.T, origin="lower", extent=extent, aspect="auto", cmap=phase_cmap,
+                      vmin=-0.5, vmax=len(phases) - 0.5, alpha=0.55, interpolation="nearest")
+        for b in json.loads(phase_map.attrs.get("boundaries", "[]")):
+            for line in b["lines"]:
+                arr = np.asarray(line)
+                axs[0].plot(arr[:, 0], arr[:, 1], color="k", lw=1.5)
+            for line in b["band"]:
+                arr = np.asarray(line)
+                axs[0].plot(arr[:, 0], arr[:, 1], color="k", lw=0.7, ls="--")
+        if reference is not None:
+            ref_idx = np.vectorize(codes.get)(np.asarray(reference).astype(str))
+            axs[0].contour(x, y, ref_idx.T, levels=np.arange(len(phases)) + 0.5, colors="magenta", linestyles=":")
+        for k, p in enumerate(phases):
+            axs[0].plot([], [], color=cmap(k), lw=6, alpha=0.55, label=p)
+        axs[0].legend(fontsize=8, loc="best")
+        axs[0].set_title("phase map (boundaries, dashed: uncertainty band" + (", dotted: reference)" if reference is not None else ")"))
+        im = axs[1].imshow(phase_map["entropy"].values.T, origin="lower", extent=extent, aspect="auto", cmap="viridis")
+        fig.colorbar(im, ax=axs[1], label="entropy (nats)")
+        axs[1].set_title("uncertainty")
+        order = np.arange(len(points))
+        sc = axs[2].scatter(points[:, 0], points[:, 1], c=order, cmap="plasma", s=18,
+                            edgecolors=[cmap(k) for k in point_idx], linewidths=1.2)
+        if len(points) <= 80:
+            for i, p in enumerate(points):
+                axs[2].annotate(str(i + 1), p[:2], fontsize=6, xytext=(2, 2), textcoords="offset points")
+        fig.colorbar(sc, ax=axs[2], label="evaluation order")
+        axs[2].set_xlim(x[0], x[-1])
+        axs[2].set_ylim(y[0], y[-1])
+        axs[2].set_title(f"evaluated points ({len(points)}), in order")
+        for ax in axs:
+            ax.set_xlabel(xn)
+            ax.set_ylabel(yn)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,0 +1,188 @@
+"""A self-contained HTML report of a run: figures, boundaries, critical points, accuracy, evaluations, provenance."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._types import CriticalPoint
+
+__all__ = ["write_report", "critical_points_from_map"]
+
+
+def critical_points_from_map(phase_map: xr.Dataset, axis: str, n_lines: int = 9, band: float = 0.5) -> list[CriticalPoint]:
+    """Where the most likely phase changes along ``axis``, on ``n_lines`` lines across the other axis.
+
+    The value is where ``p_a = p_b`` for the two phases on either side (linear
+    interpolation on the map's grid); the uncertainty is half the width of the
+    band ``|p_a - p_b| < band`` around it (at least half a grid spacing).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> x = np.linspace(0, 1, 101); p = 1 / (1 + np.exp(-(x - 0.3) / 0.02))
+    >>> pm = xr.Dataset({"proba": (("phase", "x"), [1 - p, p])}, coords={"x": x, "phase": ["a", "b"]})
+    >>> cp = critical_points_from_map(pm, "x")[0]
+    >>> round(cp.value, 3)
+    0.3
+    """
+    proba = phase_map["proba"]
+    if axis not in proba.dims:
+        raise ValueError(f"axis {axis!r} is not an axis of the phase map ({[d for d in proba.dims if d != 'phase']})")
+    others = [d for d in proba.dims if d not in ("phase", axis)]
+    if len(others) > 1:
+        raise ValueError("critical points are read from 1-D and 2-D maps")
+    phases = [str(p) for p in proba["phase"].values]
+    x = proba[axis].values
+    spacing = float(np.median(np.diff(x)))
+    lines = [({}, proba)] if not others else [
+        ({others[0]: float(v)}, proba.sel({others[0]: v}))
+        for v in proba[others[0]].values[np.unique(np.linspace(0, proba.sizes[others[0]] - 1, n_lines).round().astype(int))]
+    ]
+    out = []
+    for at, line in lines:
+        p = line.transpose(axis, "phase").values
+        top = p.argmax(axis=1)
+        for i in np.flatnonzero(top[1:] != top[:-1]):
+            a, b = top[i], top[i + 1]
+            d = p[:, a] - p[:, b]
+            value = x[i] + (x[i + 1] - x[i]) * d[i] / (d[i] - d[i + 1])
+            inside = np.flatnonzero(np.abs(d) < band)
+            near = inside[np.abs(x[inside] - value) < 0.25 * (x[-1] - x[0])] if inside.size else inside
+            width = (x[near].max() - x[near].min()) / 2 if near.size else 0.0
+            out.append(CriticalPoint(axis, float(value), float(max(width, spacing / 2)),
+                                     f"phase map boundary {phases[a]}|{phases[b]}", at=at or None))
+    return out
+
+
+def _png(fig_path: str) -> str:
+    with open(fig_path, "rb") as fh:
+        return base64.b64encode(fh.read()).decode("ascii")
+
+
+def _table(headers: list[str], rows: list[list[Any]], css: str = "") -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) -> Path:
+    """Write ``report.html`` (one file: figures embedded as PNG data) for the run directory ``run``.
+
+    Sections: summary, phase map / uncertainty / evaluated points figure, boundaries, critical
+    points, accuracy against the system's reference diagram (when it has one), evaluations, provenance.
+    """
+    from ._campaign import load_run
+    from .metrics import boundary_distance, label_grid, misclassified_area
+    from .plot import plot_phase_map
+    from .systems import make_system
+
+    result = load_run(run)
+    spec = json.loads((result.path / "manifest.json").read_text())
+    pm = result.phase_map
+    axes = [d for d in pm["label"].dims]
+    reference = None
+    system = None
+    try:
+        system = make_system(spec["system"]["name"], **spec["system"]["params"])
+        reference, _ = label_grid(system, result.model.space, pm.sizes[axes[0]])
+    except (ValueError, TypeError, NotImplementedError):
+        reference = None
+    with tempfile.TemporaryDirectory() as tmp:
+        fig = plot_phase_map(pm, result.points, result.labels, os.path.join(tmp, "map.png"), reference)
+        figure = _png(fig)
+
+    evals = result.evaluations
+    summary = [
+        ["system", f"{spec['system']['name']} {json.dumps(spec['system']['params'])}"],
+        ["space", ", ".join(f"{a['name']} in [{a['low']:g}, {a['high']:g}]" for a in spec["space"]["axes"])],
+        ["phases", ", ".join(spec["phases"])],
+        ["planner", f"{spec['planner']['name']} {json.dumps(spec['planner']['params'])}"],
+        ["labeler", f"{spec['labeler']['name']} {json.dumps(spec['labeler']['params'])}"],
+        ["model", f"{spec['model']['name']} {json.dumps(spec['model']['params'])}"],
+        ["priors", str(len(spec["model"]["priors"]))],
+        ["evaluations", f"{sum(e.status == 'done' for e in evals)} done, {sum(e.status == 'failed' for e in evals)} failed, "
+                        f"{sum(e.status == 'pending' for e in evals)} pending"],
+        ["stop reason", spec.get("stop_reason", "") or "(not finished)"],
+        ["mean entropy", f"{float(pm['entropy'].mean()):.4f} nats"],
+        ["seed", spec["seed"]],
+    ]
+    boundaries = json.loads(pm.attrs.get("boundaries", "[]"))
+    b_rows = []
+    for b in boundaries:
+        lines = [np.asarray(line) for line in b["lines"]]
+        b_rows.append([" | ".join(b["phases"]), len(lines), sum(len(line) for line in lines), len(b["band"])])
+    cps = []
+    for axis in axes:
+        cps += [[cp.axis, _fmt(cp.value), _fmt(cp.uncertainty), cp.method,
+                 ", ".join(f"{k}={v:.4g}" for k, v in (cp.at or {}).items())] for cp in critical_points_from_map(pm, axis)]
+    acc = []
+    if reference is not None:
+        acc.append(["misclassified area (fraction of the space)", f"{misclassified_area(pm, system, result.model.space):.4f}"])
+        dist = boundary_distance(pm, system, result.model.space)
+        acc.append(["mean boundary distance (unit cube)", f"{dist['mean']:.4f}"])
+        acc.append(["Hausdorff boundary distance (unit cube)", f"{dist['hausdorff']:.4f}"])
+        acc.append(["reference", getattr(system, "reference", "") or type(system).__name__])
+    ev_rows = [[e.id + 1, e.batch, ", ".join(f"{v:.4g}" for v in e.point), e.status, e.attempts,
+                "" if e.proba is None else spec["phases"][int(np.argmax(e.proba))],
+                "" if e.seconds is None else f"{e.seconds:.3g}", (e.error or "")[:120]] for e in evals[:500]]
+    versions = spec.get("versions", {})
+    parts = [
+        "<h2>Summary</h2>", _table(["", ""], summary, "summary"),
+        "<h2>Phase map</h2>",
+        f'<figure><img alt="phase map, uncertainty and evaluated points" src="data:image/png;base64,{figure}">'
+        "<figcaption>Left: most likely phase, boundaries (solid) and their uncertainty band (dashed)"
+        + (", reference (dotted)" if reference is not None else "")
+        + ". Middle: entropy of the phase probabilities. Right: evaluated points, numbered in order.</figcaption></figure>",
+        "<h2>Boundaries</h2>", _table(["phases", "polylines", "vertices", "band polylines"], b_rows, "boundaries"),
+        "<h2>Critical points</h2>", _table(["axis", "value", "uncertainty", "method", "at"], cps, "critical-points"),
+    ]
+    if acc:
+        parts += ["<h2>Accuracy against the reference</h2>", _table(["metric", "value"], acc, "accuracy")]
+    parts += [
+        f"<h2>Evaluations</h2><p>{len(evals)} in the ledger" + (" (first 500 shown)" if len(evals) > 500 else "") + "</p>",
+        _table(["#", "batch", "point", "status", "attempts", "phase", "seconds", "error"], ev_rows, "evaluations"),
+        "<h2>Provenance</h2>", _table(["package", "version"], [[k, v] for k, v in versions.items()], "provenance"),
+        f"<pre>{html.escape(json.dumps(spec, indent=1))}</pre>",
+    ]
+    title = f"phasemapper run: {spec['system']['name']} ({result.path.name})"
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
+th {{ background: #f0f0f0; }}
+img {{ max-width: 100%; }}
+pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }}
+</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+{''.join(parts)}
+<script>
+window.addEventListener("load", function () {{
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) {{ return i.complete && i.naturalWidth > 0; }}).length;
+  document.body.setAttribute("data-images-ok", String(ok));
+  document.body.setAttribute("data-images-failed", String(imgs.length - ok));
+}});
+</script>
+</body></html>
+"""
+    out = Path(path) if path is not None else result.path / "report.html"
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(doc, encoding="utf-8")
+    os.replace(tmp, out)
+    return out
