@@ -92,10 +92,10 @@ class PhaseMap(ABC):
         return entropy(self.predict_proba(points))
 
     def acquisition(self, points: Any) -> np.ndarray:
-        """How much evaluating at ``points`` would teach the map: its uncertainty, plus the attention of a stated prior boundary."""
+        """How much evaluating at ``points`` would teach the map: its uncertainty, raised up to 3x near a
+        stated prior boundary (a multiplier, so the boost fades once data have settled the boundary there)."""
         pts = self.space.validate(points)
-        unc = self._uncertainty(pts)
-        return unc + 0.5 * np.log(len(self.phases)) * self.priors.attention(pts)
+        return self._uncertainty(pts) * (1.0 + 2.0 * self.priors.attention(pts))
 
     def _uncertainty(self, points: np.ndarray) -> np.ndarray:
         return self.entropy(points)

@@ -93,17 +93,28 @@ class Boundary(Planner):
             self._fitted_on = signature
         return self.model
 
+    def _n_initial_after_priors(self) -> int:
+        """Space-filling points still needed: fewer where the model's priors already state the phase."""
+        if not len(self.model.priors):
+            return self.n_initial
+        from scipy.stats import qmc
+
+        probe = self.space.from_unit(qmc.Sobol(self.space.ndim, seed=np.random.default_rng(0)).random_base2(8))
+        held = float(self.model.priors.certainty(probe).mean())
+        return max(2, math.ceil(self.n_initial * (1.0 - held)))
+
     def _ask(self, n: int) -> np.ndarray:
         from scipy.stats import qmc
 
         taken = len(self._told) + len(self._pending)
-        if taken < self.n_initial or not self._told:
+        n_initial = self._n_initial_after_priors()
+        if taken < n_initial or not self._told:
             sampler = qmc.Sobol(d=self.space.ndim, scramble=True, seed=np.random.default_rng(self.seed))
             seq = self.space.from_unit(sampler.random_base2(max(1, math.ceil(math.log2(self.n_initial + n)))))
             used = set(self._told) | set(self._pending)
             fresh = [p for p in seq if self.key(p) not in used]
-            k = n if taken < self.n_initial else 0
-            return np.array(fresh[: min(k, self.n_initial - taken) if self._told else k]).reshape(-1, self.space.ndim)
+            k = n if taken < n_initial else 0
+            return np.array(fresh[: min(k, n_initial - taken) if self._told else k]).reshape(-1, self.space.ndim)
         model = self.fitted_model()
         sampler = qmc.Sobol(d=self.space.ndim, scramble=True, seed=np.random.default_rng([self.seed, len(self._told)]))
         u = sampler.random_base2(math.ceil(math.log2(self.n_candidates)))
