@@ -1,0 +1,284 @@
+"""Campaigns: labelers, maps, planners (contract suite), metrics, store, campaign loop, crash safety, Dask, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import phasemapper as pm
+from phasemapper import Axis, Samples, Space
+from phasemapper.labelers import DetectorLabeler, DirectLabeler, OrderParameterLabeler, TasepLabeler
+from phasemapper.maps import GPClassifierMap, KNNMap, map_from_dict
+from phasemapper.metrics import boundary_distance, misclassified_area
+from phasemapper.planners import Boundary, Grid, Random, Refine, Sobol, planner_from_dict
+from phasemapper.systems import TASEP, FunctionSystem, ThreePhase
+
+SQUARE = Space([Axis("x", 0.0, 1.0), Axis("y", 0.0, 1.0)])
+
+
+def _split(pts):
+    return (np.asarray(pts)[:, 0] > 0.5).astype(int)
+
+
+# ------------------------------------------------------------------ labelers
+def test_order_parameter_labeler_closed_forms():
+    rng = np.random.default_rng(0)
+    # disordered: Gaussian m gives U4 = 0 exactly in expectation; ordered: m = +-m0 gives U4 = 2/3
+    gauss = Samples(np.zeros((400, 1)), {"magnetization": rng.normal(0, 0.1, 400)})
+    ordered = Samples(np.zeros((400, 1)), {"magnetization": 0.8 * rng.choice([-1.0, 1.0], 400)})
+    lab = OrderParameterLabeler()
+    assert lab(gauss, [3.0])[1] > 0.99
+    assert lab(ordered, [1.0])[0] > 0.99
+    with pytest.raises(ValueError, match="critical_value"):
+        OrderParameterLabeler(critical_value=1.5)
+    with pytest.raises(ValueError, match="observable 'q'"):
+        OrderParameterLabeler(observable="q")(gauss, [1.0])
+
+
+def test_tasep_labeler_against_exact_bulk_phases():
+    system, lab = TASEP(L=100), TasepLabeler()
+    points = np.array([[0.2, 0.8], [0.8, 0.2], [0.8, 0.8]])  # deep in LD, HD, MC (Derrida et al. 1993)
+    got = [system.phases[int(np.argmax(lab(system.sample(p, 20, seed=1), p)))] for p in points]
+    assert got == system.reference_phase(points).tolist()
+
+
+def test_direct_and_detector_labelers():
+    s = Samples(np.zeros((4, 0)), {"label": np.array([0.0, 2.0, 2.0, 2.0])})
+    assert DirectLabeler(["a", "b", "c"])(s, [0.0]).tolist() == [0.25, 0.0, 0.75]
+    lab = DetectorLabeler([pm.CriticalPoint("T", 2.0, 0.1, "x")], 0, ("lo", "hi"))
+    # P(below) = Phi((2.0 - 2.1) / 0.1) = Phi(-1) = 0.158655
+    assert lab(None, [2.1])[0] == pytest.approx(0.158655, abs=1e-5)
+
+
+# ---------------------------------------------------------------------- maps
+@pytest.mark.parametrize("cls", [GPClassifierMap, KNNMap])
+def test_map_contract(cls, tmp_path):
+    pts = SQUARE.sobol(64, seed=0)
+    labels = _split(pts)
+    grid = SQUARE.grid(11)
+    m1 = cls(SQUARE, ["left", "right"]).fit(pts, labels)
+    perm = np.random.default_rng(1).permutation(len(pts))
+    m2 = cls(SQUARE, ["left", "right"]).fit(pts[perm], labels[perm])  # tell order does not matter
+    np.testing.assert_allclose(m1.predict_proba(grid), m2.predict_proba(grid), atol=1e-9)
+    m1.save(tmp_path / "m.json")
+    m3 = map_from_dict(json.loads((tmp_path / "m.json").read_text()))
+    np.testing.assert_allclose(m1.predict_proba(grid), m3.predict_proba(grid), atol=1e-9)
+    assert misclassified_area(m1, lambda p: np.where(p[:, 0] > 0.5, "right", "left"), SQUARE, 50) < 0.05
+    ent = m1.entropy(grid)
+    assert np.all(ent >= 0) and np.all(ent <= np.log(2) + 1e-9)
+    (b,) = m1.boundaries()
+    line = np.concatenate([np.asarray(seg) for seg in b["lines"]])
+    assert np.abs(line[:, 0] - 0.5).max() < 0.1
+    with pytest.raises(ValueError, match="proba must have shape"):
+        m1.fit(pts, np.ones((len(pts), 3)))
+    with pytest.raises(ValueError, match="certainty"):
+        m1.add_prior(region=[[0, 0], [1, 0], [1, 1]], phase="left", certainty=2)
+    with pytest.raises(ValueError, match="phase 'up'"):
+        m1.add_prior(region=[[0, 0], [1, 0], [1, 1]], phase="up", certainty=0.5)
+
+
+def test_gp_prior_shows_without_data_and_low_certainty_prior_yields_to_data():
+    region = [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]
+    m = GPClassifierMap(SQUARE, ["left", "right"]).add_prior(region=region, phase="right", certainty=0.3)
+    assert m.predict([[0.25, 0.5]]).tolist() == ["right"]  # the (wrong) prior, before any data
+    pts = SQUARE.sobol(64, seed=0)
+    m.fit(pts, _split(pts))
+    assert misclassified_area(m, lambda p: np.where(p[:, 0] > 0.5, "right", "left"), SQUARE, 50) < 0.05
+
+
+# ------------------------------------------------------------------ planners
+PLANNERS = {
+    "grid": lambda: Grid(SQUARE, points_per_axis=6, seed=3),
+    "sobol": lambda: Sobol(SQUARE, seed=3),
+    "random": lambda: Random(SQUARE, seed=3),
+    "boundary": lambda: Boundary(SQUARE, ["left", "right"], n_initial=8, n_candidates=256, seed=3),
+    "refine": lambda: Refine(SQUARE, initial=2, max_depth=3, seed=3),
+}
+
+
+def _drive(planner, rounds=3, n=6, shuffle=False, twice=False):
+    for r in range(rounds):
+        pts = planner.ask(n)
+        vals = _split(pts)
+        if shuffle:
+            perm = np.random.default_rng(r).permutation(len(pts))
+            pts, vals = pts[perm], vals[perm]
+        planner.tell(pts, vals)
+        if twice:
+            planner.tell(pts, vals)
+    return planner
+
+
+@pytest.mark.parametrize("name", sorted(PLANNERS))
+def test_planner_contract(name):
+    a, b = _drive(PLANNERS[name]()), _drive(PLANNERS[name]())
+    np.testing.assert_array_equal(a.ask(5), b.ask(5))  # reproducible with a seed
+    c = _drive(PLANNERS[name](), twice=True)
+    d = _drive(PLANNERS[name](), shuffle=True)
+    ref = _drive(PLANNERS[name]()).ask(5)
+    np.testing.assert_array_equal(c.ask(5), ref)  # telling the same data twice changes nothing
+    np.testing.assert_array_equal(d.ask(5), ref)  # tell order does not matter
+    e = _drive(PLANNERS[name]())
+    e.ask(2)  # pending points survive the round trip
+    f = planner_from_dict(json.loads(json.dumps(e.to_dict())))
+    np.testing.assert_array_equal(e.ask(4), f.ask(4))  # save/load round-trips
+    told = {tuple(p) for p in _drive(PLANNERS[name]()).data()[0]}
+    g = _drive(PLANNERS[name]())
+    new = g.ask(6)
+    assert not told & {tuple(p) for p in new}  # never asks a told or pending point again
+    with pytest.raises(ValueError, match="n must be"):
+        g.ask(0)
+
+
+def test_refine_finishes_a_one_dimensional_split():
+    r = Refine(Space([Axis("x", 0, 1)]), initial=2, max_depth=4)
+    while len(pts := r.ask(8)):
+        r.tell(pts, (pts[:, 0] > 0.3).astype(int))
+    x = np.sort(r.data()[0][:, 0])
+    # the boundary is bracketed to the finest box, 1 / (2 * 2**4)
+    lo, hi = x[x <= 0.3].max(), x[x > 0.3].min()
+    assert hi - lo == pytest.approx(1 / 32)
+
+
+# ------------------------------------------------------------------- metrics
+def test_metrics_closed_forms():
+    pred = lambda p: np.where(p[:, 0] > 0.6, "b", "a")  # noqa: E731
+    ref = lambda p: np.where(p[:, 0] > 0.5, "b", "a")  # noqa: E731
+    assert misclassified_area(pred, ref, SQUARE, 201) == pytest.approx(0.1, abs=0.01)
+    d = boundary_distance(pred, ref, SQUARE, 201)
+    assert d["mean"] == pytest.approx(0.1, abs=0.01) and d["hausdorff"] == pytest.approx(0.1, abs=0.01)
+
+
+# ------------------------------------------------------------------ campaign
+_CALLS: dict = {}
+
+
+def _flaky(point, rng):
+    """Raises on its first call at each point, returns NaN on the second, then a label."""
+    key = (point["x"], point["y"])
+    _CALLS[key] = _CALLS.get(key, 0) + 1
+    if _CALLS[key] == 1:
+        raise RuntimeError("instrument glitch")
+    if _CALLS[key] == 2:
+        return float("nan")
+    return int(point["x"] > 0.5)
+
+
+def test_failing_evaluations_are_recorded_and_retried(tmp_path):
+    system = FunctionSystem(_flaky, SQUARE, phases=["left", "right"])
+    c = pm.Campaign(system, planner="sobol", executor=pm.SerialExecutor(), batch_size=4, store=tmp_path / "r",
+                    max_attempts=3)
+    res = c.run(budget=8, progress=False)
+    assert [e.status for e in res.evaluations] == ["done"] * 8
+    assert all(e.attempts == 3 for e in res.evaluations)
+    always = FunctionSystem(lambda p: 1 / 0, SQUARE, phases=["left", "right"])
+    res = pm.Campaign(always, planner="sobol", executor=pm.SerialExecutor(), batch_size=4, store=tmp_path / "s",
+                      max_attempts=2).run(budget=4, progress=False)
+    assert [e.status for e in res.evaluations] == ["failed"] * 4
+    assert "ZeroDivisionError" in res.evaluations[0].error
+
+
+def test_resume_continues_to_the_same_result(tmp_path):
+    system = ThreePhase()
+    kw = dict(executor=pm.SerialExecutor(), batch_size=8, seed=5)
+    full = pm.Campaign(system, store=tmp_path / "full", **kw).run(budget=48, progress=False)
+    pm.Campaign(system, store=tmp_path / "part", **kw).run(budget=24, progress=False)
+    resumed = pm.Campaign.resume(tmp_path / "part", executor=pm.SerialExecutor()).run(budget=48, progress=False)
+    np.testing.assert_array_equal(full.points, resumed.points)
+    np.testing.assert_allclose(full.phase_map["proba"], resumed.phase_map["proba"])
+    with pytest.raises(ValueError, match="already holds a run"):
+        pm.Campaign(system, store=tmp_path / "full", **kw)
+
+
+def test_crash_safety_sigkill_ten_times(tmp_path):
+    """Kill a running campaign process at random moments ten times; resume; compare with an uninterrupted run."""
+    cli = [sys.executable, "-m", "phasemapper"]
+    args = ["three_phase", "--budget", "96", "--batch-size", "8", "--seed", "2", "--workers", "2", "--no-progress"]
+    subprocess.run(cli + ["map", *args, "--out", str(tmp_path / "ref")], check=True, capture_output=True)
+    run = tmp_path / "killed"
+    rng = random.Random(0)
+    proc = subprocess.Popen(cli + ["map", *args, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(10):
+        time.sleep(rng.uniform(0.3, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if not (run / "ledger.sqlite").exists():  # killed before the run directory existed: start again
+            shutil.rmtree(run, ignore_errors=True)
+            proc = subprocess.Popen(cli + ["map", *args, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            continue
+        proc = subprocess.Popen(cli + ["resume", str(run), "--workers", "2", "--no-progress"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.wait()
+    if proc.returncode != 0 or not (run / "phase_map.nc").exists():
+        subprocess.run(cli + ["resume", str(run), "--no-progress"], check=True, capture_output=True)
+    from phasemapper._store import RunStore
+
+    rows = RunStore(run).evaluations()
+    ref_rows = RunStore(tmp_path / "ref").evaluations()
+    assert [e.id for e in rows] == list(range(96))  # nothing lost
+    assert len({tuple(e.point) for e in rows}) == 96  # nothing evaluated twice
+    assert all(e.status == "done" for e in rows)
+    np.testing.assert_array_equal([e.point for e in rows], [e.point for e in ref_rows])
+    a, b = pm.load(run / "phase_map.nc"), pm.load(tmp_path / "ref" / "phase_map.nc")
+    np.testing.assert_allclose(a["proba"].values, b["proba"].values, atol=1e-9)
+
+
+def test_dask_local_cluster_matches_process_pool(tmp_path):
+    pytest.importorskip("distributed")
+    from phasemapper._executors import dask_executor, default_executor
+
+    system = TASEP(L=30)
+    kw = dict(batch_size=6, seed=1, n_samples=8)
+    executor, close = dask_executor("local")
+    try:
+        a = pm.Campaign(system, executor=executor, store=tmp_path / "dask", **kw).run(budget=24, progress=False)
+    finally:
+        close()
+    pool = default_executor(2)
+    try:
+        b = pm.Campaign(system, executor=pool, store=tmp_path / "pool", **kw).run(budget=24, progress=False)
+    finally:
+        pool.shutdown()
+    np.testing.assert_array_equal(a.points, b.points)
+    np.testing.assert_allclose(a.proba, b.proba)
+    np.testing.assert_allclose(a.phase_map["proba"], b.phase_map["proba"])
+
+
+# -------------------------------------------------------------------- report
+def test_report_renders_in_headless_chromium(tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium on this machine")
+    from phasemapper.report import write_report
+
+    pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), batch_size=8, store=tmp_path / "r").run(budget=32, progress=False)
+    page = write_report(tmp_path / "r")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom"]
+    dom = subprocess.run([browser, *flags, page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-images-ok="1"' in dom and 'data-images-failed="0"' in dom
+    for section in ("summary", "boundaries", "critical-points", "accuracy", "evaluations", "provenance"):
+        assert f'class="{section}"' in dom
+
+
+# ----------------------------------------------------------------------- CLI
+def test_cli_map_bad_input_exits_2(tmp_path):
+    from phasemapper.cli import main
+
+    for argv in (["map", "three_phase", "--axis", "z=0:1", "--out", str(tmp_path / "a")],
+                 ["map", "three_phase", "--planner", "nope", "--out", str(tmp_path / "b")],
+                 ["map", "three_phase", "--prior", str(tmp_path / "missing.json"), "--out", str(tmp_path / "c")],
+                 ["resume", str(tmp_path / "none")]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
