@@ -33,6 +33,10 @@ DEMO = {
 }
 
 
+#: The active map that ``phasemapper demo`` adds: the open-TASEP phase diagram.
+DEMO_MAP = {"system": "tasep", "L": 100, "samples": 20, "planner": "boundary", "budget": 120}
+
+
 def parse_axis(spec: str) -> tuple[str, np.ndarray]:
     """Parse ``NAME=LOW:HIGH:N`` (N evenly spaced values) or ``NAME=V1,V2,...``.
 
@@ -390,6 +394,19 @@ def demo_command(
         f"{DEMO['samples']} samples per point, seed {DEMO['seed']}"
     )
     run_scan(DEMO["system"], DEMO["axes"], DEMO["sizes"], DEMO["samples"], DEMO["seed"], out, None, progress)  # type: ignore[arg-type]
+    import shutil
+
+    from . import Campaign
+    from .systems import make_system
+
+    spec = DEMO_MAP
+    console.print(f"[bold]active map[/bold]: {spec['system']} (alpha, beta), planner {spec['planner']}, "
+                  f"budget {spec['budget']} evaluations")
+    run_dir = out / "map-tasep"
+    shutil.rmtree(run_dir, ignore_errors=True)  # the demo owns this directory
+    campaign = Campaign(make_system(spec["system"], L=spec["L"]), planner=spec["planner"], store=run_dir,
+                        n_samples=spec["samples"], seed=DEMO["seed"], batch_size=8)
+    _finish_run(campaign.run(budget=spec["budget"], progress=progress))
     console.print(f"[green]demo finished[/green]; outputs are in {out.resolve()}")
 
 
