@@ -15,6 +15,7 @@ SMALL = {
     "tasep": {"L": 12},
     "tfim_chain": {"N": 6},
     "hopfield": {"N": 40, "relax_sweeps": 5, "measure_sweeps": 5},
+    "three_phase": {"noise": 0.5},  # noisy enough that two seeds give different labels
 }
 BAD_PARAMS = {
     "ising2d": [("L", 1), ("L", 2.5), ("J", -1.0), ("algorithm", "heatbath"), ("decorrelation", 0.0)],
@@ -24,6 +25,7 @@ BAD_PARAMS = {
     "tasep": [("L", 1), ("L", "10"), ("decorrelation", -1.0)],
     "tfim_chain": [("N", 1), ("N", 40), ("J", 0.0), ("boundary", "twisted")],
     "hopfield": [("N", 1), ("measure_sweeps", 0), ("initial_overlap", 2.0)],
+    "three_phase": [("noise", 1.0), ("noise", -0.1), ("noise", "0.1")],
 }
 
 NAMES = sorted(registered_systems())
