@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._executors import SerialExecutor, default_executor
+from ._executors import default_executor
+from ._io import save
 from ._provenance import package_versions, provenance_attrs
+from ._scan import _progress_bar
 from ._space import Space
 from ._store import Evaluation, RunStore
 from .systems._base import System, check_positive_int, make_system
@@ -225,16 +227,13 @@ class Campaign:
             if lab["name"] is None:
                 raise ValueError("the run's labeler is not a registered one; pass labeler=")
             labeler = make_labeler(lab["name"], **lab["params"])
-        from .maps import make_map
-
         space = Space.from_dict(spec["space"])
-        model = make_map(spec["model"]["name"], space, labeler.phases, **spec["model"]["params"])
+        model = _model_from_manifest(spec, labeler.phases)
         planner = spec["planner"]["name"]
         params = dict(spec["planner"]["params"])
         return cls(system, space, planner=planner.lower(), labeler=labeler, model=model, executor=executor,
                    batch_size=spec["batch_size"], seed=spec["seed"], n_samples=spec["n_samples"],
-                   max_attempts=spec["max_attempts"], timeout=spec["timeout"], planner_params=params,
-                   priors=spec["model"]["priors"], _store=store)
+                   max_attempts=spec["max_attempts"], timeout=spec["timeout"], planner_params=params, _store=store)
 
     # ------------------------------------------------------------------- run
     def run(self, budget: int | None = None, entropy_goal: float | None = None, time_limit: float | None = None,
@@ -261,7 +260,7 @@ class Campaign:
         executor = default_executor() if own else self.executor
         reason = ""
         try:
-            with _Progress(progress, budget, len(self.store.evaluations())) as bar:
+            with _progress_bar(progress, "campaign", budget, len(self.store.evaluations())) as bar:
                 while True:
                     n_done = len(self.store.evaluations())
                     pending = self.store.evaluations("pending")
@@ -344,10 +343,7 @@ class Campaign:
                             raise ValueError(f"labeler returned non-finite probabilities {proba!r}")
                     except Exception as exc:  # noqa: BLE001 - recorded, retried, never fatal
                         msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                        if self.store.record_failure(e.id, msg, time.perf_counter() - t0, self.max_attempts):
-                            del todo[e.id]
-                            self.planner.tell_pending(e.point[None])
-                            bar()
+                        self._record_failure(e, msg, time.perf_counter() - t0, todo, bar)
                         continue
                     self.store.record_success(e.id, proba, seconds, samples, self.system.site_dims)
                     self.planner.tell(e.point[None], np.asarray(proba)[None])
@@ -356,12 +352,15 @@ class Campaign:
                 if not finished and remaining:  # timed out
                     for fut in remaining:
                         fut.cancel()
-                        e = futures[fut]
-                        if self.store.record_failure(e.id, f"timeout after {limit:g} s", limit, self.max_attempts):
-                            del todo[e.id]
-                            self.planner.tell_pending(e.point[None])
-                            bar()
+                        self._record_failure(futures[fut], f"timeout after {limit:g} s", limit, todo, bar)
                     remaining = set()
+
+    def _record_failure(self, e: Evaluation, error: str, seconds: float, todo: dict[int, Evaluation], bar: Any) -> None:
+        """Count a failed attempt; after the last one, drop it from ``todo`` and keep the planner from asking it again."""
+        if self.store.record_failure(e.id, error, seconds, self.max_attempts):
+            del todo[e.id]
+            self.planner.tell_pending(e.point[None])
+            bar()
 
 
 def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int) -> CampaignResult:
@@ -373,9 +372,7 @@ def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int) -> Ca
                                      seed=spec["seed"], n_evaluations=len(store.evaluations()),
                                      n_failed=len(store.evaluations("failed")), run=str(store.path),
                                      stop_reason=stop_reason))
-    tmp = store.path / "phase_map.nc.tmp"
-    pm.to_netcdf(tmp)
-    os.replace(tmp, store.path / "phase_map.nc")
+    save(pm, store.path / "phase_map.nc")
     model.save(store.path / "map.json")
     points = np.array([e.point for e in done]).reshape(-1, model.space.ndim)
     proba = np.array([e.proba for e in done]).reshape(-1, len(model.phases))
@@ -384,14 +381,20 @@ def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int) -> Ca
                           tuple(model.phases))
 
 
-def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
-    """Read a run directory without its system: refit the recorded model to the ledger's done evaluations."""
+def _model_from_manifest(spec: dict[str, Any], phases: Sequence[str]) -> Any:
+    """The run's phase-map model (unfitted) with its priors, as the manifest records them."""
     from .maps import make_map
 
+    model = make_map(spec["model"]["name"], Space.from_dict(spec["space"]), phases, **spec["model"]["params"])
+    model.priors.extend(spec["model"]["priors"])
+    return model
+
+
+def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
+    """Read a run directory without its system: refit the recorded model to the ledger's done evaluations."""
     store = RunStore(path)
     spec = store.manifest()
-    model = make_map(spec["model"]["name"], Space.from_dict(spec["space"]), spec["phases"], **spec["model"]["params"])
-    model.priors.extend(spec["model"]["priors"])
+    model = _model_from_manifest(spec, spec["phases"])
     done = store.evaluations("done")
     if done:
         model.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
@@ -400,25 +403,3 @@ def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
 
 def _evaluation_seed(seed: int, eval_id: int) -> int:
     return int(np.random.SeedSequence([seed, eval_id]).generate_state(2, np.uint64)[0] >> np.uint64(1))
-
-
-class _Progress:
-    """Rich progress over evaluations (or nothing)."""
-
-    def __init__(self, enabled: bool, total: int | None, completed: int) -> None:
-        self.enabled, self.total, self.completed = enabled, total, completed
-        self._p = None
-
-    def __enter__(self) -> Callable[[], None]:
-        if not self.enabled:
-            return lambda: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._p = Progress(TextColumn("campaign"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        self._p.start()
-        task = self._p.add_task("campaign", total=self.total, completed=self.completed)
-        return lambda: self._p.advance(task)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._p is not None:
-            self._p.stop()

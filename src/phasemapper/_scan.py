@@ -140,8 +140,8 @@ def _size_label(system: System) -> str:
 class _progress_bar:
     """A Rich progress bar, or nothing when disabled; yields an ``advance()`` callable."""
 
-    def __init__(self, enabled: bool, description: str, total: int) -> None:
-        self.enabled, self.description, self.total = enabled, description, total
+    def __init__(self, enabled: bool, description: str, total: int | None, completed: int = 0) -> None:
+        self.enabled, self.description, self.total, self.completed = enabled, description, total, completed
         self._progress = None
 
     def __enter__(self):
@@ -153,7 +153,7 @@ class _progress_bar:
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
         )
         self._progress.start()
-        task = self._progress.add_task(self.description, total=self.total)
+        task = self._progress.add_task(self.description, total=self.total, completed=self.completed)
         return lambda: self._progress.advance(task)
 
     def __exit__(self, *exc: Any) -> None:

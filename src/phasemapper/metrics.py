@@ -133,14 +133,10 @@ class EvaluationsToAccuracy:
 
     def __call__(self, campaign: Any, info: dict[str, Any]) -> bool:
         model = campaign._fitted_model()
-        if self._ref is None:
+        if self._ref is None:  # the reference grid is computed once per campaign
             self._ref, _ = label_grid(self.reference, model.space, self.grid_size)
-        area = misclassified_area(model, self._ref_source(), model.space, self.grid_size)
+        area = float(np.mean(label_grid(model, model.space, self.grid_size)[0] != self._ref))
         self.history.append((int(info["n_evaluations"]), area))
         if area <= self.target and self.evaluations is None:
             self.evaluations = int(info["n_evaluations"])
         return self.evaluations is not None
-
-    def _ref_source(self) -> Any:
-        ref = self._ref
-        return lambda pts: ref.reshape(-1)
