@@ -5,6 +5,8 @@ from ._blume_capel import BLUME_CAPEL_TRANSITION_LINE, BLUME_CAPEL_TRICRITICAL, 
 from ._ising import ONSAGER_TC, Ising2D
 from ._function import FunctionSystem
 from ._synthetic import ThreePhase
+from ._calphad import Calphad, FreeParameter
+from ._experiment import Experiment, xrd_patterns
 from ._hopfield import Hopfield, ags_retrieval_overlap, ags_retrieval_temperature
 from ._potts import Potts2D
 from ._quantum_chain import TransverseFieldIsingChain, free_fermion_ground_energy
@@ -22,6 +24,10 @@ __all__ = [
     "XY_T_BKT",
     "FunctionSystem",
     "ThreePhase",
+    "Calphad",
+    "FreeParameter",
+    "Experiment",
+    "xrd_patterns",
     "ags_retrieval_overlap",
     "ags_retrieval_temperature",
     "TransverseFieldIsingChain",
