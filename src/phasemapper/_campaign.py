@@ -112,6 +112,11 @@ class Campaign:
         Extra parameters for a planner given by name (e.g. ``{"points_per_axis": 20}``).
     priors : list of dict, optional
         Prior knowledge for the model (see :meth:`phasemapper.maps.Priors.extend`).
+    theory : object, optional
+        Theory in the loop (e.g. :class:`phasemapper.theory.CalphadTheory`): after every batch (and on
+        resume) ``theory.fit(points, proba)`` is called on all done evaluations and
+        ``theory.prior_field(space)`` replaces the map's theory prior, which steers the planner.
+        Its state is written to ``theory.json`` in the run directory.
 
     Examples
     --------
@@ -127,7 +132,8 @@ class Campaign:
                  model: Any = None, store: str | os.PathLike | None = None, executor: Executor | None = None,
                  batch_size: int | None = None, seed: int = 0, n_samples: int | None = None, max_attempts: int = 3,
                  timeout: float | None = None, planner_params: dict[str, Any] | None = None,
-                 priors: Sequence[dict[str, Any]] | None = None, _store: RunStore | None = None) -> None:
+                 priors: Sequence[dict[str, Any]] | None = None, theory: Any = None,
+                 _store: RunStore | None = None) -> None:
         from .labelers import Labeler, default_labeler
         from .maps import PhaseMap, make_map
         from .planners import Planner, make_planner
@@ -156,6 +162,11 @@ class Campaign:
             raise ValueError(f"model phases {self.model.phases} differ from the labeler's {tuple(phases)}")
         if priors:
             self.model.priors.extend(priors)
+        if theory is not None and not (hasattr(theory, "fit") and hasattr(theory, "prior_field")):
+            raise TypeError(f"theory must have fit(points, proba) and prior_field(space), got {type(theory).__name__}")
+        if theory is not None and tuple(getattr(getattr(theory, "model", None), "phases", phases)) != tuple(phases):
+            raise ValueError("theory's phases differ from the labeler's")
+        self.theory = theory
         params = dict(planner_params or {})
         if isinstance(planner, str):
             if planner == "boundary":
@@ -185,6 +196,7 @@ class Campaign:
     # ------------------------------------------------------------------ spec
     def manifest(self) -> dict[str, Any]:
         from .labelers import labeler_spec
+        from .theory import theory_spec
 
         return {
             "format": MANIFEST_FORMAT,
@@ -198,6 +210,7 @@ class Campaign:
                       "priors": self.model.priors.to_list()},
             "seed": self.seed, "batch_size": self.batch_size, "n_samples": self.n_samples,
             "max_attempts": self.max_attempts, "timeout": self.timeout,
+            "theory": None if self.theory is None else theory_spec(self.theory),
             "versions": package_versions(("scikit-learn",)),
             "run": {},
         }
@@ -211,6 +224,7 @@ class Campaign:
         pass ``system=`` (and ``labeler=``) for your own.
         """
         from .labelers import make_labeler
+        from .theory import make_theory
 
         store = RunStore(path)
         spec = store.manifest()
@@ -231,9 +245,15 @@ class Campaign:
         model = _model_from_manifest(spec, labeler.phases)
         planner = spec["planner"]["name"]
         params = dict(spec["planner"]["params"])
+        theory = None
+        if spec.get("theory"):
+            if spec["theory"]["name"] is None:
+                raise ValueError("the run's theory is not a registered one; it cannot be resumed from the manifest")
+            theory = make_theory(spec["theory"]["name"], **spec["theory"]["params"])
         return cls(system, space, planner=planner.lower(), labeler=labeler, model=model, executor=executor,
                    batch_size=spec["batch_size"], seed=spec["seed"], n_samples=spec["n_samples"],
-                   max_attempts=spec["max_attempts"], timeout=spec["timeout"], planner_params=params, _store=store)
+                   max_attempts=spec["max_attempts"], timeout=spec["timeout"], planner_params=params, theory=theory,
+                   _store=store)
 
     # ------------------------------------------------------------------- run
     def run(self, budget: int | None = None, entropy_goal: float | None = None, time_limit: float | None = None,
@@ -285,6 +305,7 @@ class Campaign:
                         self.store.add_batch(self.store.n_batches(), points, seeds)
                         pending = self.store.evaluations("pending")
                     self._evaluate_batch(executor, pending, bar)
+                    self._update_theory()
                     info = {"batch": self.store.n_batches() - 1, "n_evaluations": len(self.store.evaluations()),
                             "n_failed": len(self.store.evaluations("failed")),
                             "elapsed": time.perf_counter() - started}
@@ -322,6 +343,22 @@ class Campaign:
         failed = self.store.evaluations("failed")
         if failed:
             self.planner.tell_pending(np.array([e.point for e in failed]))
+        self._update_theory()
+
+    def _update_theory(self) -> None:
+        """Refit the theory to every done evaluation and make its diagram the map's prior (a function of the
+        ledger alone, so a resumed run steers exactly as the uninterrupted one)."""
+        done = self.store.evaluations("done")
+        if self.theory is None or not done:
+            return
+        self.theory.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
+        self.model.priors.add(**self.theory.prior_field(self.space))
+        if hasattr(self.theory, "summary"):
+            import json
+
+            tmp = self.store.path / "theory.json.tmp"
+            tmp.write_text(json.dumps({"n_evaluations": len(done), **self.theory.summary()}, indent=1))
+            os.replace(tmp, self.store.path / "theory.json")
 
     def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: Any) -> None:
         todo = {e.id: e for e in rows}

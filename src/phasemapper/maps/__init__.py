@@ -10,9 +10,9 @@ from .._space import Space
 from ._base import PhaseMap, entropy
 from ._gp import GPClassifierMap
 from ._knn import KNNMap
-from ._priors import BoundaryPrior, Priors, RegionPrior, load_priors
+from ._priors import BoundaryPrior, FieldPrior, Priors, RegionPrior, load_priors
 
-__all__ = ["PhaseMap", "GPClassifierMap", "KNNMap", "Priors", "RegionPrior", "BoundaryPrior", "load_priors",
+__all__ = ["PhaseMap", "GPClassifierMap", "KNNMap", "Priors", "RegionPrior", "BoundaryPrior", "FieldPrior", "load_priors",
            "entropy", "make_map", "map_from_dict", "load_map", "MAPS"]
 
 MAPS = {"gp": GPClassifierMap, "knn": KNNMap}

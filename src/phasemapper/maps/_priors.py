@@ -18,7 +18,7 @@ import numpy as np
 
 from .._space import Space
 
-__all__ = ["RegionPrior", "BoundaryPrior", "Priors", "load_priors"]
+__all__ = ["RegionPrior", "BoundaryPrior", "FieldPrior", "Priors", "load_priors"]
 
 #: probability a certainty-1 region prior gives its phase (never exactly 1: data must still win)
 MAX_PRIOR_PROBABILITY = 0.95
@@ -68,6 +68,33 @@ class BoundaryPrior:
         return {"boundary": self.polyline.tolist(), "certainty": self.certainty, "width": self.width}
 
 
+@dataclass(frozen=True)
+class FieldPrior:
+    """Phase probabilities on a regular grid over the space (e.g. a theory's diagram), held with ``certainty``.
+
+    ``axes``: one coordinate array per space axis (user units, increasing); ``proba``: ``(*shape, n_phases)``.
+    Between grid nodes the probabilities are interpolated linearly; ``source`` names who stated it, and a
+    new field from the same source replaces the old one (:meth:`Priors.set_field`).
+    """
+
+    axes: tuple[np.ndarray, ...]
+    proba: np.ndarray
+    certainty: float
+    source: str = "theory"
+
+    def at(self, points: np.ndarray) -> np.ndarray:
+        from scipy.interpolate import RegularGridInterpolator
+
+        pts = np.atleast_2d(points)
+        clipped = np.column_stack([np.clip(pts[:, k], a[0], a[-1]) for k, a in enumerate(self.axes)])
+        p = RegularGridInterpolator(self.axes, self.proba, method="linear")(clipped)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": {"axes": [a.tolist() for a in self.axes], "proba": self.proba.tolist()},
+                "certainty": self.certainty, "source": self.source}
+
+
 class Priors:
     """The prior knowledge a phase map carries, evaluated on points.
 
@@ -87,15 +114,24 @@ class Priors:
 
     def __init__(self, space: Space, phases: Sequence[str]) -> None:
         self.space, self.phases = space, tuple(phases)
-        self.items: list[RegionPrior | BoundaryPrior] = []
+        self.items: list[RegionPrior | BoundaryPrior | FieldPrior] = []
+        #: bumped on every change, so a planner knows to refit its model
+        self.version = 0
 
     def __len__(self) -> int:
         return len(self.items)
 
     def add(self, region: Any = None, phase: str | None = None, boundary: Any = None, certainty: float = 0.5,
-            width: float = 0.05) -> None:
-        """Add a region (``region`` polygon + ``phase``) or a boundary (``boundary`` polyline)."""
+            width: float = 0.05, field: Any = None, source: str = "theory") -> None:
+        """Add a region (``region`` polygon + ``phase``), a boundary (``boundary`` polyline) or a gridded
+        probability ``field`` (``{"axes": [...], "proba": [...]}``, see :class:`FieldPrior`)."""
         certainty = _check_certainty(certainty)
+        if field is not None:
+            if region is not None or boundary is not None:
+                raise ValueError("give exactly one of region=, boundary= or field=")
+            self.set_field(_field_prior(field, self.space, len(self.phases), certainty, source))
+            return
+        self.version += 1
         if self.space.ndim != 2:
             raise ValueError(f"priors are polygons and polylines in 2-D spaces; this space has {self.space.ndim} axes")
         if (region is None) == (boundary is None):
@@ -108,6 +144,12 @@ class Priors:
             if not (isinstance(width, (int, float)) and 0 < width <= 1):
                 raise ValueError(f"width must be in (0, 1] (unit-cube units), got {width!r}")
             self.items.append(BoundaryPrior(_vertices("boundary", boundary, 2, 2), certainty, float(width)))
+
+    def set_field(self, prior: FieldPrior) -> None:
+        """Add a gridded prior, replacing an earlier one from the same ``source``."""
+        self.items = [it for it in self.items if not (isinstance(it, FieldPrior) and it.source == prior.source)]
+        self.items.append(prior)
+        self.version += 1
 
     # ---------------------------------------------------------------- fields
     def proba(self, points: Any) -> np.ndarray:
@@ -147,6 +189,13 @@ class Priors:
         onehot[np.arange(n), weight.argmax(axis=1)] = 1.0
         sharp = MAX_PRIOR_PROBABILITY * onehot + (1 - MAX_PRIOR_PROBABILITY) * (1 - onehot) / max(k - 1, 1)
         q = (1 - certainty)[:, None] / k + certainty[:, None] * sharp
+        for item in self.items:
+            if isinstance(item, FieldPrior):
+                p = item.at(pts)
+                p = np.clip(p, (1 - MAX_PRIOR_PROBABILITY) / max(k - 1, 1), MAX_PRIOR_PROBABILITY)
+                p /= p.sum(axis=1, keepdims=True)
+                q = (1 - item.certainty) * q + item.certainty * p
+                certainty = np.maximum(certainty, item.certainty * (p.max(axis=1) * k - 1) / (k - 1))
         return q, certainty
 
     # ------------------------------------------------------------ round trip
@@ -159,7 +208,7 @@ class Priors:
         for i, spec in enumerate(specs):
             if not isinstance(spec, Mapping):
                 raise ValueError(f"prior {i}: expected an object with 'region' or 'boundary', got {spec!r}")
-            unknown = set(spec) - {"region", "phase", "boundary", "certainty", "width"}
+            unknown = set(spec) - {"region", "phase", "boundary", "certainty", "width", "field", "source"}
             if unknown:
                 raise ValueError(f"prior {i}: unknown field {sorted(unknown)[0]!r}")
             if "certainty" not in spec:
@@ -168,6 +217,22 @@ class Priors:
                 self.add(**spec)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"prior {i}: {exc}") from None
+
+
+def _field_prior(spec: Any, space: Space, n_phases: int, certainty: float, source: str) -> FieldPrior:
+    if isinstance(spec, FieldPrior):
+        return FieldPrior(spec.axes, spec.proba, certainty, source)
+    if not isinstance(spec, Mapping) or "axes" not in spec or "proba" not in spec:
+        raise ValueError("field must be {'axes': [coords per axis], 'proba': [[...]]}")
+    axes = tuple(np.asarray(a, dtype=float) for a in spec["axes"])
+    proba = np.asarray(spec["proba"], dtype=float)
+    if len(axes) != space.ndim or proba.shape != (*(len(a) for a in axes), n_phases):
+        raise ValueError(f"field proba must have shape (*axis lengths, {n_phases}), got {proba.shape}")
+    if any(len(a) < 2 or np.any(np.diff(a) <= 0) for a in axes):
+        raise ValueError("field axes must be increasing, with at least 2 values each")
+    if not np.all(np.isfinite(proba)) or (proba < 0).any():
+        raise ValueError("field proba must be finite and non-negative")
+    return FieldPrior(axes, proba / np.maximum(proba.sum(axis=-1, keepdims=True), 1e-300), certainty, str(source))
 
 
 def load_priors(path: str | os.PathLike) -> list[dict[str, Any]]:

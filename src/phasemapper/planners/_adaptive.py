@@ -87,7 +87,7 @@ class Boundary(Planner):
     def fitted_model(self) -> Any:
         """The model fitted to everything told so far (refit only when the told set changed)."""
         pts, vals = self.data()
-        signature = tuple(sorted(self._told))
+        signature = (tuple(sorted(self._told)), self.model.priors.version)
         if self._fitted_on != signature and len(pts):
             self.model.fit(pts, vals)
             self._fitted_on = signature
