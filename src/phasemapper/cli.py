@@ -316,32 +316,100 @@ def map_command(
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: one per core).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Run directory (must not hold a run).")] = Path("runs/map"),
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    experiment: Annotated[bool, typer.Option("--experiment", help="calphad: measure with an Experiment around the database and refit the theory in the loop.")] = False,
+    components: Annotated[str | None, typer.Option("--components", help="calphad with your own TDB: A,B.")] = None,
+    detection_limit: Annotated[float, typer.Option("--detection-limit", help="Experiment: smallest phase fraction seen.")] = 0.03,
+    flip: Annotated[float, typer.Option("--flip", help="Experiment: probability a reported assemblage is wrong.")] = 0.0,
+    free: Annotated[str, typer.Option("--free", help="Theory: free Redlich-Kister terms PHASE:ORDER,...")] = "LIQUID:0,LIQUID:1",
+    perturb: Annotated[str | None, typer.Option("--perturb", help="Theory: starting offsets NAME=J/mol,... (the theory starts wrong by these).")] = None,
+    theory: Annotated[bool, typer.Option("--theory/--no-theory", help="With --experiment: refit the CALPHAD theory in the loop.")] = True,
 ) -> None:
-    """Map a phase diagram with few evaluations; writes a resumable run directory, plot and report."""
+    """Map a phase diagram with few evaluations; writes a resumable run directory, plot and report.
+
+    ``calphad:pbsn``, ``calphad:bisn`` or ``calphad:PATH.tdb`` maps a binary CALPHAD diagram; with
+    ``--experiment`` each evaluation is a simulated measurement and the theory is refit in the loop.
+    """
     from . import Campaign
     from .maps import load_priors
     from .systems import make_system
 
-    probe = make_system(system)
-    params = {}
-    if size is not None:
-        if probe.size_param is None:
-            raise ValueError(f"--size: system {system!r} has no size parameter")
-        params[probe.size_param] = size
-    sys_obj = make_system(system, **params)
+    theory_obj = None
+    if system.lower().startswith("calphad:"):
+        sys_obj, theory_obj = _calphad_setup(system.split(":", 1)[1], components, experiment, detection_limit, flip,
+                                             free, perturb, theory)
+    else:
+        if experiment:
+            raise ValueError("--experiment: only for calphad:DATABASE systems")
+        probe = make_system(system)
+        params = {}
+        if size is not None:
+            if probe.size_param is None:
+                raise ValueError(f"--size: system {system!r} has no size parameter")
+            params[probe.size_param] = size
+        sys_obj = make_system(system, **params)
     space = _map_space(sys_obj, axis or [])
     priors = load_priors(prior) if prior is not None else None
     if planner not in ("boundary", "refine", "grid", "sobol", "random"):
         raise ValueError(f"--planner {planner!r}: choose boundary, refine, grid, sobol or random")
     campaign = Campaign(sys_obj, space, planner=planner, model=model, store=out, batch_size=batch_size, seed=seed,
-                        n_samples=samples, timeout=timeout, priors=priors, executor=None)
+                        n_samples=samples, timeout=timeout, priors=priors, executor=None, theory=theory_obj)
     executor, close = _executor_for(dask, workers)
     campaign.executor = executor
     try:
         result = campaign.run(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, progress=progress)
     finally:
         close()
+    if theory_obj is not None:
+        _theory_summary(theory_obj, result.path)
     _finish_run(result)
+
+
+def _calphad_setup(database: str, components: str | None, experiment: bool, detection_limit: float, flip: float,
+                   free: str, perturb: str | None, theory: bool) -> tuple[Any, Any]:
+    """The system (a Calphad database, or an Experiment around it) and the theory for `map calphad:...`."""
+    from .systems import Calphad, Experiment
+    from .theory import CalphadTheory
+
+    comps = None if components is None else [c.strip() for c in components.split(",")]
+    truth = Calphad(database, comps)
+    if not experiment:
+        return truth, None
+    system = Experiment(truth, detection_limit=detection_limit, flip=flip)
+    if not theory:
+        return system, None
+    free_params = []
+    for item in filter(None, (f.strip() for f in free.split(","))):
+        phase, _, order = item.partition(":")
+        if not order.isdigit():
+            raise ValueError(f"--free {item!r}: expected PHASE:ORDER, e.g. LIQUID:0")
+        free_params.append({"phase": phase.upper(), "order": int(order)})
+    start = {}
+    for item in filter(None, (p.strip() for p in (perturb or "").split(","))):
+        name, _, value = item.partition("=")
+        try:
+            start[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--perturb {item!r}: expected NAME=J/mol, e.g. L0_LIQUID=1500") from None
+    model = Calphad(database, comps, free_parameters=free_params, parameters=start)
+    return system, CalphadTheory(model, detection_limit=detection_limit, flip=max(flip, 0.02))
+
+
+def _theory_summary(theory: Any, path: Path) -> None:
+    """Print the refit parameters and the eutectic of the refit diagram; add the eutectic to theory.json."""
+    import json
+
+    summary = json.loads((path / "theory.json").read_text())
+    t_e, x_e = theory.fitted_model().eutectic()
+    summary["features"] = {"eutectic_T": t_e, "eutectic_x": x_e}
+    (path / "theory.json").write_text(json.dumps(summary, indent=1))
+    table = Table(title=f"theory refit after {summary['n_evaluations']} experiments")
+    for col in ("parameter", "start", "estimate", "1 sd"):
+        table.add_column(col)
+    for k, v in summary["parameters"].items():
+        table.add_row(k, f"{summary['start'][k]:.0f}", f"{v:.0f}", f"{summary['sd'][k]:.0f}")
+    console.print(table)
+    comp = theory.model.space.names[0]
+    console.print(f"eutectic of the refit diagram: T = {t_e:.1f} K ({t_e - 273.15:.1f} C), {comp} = {x_e:.3f}")
 
 
 @app.command("resume")

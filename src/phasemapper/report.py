@@ -151,6 +151,13 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
     ]
     if acc:
         parts += ["<h2>Accuracy against the reference</h2>", _table(["metric", "value"], acc, "accuracy")]
+    theory_file = result.path / "theory.json"
+    if theory_file.exists():
+        th = json.loads(theory_file.read_text())
+        rows = [[k, _fmt(v), _fmt(th["sd"][k]), _fmt(th["start"][k])] for k, v in th["parameters"].items()]
+        rows += [[k, _fmt(v), "", ""] for k, v in th.get("features", {}).items()]
+        parts += [f"<h2>Theory refit</h2><p>after {th['n_evaluations']} evaluations</p>",
+                  _table(["parameter", "estimate", "uncertainty (1 sd)", "start"], rows, "theory")]
     parts += [
         f"<h2>Evaluations</h2><p>{len(evals)} in the ledger" + (" (first 500 shown)" if len(evals) > 500 else "") + "</p>",
         _table(["#", "batch", "point", "status", "attempts", "phase", "seconds", "error"], ev_rows, "evaluations"),
