@@ -9,16 +9,18 @@ from typing import Any
 
 from ._base import Labeler
 from ._direct import DetectorLabeler, DirectLabeler
+from ._xrd import XRDLabeler
 from ._physics import BINDER_CRITICAL_ISING_2D, HopfieldLabeler, OrderParameterLabeler, TasepLabeler
 
 __all__ = ["Labeler", "OrderParameterLabeler", "TasepLabeler", "HopfieldLabeler", "DirectLabeler",
-           "DetectorLabeler", "default_labeler", "make_labeler", "BINDER_CRITICAL_ISING_2D"]
+           "DetectorLabeler", "XRDLabeler", "default_labeler", "make_labeler", "BINDER_CRITICAL_ISING_2D"]
 
 _LABELERS = {
     "order_parameter": OrderParameterLabeler,
     "tasep": TasepLabeler,
     "hopfield": HopfieldLabeler,
     "direct": DirectLabeler,
+    "xrd": XRDLabeler,
 }
 
 
@@ -42,6 +44,8 @@ def default_labeler(system: Any) -> Labeler:
         return TasepLabeler()
     if name == "hopfield":
         return HopfieldLabeler()
+    if name == "experiment" and getattr(system, "xrd", False):
+        return XRDLabeler(system.truth.db_phases, system.phases, threshold=max(system.detection_limit, 0.01))
     if len(getattr(system, "phases", ())) >= 2:
         return DirectLabeler(system.phases)
     raise ValueError(f"no default labeler for system {name!r}; pass labeler=...")

@@ -318,7 +318,7 @@ class Calphad(System):
         >>> from phasemapper.systems import Calphad
         >>> ds = Calphad.pbsn().equilibrium([[0.5, 400.0]])
         >>> str(ds.label.values[0]), ds.fraction.sel(phase="FCC_A1").round(2).values.tolist()
-        ('BCT_A5+FCC_A1', [0.38])
+        ('BCT_A5+FCC_A1', [0.58])
         """
         pts = self.points(points)
         frac, comp = self.fractions(pts, parameters)
