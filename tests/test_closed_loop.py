@@ -66,7 +66,7 @@ def test_free_parameters_shift_the_diagram_and_default_to_the_database(pbsn):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"database": "no/such/file.tdb", "components": ["PB", "SN"]}, "neither a built-in"),
-    ({"database": "pbsn", "components": ["PB", "ZN"]}, "component 'ZN'"),
+    ({"database": "pbsn", "components": ["PB", "ZN"]}, "components: 'ZN'"),
     ({"database": "pbsn", "temperature": [100.0, 500.0]}, "outside the range"),
     ({"database": "pbsn", "phases": ["HCP_A3"]}, "phase 'HCP_A3'"),
     ({"database": "pbsn", "free_parameters": [{"phase": "GAS", "order": 0}]}, "free parameter"),

@@ -151,6 +151,10 @@ class Calphad(System):
     name = "calphad"
     reference = "the database itself (pycalphad equilibrium)"
     site_dims = ()
+    #: every sample at a point is the same equilibrium
+    deterministic = True
+    #: observables that are NaN when their phase is absent
+    nan_observables = ("x_",)
 
     def __init__(self, database: Any = "pbsn", components: Sequence[str] | None = None,
                  phases: Sequence[str] | None = None, temperature: Sequence[float] | None = None,
@@ -167,7 +171,7 @@ class Calphad(System):
         missing = [c for c in comps if c not in db.elements]
         if missing or comps[0] == comps[1]:
             known = sorted(e for e in db.elements if e not in ("VA", "/-"))
-            raise ValueError(f"component {(missing or [comps[1]])[0]!r} is not in database {self.database_name!r} "
+            raise ValueError(f"components: {(missing or [comps[1]])[0]!r} is not in database {self.database_name!r} "
                              f"(it has {known})" if missing else f"components must differ, got {comps}")
         self.components = comps
         allowed = set(comps) | {"VA"}
