@@ -145,3 +145,15 @@ def test_cli_calphad_errors_exit_2(tmp_path):
                             "--out", str(tmp_path / word.strip("-"))], capture_output=True, text=True)
         assert r.returncode == 2, r.stderr
         assert word in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_pickled_system_with_free_parameters_computes_the_same_equilibria():
+    # a process pool pickles the system after it may have been used: the offsets must not be applied twice
+    import pickle
+
+    system = Calphad.pbsn(free_parameters=[{"phase": "LIQUID", "order": 0}], parameters={"L0_LIQUID": 2000.0})
+    point = [[0.3, 500.0]]
+    before, _ = system.fractions(point)
+    after, _ = pickle.loads(pickle.dumps(system)).fractions(point)
+    np.testing.assert_allclose(after, before, atol=1e-10)
+    assert before[0, system.db_phases.index("LIQUID")] > 0  # the offset matters at this point

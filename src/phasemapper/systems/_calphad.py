@@ -373,15 +373,19 @@ class Calphad(System):
         return {_symbol(k): float(values[p.name]) for k, p in enumerate(self.free_parameters)}
 
     def _build(self) -> Any:
-        """Models and phase records, built once per process (pycalphad objects are not pickled)."""
+        """Database with the free-parameter symbols, models and phase records, built once per process
+        (pycalphad objects are not pickled). The symbols go into a copy, so ``self._db`` stays as loaded
+        and a pickled system rebuilds exactly the same engine."""
         if self._engine is None:
+            import copy
+
             from pycalphad import variables as v
             from pycalphad.codegen.phase_record_factory import PhaseRecordFactory
             from pycalphad.core.utils import instantiate_models
             from symengine import Symbol
             from tinydb import where
 
-            db = self._db
+            db = copy.deepcopy(self._db)
             comps = [*self.components, "VA"]
             for k, p in enumerate(self.free_parameters):
                 sym = _symbol(k)
@@ -401,7 +405,7 @@ class Calphad(System):
             models = instantiate_models(db, comps, list(self.db_phases), parameters=params or None)
             records = PhaseRecordFactory(db, comps, {v.N: 1, v.P: _PRESSURE, v.T: 300.0}, models,
                                          parameters=params or None)
-            self._engine = (comps, models, records)
+            self._engine = (db, comps, models, records)
         return self._engine
 
     def _equilibrium(self, x: Sequence[float], T: Sequence[float], parameters: Mapping[str, float] | None) -> Any:
@@ -409,13 +413,13 @@ class Calphad(System):
 
         from pycalphad import equilibrium, variables as v
 
-        comps, models, records = self._build()
+        db, comps, models, records = self._build()
         xs = np.clip(np.asarray(x, dtype=float), _X_EDGE, 1.0 - _X_EDGE)
         conds = {v.X(self.components[1]): xs if len(xs) > 1 else float(xs[0]),
                  v.T: np.asarray(T, dtype=float) if len(T) > 1 else float(T[0]), v.P: _PRESSURE, v.N: 1}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return equilibrium(self._db, comps, list(self.db_phases), conds, model=models, phase_records=records,
+            return equilibrium(db, comps, list(self.db_phases), conds, model=models, phase_records=records,
                                parameters=self._resolved(parameters) or None, to_xarray=False)
 
     def _reduce(self, eq: Any, index: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:

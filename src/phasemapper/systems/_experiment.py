@@ -129,7 +129,6 @@ class Experiment(System):
         self.space, self.phases = truth.space, truth.phases
         self.site_dims = ("two_theta",) if xrd else ()
         self.config_dtype = np.float32 if xrd else np.int8
-        self._takes_rng = not xrd  # one label per sample: the campaign's default of 1 sample per point
 
     def params(self) -> dict[str, Any]:
         return {"truth": self.truth.params(), "detection_limit": self.detection_limit, "flip": self.flip,
