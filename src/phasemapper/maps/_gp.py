@@ -13,6 +13,9 @@ from ._base import PhaseMap, entropy
 
 __all__ = ["GPClassifierMap"]
 
+#: prior sd of the weight the data give a stated prior (mean 1: the prior as stated; broad, so data decide)
+PRIOR_WEIGHT_SD = 2.0
+
 
 class GPClassifierMap(PhaseMap):
     """Multi-class GP classifier over the space, with priors and calibrated uncertainty.
@@ -39,6 +42,10 @@ class GPClassifierMap(PhaseMap):
     log of the prior probabilities, scaled by the certainty — far from data the
     map shows the prior, near data the data win, and a prior held with low
     certainty leaves the map uncertain enough for a planner to check it.
+    The prior mean is scaled by a weight ``prior_weight_`` in [0, 1] that the
+    data set (empirical Bayes: the posterior mean of the weight under the
+    data-only GPs, from a broad N(1, 2^2) prior), so a prior the data contradict
+    is switched off instead of being learned away point by point.
 
     Parameters
     ----------
@@ -94,22 +101,19 @@ class GPClassifierMap(PhaseMap):
         logq = np.log(q)
         return logq - logq.mean(axis=1, keepdims=True)
 
-    def _fit(self, u: np.ndarray, proba: np.ndarray) -> None:
+    def _fit_gps(self, u: np.ndarray, resid: np.ndarray, s2: np.ndarray) -> list[Any]:
+        """One GP regression per phase on ``resid``; hyperparameters by marginal likelihood on a subsample."""
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import RBF, ConstantKernel
 
-        y, s2 = self._targets(proba)
-        self.offset_ = float(y.mean())
-        mean = self._prior_mean(self.points_) + self.offset_
-        resid = y - mean
         n = len(u)
         hyper = np.arange(n)
         if n > self.max_hyper_points:
             hyper = np.sort(np.random.default_rng(0).choice(n, self.max_hyper_points, replace=False))
         kernel = ConstantKernel(2.0, (0.05, 50.0)) * RBF(np.full(self.space.ndim, 0.2), (0.01, 3.0))
-        self.gps_ = []
-        for c in range(len(self.phases)):
+        gps = []
+        for c in range(resid.shape[1]):
             gp = GaussianProcessRegressor(kernel, alpha=s2[hyper, c], normalize_y=False)
             with warnings.catch_warnings():  # a length scale at its bound (a flat phase) is a valid answer
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -117,13 +121,40 @@ class GPClassifierMap(PhaseMap):
             if len(hyper) < n:
                 gp = GaussianProcessRegressor(gp.kernel_, alpha=s2[:, c], optimizer=None, normalize_y=False)
                 gp.fit(u, resid[:, c])
-            self.gps_.append(gp)
+            gps.append(gp)
+        return gps
+
+    def _fit(self, u: np.ndarray, proba: np.ndarray) -> None:
+        from scipy.linalg import cho_solve
+
+        y, s2 = self._targets(proba)
+        self.offset_ = float(y.mean())
+        resid = y - self.offset_
+        prior = self._prior_mean(self.points_)
+        self.prior_weight_ = 1.0
+        if not len(self.priors) or not np.any(prior):
+            self.gps_ = self._fit_gps(u, resid, s2)
+            return
+        # Empirical-Bayes weight of the prior mean: with the data-only GPs, the posterior mean of w in
+        # mean = w * prior under w ~ N(1, PRIOR_WEIGHT_SD^2), clipped to [0, 1]. Data that contradict the
+        # prior drive w to 0 (the map becomes the data-only map); data that agree keep it near 1.
+        data_only = self._fit_gps(u, resid, s2)
+        a = b = 1.0 / PRIOR_WEIGHT_SD**2
+        for c, gp in enumerate(data_only):
+            kinv_m = cho_solve((gp.L_, True), prior[:, c])
+            a += float(prior[:, c] @ kinv_m)
+            b += float(resid[:, c] @ kinv_m)
+        self.prior_weight_ = float(np.clip(b / a, 0.0, 1.0))
+        if self.prior_weight_ == 0.0:
+            self.gps_ = data_only
+        else:
+            self.gps_ = self._fit_gps(u, resid - self.prior_weight_ * prior, s2)
 
     def latent(self, points: Any) -> tuple[np.ndarray, np.ndarray]:
         """Latent mean and standard deviation ``(n, n_phases)`` at ``points`` (user units)."""
         pts = self.space.validate(points)
         u = self.space.to_unit(pts)
-        mean = self._prior_mean(pts) + self.offset_
+        mean = self.prior_weight_ * self._prior_mean(pts) + self.offset_
         mu, sd = np.empty_like(mean), np.empty_like(mean)
         for c, gp in enumerate(self.gps_):
             m, s = gp.predict(u, return_std=True)
