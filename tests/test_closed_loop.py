@@ -11,6 +11,8 @@ import pytest
 pytest.importorskip("pycalphad")
 
 import phasemapper as pm  # noqa: E402
+from phasemapper._campaign import load_run  # noqa: E402
+from phasemapper._store import read_theory  # noqa: E402
 from phasemapper.labelers import XRDLabeler  # noqa: E402
 from phasemapper.systems import Calphad, Experiment  # noqa: E402
 from phasemapper.theory import CalphadTheory  # noqa: E402
@@ -135,6 +137,26 @@ def test_theory_in_the_loop_recovers_perturbed_liquid_parameters(tmp_path):
     assert (result.path / "theory.json").exists()
     # the theory prior is in the saved map
     assert any("field" in p for p in pm.maps.load_map(result.path / "map.json").priors.to_list())
+
+
+def test_a_resumed_theory_run_equals_the_uninterrupted_one(tmp_path):
+    """The refit is a function of the ledger alone: stop after the second batch, resume to 16, compare."""
+
+    def campaign(store):
+        start = Calphad.pbsn(free_parameters=[{"phase": "LIQUID", "order": 0}], parameters={"L0_LIQUID": 1500.0})
+        theory = CalphadTheory(start, detection_limit=0.03, flip=0.02, grid_size=15, n_importance=16, seed=1)
+        return pm.Campaign(Experiment(Calphad.pbsn(), detection_limit=0.03), executor=pm.SerialExecutor(),
+                           batch_size=4, seed=3, theory=theory, store=store)
+
+    full = campaign(tmp_path / "full").run(budget=16, progress=False)
+    campaign(tmp_path / "part").run(budget=16, progress=False, callbacks=[lambda c, info: info["batch"] == 1])
+    resumed = pm.Campaign.resume(tmp_path / "part", executor=pm.SerialExecutor()).run(budget=16, progress=False)
+    np.testing.assert_array_equal(full.points, resumed.points)
+    np.testing.assert_allclose(full.phase_map["proba"], resumed.phase_map["proba"])
+    a, b = (read_theory(r.path) for r in (full, resumed))
+    assert a["parameters"] == pytest.approx(b["parameters"]) and a["n_evaluations"] == b["n_evaluations"] == 16
+    # reading the run back (no system) keeps the theory's prior in the map
+    np.testing.assert_allclose(load_run(full.path).phase_map["proba"], full.phase_map["proba"])
 
 
 def test_cli_calphad_errors_exit_2(tmp_path):

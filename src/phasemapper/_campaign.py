@@ -352,13 +352,10 @@ class Campaign:
         if self.theory is None or not done:
             return
         self.theory.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
-        self.model.priors.add(**self.theory.prior_field(self.space))
-        if hasattr(self.theory, "summary"):
-            import json
-
-            tmp = self.store.path / "theory.json.tmp"
-            tmp.write_text(json.dumps({"n_evaluations": len(done), **self.theory.summary()}, indent=1))
-            os.replace(tmp, self.store.path / "theory.json")
+        prior = self.theory.prior_field(self.space)
+        self.model.priors.add(**prior)
+        summary = self.theory.summary() if hasattr(self.theory, "summary") else {}
+        self.store.write_theory({"n_evaluations": len(done), **summary, "prior": prior})
 
     def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: Any) -> None:
         todo = {e.id: e for e in rows}
@@ -432,6 +429,9 @@ def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
     store = RunStore(path)
     spec = store.manifest()
     model = _model_from_manifest(spec, spec["phases"])
+    theory = store.theory()
+    if theory and "prior" in theory:  # the map as the run last had it: with the refit theory's prior
+        model.priors.add(**theory["prior"])
     done = store.evaluations("done")
     if done:
         model.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))

@@ -75,7 +75,7 @@ class RunStore:
     ['done']
     """
 
-    MANIFEST, LEDGER, SAMPLES = "manifest.json", "ledger.sqlite", "samples"
+    MANIFEST, LEDGER, SAMPLES, THEORY = "manifest.json", "ledger.sqlite", "samples", "theory.json"
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -112,6 +112,15 @@ class RunStore:
         manifest = self.manifest()
         manifest.update(fields)
         _write_json_atomic(self.path / self.MANIFEST, manifest)
+
+    # ---------------------------------------------------------------- theory
+    def theory(self) -> dict[str, Any] | None:
+        """The last theory refit (``theory.json``: parameters, sd, the prior field it gave the map), if any."""
+        return read_theory(self.path)
+
+    def write_theory(self, summary: dict[str, Any]) -> None:
+        """Replace ``theory.json`` atomically."""
+        _write_json_atomic(self.path / self.THEORY, summary)
 
     # ---------------------------------------------------------------- ledger
     def add_batch(self, batch: int, points: np.ndarray, seeds: Sequence[int]) -> list[int]:
@@ -185,6 +194,15 @@ class RunStore:
 
     def _transaction(self) -> RunStore._Tx:
         return RunStore._Tx(self._db)
+
+
+def read_theory(run: str | os.PathLike) -> dict[str, Any] | None:
+    """``theory.json`` of a run directory, or None when the run has no theory."""
+    path = Path(run) / RunStore.THEORY
+    if not path.exists():
+        return None
+    with open(path) as fh:
+        return json.load(fh)
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:

@@ -396,12 +396,14 @@ def _calphad_setup(database: str, components: str | None, experiment: bool, dete
 
 def _theory_summary(theory: Any, path: Path) -> None:
     """Print the refit parameters and the eutectic of the refit diagram; add the eutectic to theory.json."""
-    import json
+    from ._store import RunStore
 
-    summary = json.loads((path / "theory.json").read_text())
+    store = RunStore(path)
+    summary = store.theory()
     t_e, x_e = theory.fitted_model().eutectic()
     summary["features"] = {"eutectic_T": t_e, "eutectic_x": x_e}
-    (path / "theory.json").write_text(json.dumps(summary, indent=1))
+    store.write_theory(summary)
+    store.close()
     table = Table(title=f"theory refit after {summary['n_evaluations']} experiments")
     for col in ("parameter", "start", "estimate", "1 sd"):
         table.add_column(col)

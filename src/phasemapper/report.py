@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._store import read_theory
+
 from ._types import CriticalPoint
 
 __all__ = ["write_report", "critical_points_from_map"]
@@ -151,9 +153,8 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
     ]
     if acc:
         parts += ["<h2>Accuracy against the reference</h2>", _table(["metric", "value"], acc, "accuracy")]
-    theory_file = result.path / "theory.json"
-    if theory_file.exists():
-        th = json.loads(theory_file.read_text())
+    th = read_theory(result.path)
+    if th:
         rows = [[k, _fmt(v), _fmt(th["sd"][k]), _fmt(th["start"][k])] for k, v in th["parameters"].items()]
         rows += [[k, _fmt(v), "", ""] for k, v in th.get("features", {}).items()]
         parts += [f"<h2>Theory refit</h2><p>after {th['n_evaluations']} evaluations</p>",
