@@ -85,3 +85,18 @@ def test_replicas_are_independent_chains():
 def test_multispin_needs_zero_field():
     with pytest.raises(ValueError, match="'h'"):
         Ising2D(L=4, algorithm="multispin").sample([2.0, 0.1], 10, seed=0)
+
+
+def test_stored_replicas_show_both_signs_below_tc():
+    # a random global flip before each stored record (an exact symmetry at h = 0): replicas started all up
+    # must come out up or down with probability 1/2 each (binomial error over 640 samples)
+    m = Ising2D(L=8, algorithm="multispin").sample([1.5, 0.0], 640, seed=4).observables["magnetization"]
+    assert np.all(np.abs(m) > 0.5)  # ordered
+    up = np.mean(m > 0)
+    assert abs(up - 0.5) < 4 * np.sqrt(0.25 / 640)
+
+
+def test_auto_uses_multispin_off_the_critical_window_and_wolff_in_it():
+    small, large = Ising2D(L=16), Ising2D(L=64)
+    assert small.algorithm_at(2.269, 0.0) == "multispin" and large.algorithm_at(2.269, 0.0) == "wolff"
+    assert large.algorithm_at(1.8, 0.0) == "multispin" and large.algorithm_at(2.269, 0.1) == "metropolis"

@@ -21,7 +21,8 @@ import numpy as np
 
 from ._rng import xoshiro_step
 
-__all__ = ["probability_bits", "acceptance_bits", "bernoulli_words", "metropolis_sweeps", "unpack", "pack", "measure"]
+__all__ = ["probability_bits", "acceptance_bits", "bernoulli_words", "metropolis_sweeps", "run_records", "unpack", "pack",
+           "measure"]
 
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ZERO = np.uint64(0)
@@ -123,26 +124,74 @@ def pack(spins: np.ndarray) -> np.ndarray:
     return np.packbits(bits, axis=-1, bitorder="little").view("<u8").reshape(bits.shape[:-1]).astype(np.uint64)
 
 
+@nb.njit(inline="always", cache=True)
+def _add_bits(planes, w):
+    """Add bit ``r`` of ``w`` to replica ``r``'s count, kept bit-sliced in ``planes`` (a ripple-carry add)."""
+    k = 0
+    carry = w
+    while carry != _ZERO:
+        t = planes[k] & carry
+        planes[k] ^= carry
+        carry = t
+        k += 1
+
+
+@nb.njit(inline="always", cache=True)
+def _plane_counts(planes):
+    """Per-replica counts ``int64[64]`` from bit-sliced ``planes``."""
+    out = np.zeros(64, dtype=np.int64)
+    one = np.uint64(1)
+    for k in range(planes.shape[0]):
+        w = planes[k]
+        if w == _ZERO:
+            continue
+        for r in range(64):
+            out[r] += np.int64((w >> np.uint64(r)) & one) << k
+    return out
+
+
 @nb.njit(cache=True)
 def measure(words, J):
     """Per-replica totals from the packed words: ``(bonds, magnetization)``, each ``int64[64]``.
 
     ``bonds = sum_<ij> s_i s_j`` (right and down bond of every site), ``magnetization = sum_i s_i``.
+    Counts are accumulated bit-sliced (one ripple-carry add per word), so the cost is O(L^2), not O(64 L^2).
     """
     L = words.shape[0]
-    up_count = np.zeros(64, dtype=np.int64)
-    anti = np.zeros(64, dtype=np.int64)
-    one = np.uint64(1)
+    up = np.zeros(40, dtype=np.uint64)
+    anti = np.zeros(40, dtype=np.uint64)
     for i in range(L):
         ip = i + 1 if i + 1 < L else 0
         for j in range(L):
             jp = j + 1 if j + 1 < L else 0
             s = words[i, j]
-            x1 = s ^ words[i, jp]
-            x2 = s ^ words[ip, j]
-            for r in range(64):
-                sh = np.uint64(r)
-                up_count[r] += np.int64((s >> sh) & one)
-                anti[r] += np.int64((x1 >> sh) & one) + np.int64((x2 >> sh) & one)
+            _add_bits(up, s)
+            _add_bits(anti, s ^ words[i, jp])
+            _add_bits(anti, s ^ words[ip, j])
     n = L * L
-    return 2 * n - 2 * anti, 2 * up_count - n
+    return 2 * n - 2 * _plane_counts(anti), 2 * _plane_counts(up) - n
+
+
+@nb.njit(cache=True)
+def run_records(words, n_records, per_record, p4bits, p8bits, state, bonds, magnetization, stored, store):
+    """``n_records`` blocks of ``per_record`` sweeps; after each block record every replica's bond sum and
+    magnetization (``bonds``, ``magnetization``: ``int64[n_records, 64]``) and, if ``store``, the words
+    (``stored[k]``). Before a stored record each replica's spins are all flipped with probability 1/2: at
+    h = 0 the global flip is an exact symmetry (a rejection-free move), so ordered replicas started up
+    show both signs, as a cluster algorithm's do. Returns accepted single-spin flips."""
+    accepted = 0
+    for k in range(n_records):
+        accepted += metropolis_sweeps(words, per_record, p4bits, p8bits, state)
+        if store:
+            s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+            flip, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+            L = words.shape[0]
+            for i in range(L):
+                for j in range(L):
+                    words[i, j] ^= flip
+            stored[k] = words
+        b, m = measure(words, 1.0)
+        bonds[k] = b
+        magnetization[k] = m
+    return accepted
