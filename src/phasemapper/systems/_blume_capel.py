@@ -9,10 +9,13 @@ from scipy.interpolate import PchipInterpolator
 
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
-from ..kernels import blume_capel as kernels
+from ..kernels import family
+
 from ..kernels._rng import new_state
 from ._base import register_system
 from ._mcmc import LatticeChain, MonteCarloSystem
+
+kernels = family("blume_capel")
 
 __all__ = ["BlumeCapel2D", "BLUME_CAPEL_TRANSITION_LINE", "BLUME_CAPEL_TRICRITICAL"]
 

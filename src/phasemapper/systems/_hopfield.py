@@ -10,9 +10,12 @@ import numpy as np
 
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
-from ..kernels import hopfield as kernels
+from ..kernels import family
+
 from ..kernels._rng import new_state
 from ._base import System, check_finite, check_positive_int, register_system
+
+kernels = family("hopfield")
 
 __all__ = ["Hopfield", "ags_retrieval_temperature", "ags_retrieval_overlap"]
 

@@ -9,11 +9,13 @@ import numpy as np
 
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
-from ..kernels import ising as kernels
-from ..kernels import multispin
+from ..kernels import family
 from ..kernels._rng import new_state
 from ._base import register_system
 from ._mcmc import ClusterStepCalibration, MarkovChain, MonteCarloSystem
+
+kernels = family("ising")
+multispin = family("multispin")
 
 __all__ = ["Ising2D", "ONSAGER_TC"]
 

@@ -9,10 +9,13 @@ import numpy as np
 
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
-from ..kernels import potts as kernels
+from ..kernels import family
+
 from ..kernels._rng import new_state
 from ._base import check_positive_int, register_system
 from ._mcmc import LatticeChain, MonteCarloSystem
+
+kernels = family("potts")
 
 __all__ = ["Potts2D"]
 

@@ -8,10 +8,13 @@ import numpy as np
 
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
-from ..kernels import tasep as kernels
+from ..kernels import family
+
 from ..kernels._rng import new_state, probability_threshold
 from ._base import check_positive_int, register_system
 from ._mcmc import LatticeChain, MonteCarloSystem
+
+kernels = family("tasep")
 
 __all__ = ["TASEP", "tasep_bulk"]
 

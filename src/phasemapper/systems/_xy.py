@@ -9,10 +9,13 @@ import numpy as np
 
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
-from ..kernels import xy as kernels
+from ..kernels import family
+
 from ..kernels._rng import new_state
 from ._base import register_system
 from ._mcmc import LatticeChain, MonteCarloSystem
+
+kernels = family("xy")
 
 __all__ = ["XY2D", "XY_T_BKT"]
 
