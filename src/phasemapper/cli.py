@@ -400,6 +400,9 @@ def _theory_summary(theory: Any, path: Path) -> None:
 
     store = RunStore(path)
     summary = store.theory()
+    if summary is None:  # no experiment finished: nothing was refit
+        store.close()
+        return
     t_e, x_e = theory.fitted_model().eutectic()
     summary["features"] = {"eutectic_T": t_e, "eutectic_x": x_e}
     store.write_theory(summary)
