@@ -97,6 +97,6 @@ def test_stored_replicas_show_both_signs_below_tc():
 
 
 def test_auto_uses_multispin_off_the_critical_window_and_wolff_in_it():
-    small, large = Ising2D(L=16), Ising2D(L=64)
+    small, large = Ising2D(L=16), Ising2D(L=32)
     assert small.algorithm_at(2.269, 0.0) == "multispin" and large.algorithm_at(2.269, 0.0) == "wolff"
     assert large.algorithm_at(1.8, 0.0) == "multispin" and large.algorithm_at(2.269, 0.1) == "metropolis"
