@@ -108,7 +108,7 @@ def errors(est: dict, ref: dict) -> dict[str, float]:
 
 
 def met(err: dict[str, float]) -> bool:
-    return all(err[k] <= TARGETS[k] for k in TARGETS)
+    return all(err[k] <= TARGETS[k] + 1e-9 for k in TARGETS)  # distances are sums of scaled floats
 
 
 def run_campaign(truth, method, budget, seed, ref):
