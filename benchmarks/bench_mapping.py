@@ -36,11 +36,15 @@ PEER_BUDGET = 3  # the peer packages get 3x the budget, so their counts are meas
 METHODS = ("boundary", "refine", "sobol", "grid", "adaptive", "phasemap")
 
 
+class BudgetExhausted(Exception):
+    """Raised by a LabelOracle asked for more than its limit of evaluations."""
+
+
 class LabelOracle:
     """The noisy label a peer package sees at a point: default labeler on fresh samples seeded by (point, seed)."""
 
-    def __init__(self, system, n_samples: int, seed: int) -> None:
-        self.system, self.n_samples, self.seed = system, n_samples, seed
+    def __init__(self, system, n_samples: int, seed: int, limit: int | None = None) -> None:
+        self.system, self.n_samples, self.seed, self.limit = system, n_samples, seed, limit
         self.labeler = default_labeler(system)
         self.phases = np.asarray(self.labeler.phases)
         self.calls = 0
@@ -48,6 +52,8 @@ class LabelOracle:
     def __call__(self, point) -> int:
         point = np.asarray(point, dtype=float)
         digest = hashlib.blake2b(point.tobytes() + self.seed.to_bytes(8, "little"), digest_size=8).digest()
+        if self.limit is not None and self.calls >= self.limit:
+            raise BudgetExhausted
         self.calls += 1
         samples = self.system.sample(point, self.n_samples, seed=int.from_bytes(digest, "little"))
         return int(np.argmax(self.labeler(samples, point)))
@@ -65,14 +71,25 @@ def campaign_evals(system, planner, seed, budget, n_samples, params=None):
 
 
 def grid_evals(system, seed, n_samples, max_n):
+    """Smallest n x n grid (bisection over n in [4, max_n]) whose GP map reaches the target."""
     lab = default_labeler(system)
-    for n in range(4, max_n + 1):
+    ref = label_grid(system)[0]
+
+    def reaches(n):
         pts = system.space.grid(n)
         proba = [lab(system.sample(p, n_samples, seed=seed * 100003 + i), p) for i, p in enumerate(pts)]
-        m = GPClassifierMap(system.space, lab.phases).fit(pts, proba)
-        if area(m, system, label_grid(system)[0]) <= TARGET:
-            return n * n
-    return None
+        return area(GPClassifierMap(system.space, lab.phases).fit(pts, proba), system, ref) <= TARGET
+
+    if not reaches(max_n):
+        return None
+    lo, hi = 3, max_n  # reaches(hi) is True; lo is taken as failing
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if reaches(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi * hi
 
 
 def adaptive_evals(system, oracle, budget, ref, batch=8):
@@ -96,9 +113,13 @@ def phasemap_evals(system, oracle, budget, ref, mesh=5):
     from scipy.interpolate import NearestNDInterpolator
 
     limits = [(a.low, a.high) for a in system.space.axes]
+    oracle.limit = budget
     result = None
     for steps in range(1, 12):
-        result = phasemap.run(oracle, limits, mesh=mesh, num_steps=steps, init_result=result)
+        try:
+            result = phasemap.run(oracle, limits, mesh=mesh, num_steps=steps, init_result=result)
+        except BudgetExhausted:
+            return None
         n = len(result.points)
         unit = np.array([[float(c) for c in coord] for coord in result.points], dtype=float)
         labels = np.array(list(result.points.values()))
@@ -113,6 +134,8 @@ def phasemap_evals(system, oracle, budget, ref, mesh=5):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="synthetic system, one seed (a few minutes)")
+    ap.add_argument("--systems", default=None, help="comma-separated subset of: three_phase, tasep, blume_capel, hopfield")
+    ap.add_argument("--seeds", default=None, help="comma-separated seeds (default 0 quick, 0,1 full)")
     args = ap.parse_args()
     # system, samples per evaluation, budget, largest grid side
     systems = {"three_phase (5% noise)": (ThreePhase(0.05), 1, 600, 30)}
@@ -120,7 +143,10 @@ def main() -> None:
         systems["tasep L=100"] = (TASEP(L=100), 20, 400, 16)
         systems["blume_capel L=16"] = (BlumeCapel2D(L=16), 20, 400, 16)
         systems["hopfield N=200"] = (Hopfield(N=200), 4, 400, 16)
-    seeds = [0] if args.quick else [0, 1]
+    if args.systems:
+        keep = args.systems.split(",")
+        systems = {k: v for k, v in systems.items() if k.split(" ")[0] in keep}
+    seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [0] if args.quick else [0, 1]
     rows = []
     for name, (system, n_samples, budget, max_n) in systems.items():
         ref = label_grid(system)[0]
@@ -138,6 +164,7 @@ def main() -> None:
                     params = {"initial": 4, "max_depth": 4} if method == "refine" else None
                     res[method] = campaign_evals(system, method, seed, budget, n_samples, params)
                 secs[method] = round(time.perf_counter() - t0, 1)
+                print(f"  {name} seed {seed} {method}: {res[method]} ({secs[method]} s)", flush=True)
             rows.append({"system": name, "seed": seed, "budget": budget, **res, "seconds": secs})
             print(rows[-1], flush=True)
     print(f"\nevaluations to misclassified area <= {TARGET:.0%} (None: not reached within the budget)")
@@ -148,7 +175,8 @@ def main() -> None:
         peers = [r[m] or PEER_BUDGET * r["budget"] for m in ("adaptive", "phasemap")]
         peer = f"{min(peers) / b:.2f}x" if b else "-"
         print(f"{r['system']:<24}{r['seed']:>5}" + "".join(f"{str(r[m]):>10}" for m in METHODS) + f"{ratio:>10}{peer:>15}")
-    out = Path(__file__).parent / "results" / "bench_mapping.json"
+    name = "bench_mapping" + ("_" + args.systems.replace(",", "_") if args.systems else "")
+    out = Path(__file__).parent / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"target": TARGET, "quick": args.quick, "rows": rows}, indent=1))
 
