@@ -37,6 +37,8 @@ def cases(L: int):
     from phasemapper.systems import TASEP, XY2D, BlumeCapel2D, Hopfield, Ising2D, Potts2D, TransverseFieldIsingChain
 
     return [
+        ("ising2d T=1.8 (auto)", lambda: Ising2D(L=L), [1.8, 0.0], 1000),
+        ("ising2d T=2.6 (auto)", lambda: Ising2D(L=L), [2.6, 0.0], 1000),
         ("ising2d T=3.0 (metropolis)", lambda: Ising2D(L=L, algorithm="metropolis"), [3.0, 0.0], 400),
         ("ising2d T=3.0 (multispin)", lambda: Ising2D(L=L, algorithm="multispin"), [3.0, 0.0], 400),
         ("ising2d T=Tc (wolff)", lambda: Ising2D(L=L, algorithm="wolff"), [2.269185, 0.0], 400),
