@@ -27,7 +27,7 @@ _ALGORITHMS = ("auto", "metropolis", "wolff", "multispin")
 
 #: ``algorithm="auto"`` at h = 0 uses Wolff for T / Tc in this window when L >= WOLFF_MIN_L, multi-spin
 #: Metropolis elsewhere: where the wall time per 1000 independent samples of the two crosses on this package's
-#: kernels (measured at L = 16, 32, 64, 128; at L <= 32 multi-spin wins even at Tc)
+#: kernels (measured at L = 16, 32, 64, 128; at L = 16 multi-spin wins even at Tc)
 WOLFF_WINDOW = (0.96, 1.08)
 WOLFF_MIN_L = 24
 
