@@ -213,7 +213,7 @@ def main() -> None:
         peer = f"{min(peers) / b:.2f}x" if b else "-"
         print(f"{r['system']:<24}{r['seed']:>5}" + "".join(f"{str(r[m]):>10}" for m in METHODS) + f"{ratio:>10}{peer:>15}")
     name = "bench_mapping" + ("_" + args.systems.replace(",", "_") if args.systems else "") + \
-        ("_finite_reference" if args.finite_reference else "")
+        ("_finite_reference" if args.finite_reference else "") + ("_seeds" + args.seeds.replace(",", "_") if args.seeds else "")
     out = Path(__file__).parent / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"target": TARGET, "quick": args.quick, "finite_reference": args.finite_reference,
