@@ -124,52 +124,29 @@ def pack(spins: np.ndarray) -> np.ndarray:
     return np.packbits(bits, axis=-1, bitorder="little").view("<u8").reshape(bits.shape[:-1]).astype(np.uint64)
 
 
-@nb.njit(inline="always", cache=True)
-def _add_bits(planes, w):
-    """Add bit ``r`` of ``w`` to replica ``r``'s count, kept bit-sliced in ``planes`` (a ripple-carry add)."""
-    k = 0
-    carry = w
-    while carry != _ZERO:
-        t = planes[k] & carry
-        planes[k] ^= carry
-        carry = t
-        k += 1
-
-
-@nb.njit(inline="always", cache=True)
-def _plane_counts(planes):
-    """Per-replica counts ``int64[64]`` from bit-sliced ``planes``."""
-    out = np.zeros(64, dtype=np.int64)
-    one = np.uint64(1)
-    for k in range(planes.shape[0]):
-        w = planes[k]
-        if w == _ZERO:
-            continue
-        for r in range(64):
-            out[r] += np.int64((w >> np.uint64(r)) & one) << k
-    return out
-
-
 @nb.njit(cache=True)
 def measure(words, J):
     """Per-replica totals from the packed words: ``(bonds, magnetization)``, each ``int64[64]``.
 
     ``bonds = sum_<ij> s_i s_j`` (right and down bond of every site), ``magnetization = sum_i s_i``.
-    Counts are accumulated bit-sliced (one ripple-carry add per word), so the cost is O(L^2), not O(64 L^2).
     """
     L = words.shape[0]
-    up = np.zeros(40, dtype=np.uint64)
-    anti = np.zeros(40, dtype=np.uint64)
+    up_count = np.zeros(64, dtype=np.int64)
+    anti = np.zeros(64, dtype=np.int64)
+    one = np.uint64(1)
     for i in range(L):
         ip = i + 1 if i + 1 < L else 0
         for j in range(L):
             jp = j + 1 if j + 1 < L else 0
             s = words[i, j]
-            _add_bits(up, s)
-            _add_bits(anti, s ^ words[i, jp])
-            _add_bits(anti, s ^ words[ip, j])
+            x1 = s ^ words[i, jp]
+            x2 = s ^ words[ip, j]
+            for r in range(64):
+                sh = np.uint64(r)
+                up_count[r] += np.int64((s >> sh) & one)
+                anti[r] += np.int64((x1 >> sh) & one) + np.int64((x2 >> sh) & one)
     n = L * L
-    return 2 * n - 2 * _plane_counts(anti), 2 * _plane_counts(up) - n
+    return 2 * n - 2 * anti, 2 * up_count - n
 
 
 @nb.njit(cache=True)
