@@ -166,7 +166,7 @@ def main() -> None:
     args = ap.parse_args()
     truths = {"Pb-Sn": Calphad.pbsn()} if args.quick else {"Pb-Sn": Calphad.pbsn(), "Bi-Sn": Calphad.bisn()}
     seeds = [0] if args.quick else [0, 1]
-    budget = {"theory": 60, "gp_only": 80 if args.quick else 400, "random": 80 if args.quick else 400}
+    budget = {"theory": 40 if args.quick else 60, "gp_only": 40 if args.quick else 400, "random": 40 if args.quick else 400}
     rows = []
     for name, truth in truths.items():
         ref = features(truth, truth.space)
