@@ -71,10 +71,8 @@ class XRDLabeler(Labeler):
         return f / np.maximum(f.sum(axis=1, keepdims=True), 1e-300)
 
     def proba(self, samples: Samples, point: np.ndarray) -> np.ndarray:
-        counts = np.full(len(self.phases), 0.01)
-        for row in self.fractions(samples.configurations):
-            top = [self.db_phases[j] for j in np.argsort(-row)[:2] if row[j] >= self.threshold]
-            name = "+".join(sorted(top))
-            if name in self.phases:
-                counts[self.phases.index(name)] += 1.0
-        return counts
+        from ..systems._calphad import assemblage_index
+
+        f = self.fractions(samples.configurations)
+        idx = assemblage_index(np.where(f >= self.threshold, f, 0.0), self.db_phases, self.phases)
+        return 0.01 + np.bincount(idx[idx >= 0], minlength=len(self.phases)).astype(float)

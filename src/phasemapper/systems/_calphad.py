@@ -307,11 +307,7 @@ class Calphad(System):
     def assemblage_index(self, fractions: np.ndarray) -> np.ndarray:
         """Index into :attr:`phases` of the assemblage of each row of ``fractions`` (the two largest if three)."""
         f = np.asarray(fractions, dtype=float).reshape(-1, len(self.db_phases))
-        out = np.empty(len(f), dtype=int)
-        for i, row in enumerate(f):
-            present = [self.db_phases[j] for j in np.argsort(-row)[:2] if row[j] > PRESENT]
-            out[i] = self.phases.index("+".join(sorted(present))) if present else -1
-        return out
+        return assemblage_index(np.where(f > PRESENT, f, 0.0), self.db_phases, self.phases)
 
     def equilibrium(self, points: Any, parameters: Mapping[str, float] | None = None) -> xr.Dataset:
         """Equilibrium at ``points`` as a Dataset: ``label`` (assemblage), ``fraction`` and ``composition``
@@ -441,6 +437,19 @@ class Calphad(System):
         state = dict(self.__dict__)
         state["_engine"] = None  # compiled pycalphad objects are rebuilt in each worker
         return state
+
+
+def assemblage_index(fractions: np.ndarray, db_phases: Sequence[str], phases: Sequence[str]) -> np.ndarray:
+    """Index into ``phases`` (assemblage names ``"A"``, ``"A+B"``) of the two largest non-zero entries of each
+    row of ``fractions`` (columns: ``db_phases``; zero them where a phase counts as absent); -1 for an
+    empty row or an assemblage not in ``phases``."""
+    phases = list(phases)
+    out = np.full(len(fractions), -1, dtype=int)
+    for i, row in enumerate(fractions):
+        name = "+".join(sorted(db_phases[j] for j in np.argsort(-row)[:2] if row[j] > 0))
+        if name in phases:
+            out[i] = phases.index(name)
+    return out
 
 
 def _symbol(k: int) -> str:
