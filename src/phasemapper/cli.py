@@ -360,7 +360,7 @@ def map_command(
     finally:
         close()
     if theory_obj is not None:
-        _theory_summary(theory_obj, result.path)
+        _theory_summary(theory_obj, campaign.store)
     _finish_run(result)
 
 
@@ -394,19 +394,14 @@ def _calphad_setup(database: str, components: str | None, experiment: bool, dete
     return system, CalphadTheory(model, detection_limit=detection_limit, flip=max(flip, 0.02))
 
 
-def _theory_summary(theory: Any, path: Path) -> None:
-    """Print the refit parameters and the eutectic of the refit diagram; add the eutectic to theory.json."""
-    from ._store import RunStore
-
-    store = RunStore(path)
+def _theory_summary(theory: Any, store: Any) -> None:
+    """Print the refit parameters and the eutectic of the refit diagram; add the eutectic to the run's theory.json."""
     summary = store.theory()
     if summary is None:  # no experiment finished: nothing was refit
-        store.close()
         return
     t_e, x_e = theory.fitted_model().eutectic()
     summary["features"] = {"eutectic_T": t_e, "eutectic_x": x_e}
     store.write_theory(summary)
-    store.close()
     table = Table(title=f"theory refit after {summary['n_evaluations']} experiments")
     for col in ("parameter", "start", "estimate", "1 sd"):
         table.add_column(col)

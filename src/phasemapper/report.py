@@ -14,7 +14,6 @@ import numpy as np
 import xarray as xr
 
 from ._store import read_theory
-
 from ._types import CriticalPoint
 
 __all__ = ["write_report", "critical_points_from_map"]

@@ -131,7 +131,6 @@ class Priors:
                 raise ValueError("give exactly one of region=, boundary= or field=")
             self.set_field(_field_prior(field, self.space, len(self.phases), certainty, source))
             return
-        self.version += 1
         if self.space.ndim != 2:
             raise ValueError(f"priors are polygons and polylines in 2-D spaces; this space has {self.space.ndim} axes")
         if (region is None) == (boundary is None):
@@ -144,6 +143,7 @@ class Priors:
             if not (isinstance(width, (int, float)) and 0 < width <= 1):
                 raise ValueError(f"width must be in (0, 1] (unit-cube units), got {width!r}")
             self.items.append(BoundaryPrior(_vertices("boundary", boundary, 2, 2), certainty, float(width)))
+        self.version += 1
 
     def set_field(self, prior: FieldPrior) -> None:
         """Add a gridded prior, replacing an earlier one from the same ``source``."""

@@ -27,7 +27,8 @@ class CalphadTheory:
     ``softness``; the reported assemblage is wrong with probability ``flip``
     (uniformly among the others). :meth:`fit` maximises the likelihood times a
     Gaussian prior of width ``prior_sd`` (J/mol) around the starting values
-    (Nelder-Mead, warm-started at the last estimate) and takes the
+    (a quasi-random look, then Nelder-Mead from its best point; every fit
+    starts afresh, so the result depends on the data alone) and takes the
     uncertainty from a quadratic fit of the negative log posterior around the
     maximum (Laplace), refined by ``n_importance`` importance-sampling draws
     from a widened Gaussian around it (posterior mean and covariance):
@@ -93,6 +94,8 @@ class CalphadTheory:
         self.seed = check_positive_int("seed", seed, minimum=0)
         self.names = [p.name for p in model.free_parameters]
         self.start = np.array([model.parameters[n] for n in self.names])
+        # (n_assemblages, n_db_phases): whether each database phase belongs to each assemblage
+        self._membership = np.array([[p in name.split("+") for p in model.db_phases] for name in model.phases])
 
     def params(self) -> dict[str, Any]:
         return {"model": self.model.params(), "detection_limit": self.detection_limit, "flip": self.flip,
@@ -134,7 +137,6 @@ class CalphadTheory:
             raise ValueError(f"labels must index the {len(self.model.phases)} assemblages {self.model.phases}")
         order = np.lexsort(pts.T[::-1])  # the fit never depends on the order data arrived in
         pts, lab = pts[order], lab[order]
-        self._membership = np.array([[p in name.split("+") for p in self.model.db_phases] for name in self.model.phases])
         f = lambda th: self.negative_log_posterior(th, pts, lab)  # noqa: E731
         # coarse global look (the likelihood has plateaus), then Nelder-Mead from the best point
         from scipy.stats import qmc
