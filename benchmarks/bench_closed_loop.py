@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import phasemapper as pm
+from phasemapper.metrics import _boundary_points
 from phasemapper.systems import Calphad, Experiment
 from phasemapper.theory import CalphadTheory
 
@@ -32,12 +33,8 @@ X_STEP, T_STEP = 0.01, 2.0  # evaluation grid of the features
 
 def boundary_points(mask: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Midpoints ``(n, 2)`` (x, T) of the grid edges across which ``mask`` changes."""
-    gx, gt = np.meshgrid(x, t, indexing="ij")
-    ix = mask[1:, :] != mask[:-1, :]
-    it = mask[:, 1:] != mask[:, :-1]
-    px = np.stack([(gx[1:, :] + gx[:-1, :])[ix] / 2, gt[1:, :][ix]], axis=1)
-    pt = np.stack([gx[:, 1:][it], (gt[:, 1:] + gt[:, :-1])[it] / 2], axis=1)
-    return np.concatenate([px, pt])
+    u = _boundary_points(mask)  # unit-cube coordinates on the (uniform) grid
+    return np.column_stack([x[0] + u[:, 0] * (x[-1] - x[0]), t[0] + u[:, 1] * (t[-1] - t[0])])
 
 
 def features(labels_at, space) -> dict[str, object]:

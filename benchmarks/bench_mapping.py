@@ -70,16 +70,20 @@ def area(predict, system, ref, key: str | None = None) -> float:
     return value
 
 
+def grid_map(system, n, n_samples, seed):
+    """The GP map fitted to the default labeler's probabilities on an ``n x n`` grid."""
+    lab = default_labeler(system)
+    pts = system.space.grid(n)
+    proba = [lab(system.sample(p, n_samples, seed=seed * 100003 + i), p) for i, p in enumerate(pts)]
+    return GPClassifierMap(system.space, lab.phases).fit(pts, proba)
+
+
 def finite_size_reference(system, n_samples, grid=40, factor=5, seed=99):
     """The diagram the labels themselves converge to at this size: the default labeler on ``factor * n_samples``
     samples at every point of a ``grid x grid`` mesh, smoothed by the GP map, as labels on the 100 x 100 metric grid.
     Finite-size labels (TASEP at L = 100, Hopfield at N = 200) differ from the thermodynamic diagram along the
     boundaries; against this reference every method is judged on what its labels can show."""
-    lab = default_labeler(system)
-    pts = system.space.grid(grid)
-    proba = [lab(system.sample(p, factor * n_samples, seed=seed * 100003 + i), p) for i, p in enumerate(pts)]
-    model = GPClassifierMap(system.space, lab.phases).fit(pts, proba)
-    return label_grid(model, system.space)[0]
+    return label_grid(grid_map(system, grid, factor * n_samples, seed), system.space)[0]
 
 
 def campaign_evals(system, planner, seed, budget, n_samples, params=None, ref=None):
@@ -99,12 +103,9 @@ def ref_lookup(system, ref, points):
 
 def grid_evals(system, seed, n_samples, max_n, ref):
     """Smallest n x n grid (bisection over n in [4, max_n]) whose GP map reaches the target."""
-    lab = default_labeler(system)
 
     def reaches(n):
-        pts = system.space.grid(n)
-        proba = [lab(system.sample(p, n_samples, seed=seed * 100003 + i), p) for i, p in enumerate(pts)]
-        return area(GPClassifierMap(system.space, lab.phases).fit(pts, proba), system, ref, "grid") <= TARGET
+        return area(grid_map(system, n, n_samples, seed), system, ref, "grid") <= TARGET
 
     if not reaches(max_n):
         return None
