@@ -7,7 +7,7 @@ import phasemapper as pm
 from phasemapper.detectors import (
     PCA, Confusion, FisherMetric, Learnability, OptimalIndicators, PredictionDivergence, SupervisedExtremes,
 )
-from phasemapper.systems import ONSAGER_TC, BlumeCapel2D, Ising2D
+from phasemapper.systems import ONSAGER_TC, TASEP, BlumeCapel2D, Ising2D
 
 FAST = {
     "confusion": lambda **kw: Confusion(max_epochs=3, n_bootstrap=10, **kw),
@@ -52,6 +52,7 @@ def test_contract_fit_shapes_and_reproducibility(name, small_scans):
         (lambda: Confusion(axis="beta"), "axis 'beta'"),
         (lambda: SupervisedExtremes(fraction=0.7), "fraction"),
         (lambda: FisherMetric(window=0), "window"),
+        (lambda: PredictionDivergence(locate="valley"), "locate"),
         (lambda: PCA(n_components=0), "n_components"),
         (lambda: PCA(ordered="up"), "ordered"),
         (lambda: Learnability(patch=5), "patch"),
@@ -79,6 +80,18 @@ def test_two_dimensional_grid_runs_line_by_line():
     assert conf.proba_.dims == ("T", "D", "phase")
     with pytest.raises(ValueError, match="full grid"):
         Confusion(max_epochs=1, n_bootstrap=5).fit(scan.isel(point=slice(0, 13)))
+
+
+def test_prediction_divergence_drop_locates_the_maximal_current_edge_of_tasep():
+    # open TASEP, exact phase diagram (Derrida, Evans, Hakim & Pasquier, J. Phys. A 26, 1493 (1993)):
+    # at beta = 0.8 the low-density phase (bulk density alpha) meets the maximal-current phase
+    # (density 1/2, independent of alpha) at alpha = 1/2. The divergence steps down there instead of
+    # peaking; the tolerance on TASEP lines is 0.05
+    alpha = np.linspace(0.2, 0.8, 13)
+    scan = pm.scan(TASEP(L=100), {"alpha": alpha, "beta": np.full(alpha.size, 0.8)}, 200, seed=0, progress=False)
+    det = PredictionDivergence(axis="alpha", locate="drop", n_bootstrap=50, seed=0).fit(scan)
+    (cp,) = det.critical_points_
+    assert abs(cp.value - 0.5) < 0.05, cp
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from phasemapper.detectors._indicators import (
     interior_peak,
     kl_matrix,
     mean_prediction,
+    steepest_drop,
 )
 
 
@@ -105,3 +106,10 @@ def test_kl_matrix_of_an_exact_posterior_is_the_exact_kl():
     exact = np.diag(exact)[:, None] - exact
     se = 4 * np.sqrt(np.exp(log_pE) @ (log_pE.T**2)).max() / np.sqrt(200_000)
     assert np.allclose(kl_matrix(lp), exact, atol=se)
+
+
+def test_steepest_drop_finds_the_minimum_slope_and_ignores_rising_curves():
+    x = np.linspace(0, 1, 21)
+    y = -x + (x - 0.613) ** 3 / 3  # slope -1 + (x - 0.613)^2: steepest at 0.613; central differences of a
+    assert steepest_drop(x, y) == pytest.approx(0.613, abs=1e-9)  # cubic shift the slope by a constant
+    assert np.isnan(steepest_drop(x, x))

@@ -28,7 +28,7 @@ from scipy.stats import norm
 
 __all__ = [
     "confusion_accuracy", "mean_prediction", "divergence", "fisher_metric_fit", "energy_log_posterior",
-    "interior_peak", "grid_resolution",
+    "interior_peak", "steepest_drop", "grid_resolution",
 ]
 
 
@@ -75,6 +75,33 @@ def interior_peak(x: np.ndarray, y: np.ndarray, half_width: int = 3) -> float:
     lo, hi = max(0, j - half_width), min(x.size, j + half_width + 1)
     a, b, _ = np.polyfit(x[lo:hi] - x[j], y[lo:hi], 2)
     if a >= 0:
+        return float(x[j])
+    return float(np.clip(x[j] - b / (2 * a), x[lo], x[hi - 1]))
+
+
+def steepest_drop(x: np.ndarray, y: np.ndarray, half_width: int = 1) -> float:
+    """Where ``y(x)`` falls fastest: the interior minimum of its derivative; ``nan`` if it never falls.
+
+    For a transition into a phase whose samples no longer depend on the parameter
+    (TASEP's maximal-current phase, for one), the prediction divergence is a step
+    from about 1 to about 0 rather than a peak; its edge is the transition. The
+    derivative is a Savitzky-Golay one (quadratic, ``2 half_width + 1`` points),
+    located by the vertex of a least-squares parabola through its values near the
+    minimum, as in :func:`interior_peak`.
+    """
+    from scipy.signal import savgol_filter
+
+    window = min(2 * half_width + 1, y.size - (1 - y.size % 2))
+    if window < 3:
+        return np.nan
+    slope = savgol_filter(y, window, 2, deriv=1, delta=float(np.median(np.diff(x))))
+    inner = slice(1, y.size - 1)
+    if slope[inner].size == 0 or slope[inner].min() >= 0:
+        return np.nan
+    j = 1 + int(np.argmin(slope[inner]))
+    lo, hi = max(0, j - 1), min(x.size, j + 2)
+    a, b, _ = np.polyfit(x[lo:hi] - x[j], slope[lo:hi], 2)
+    if a <= 0:
         return float(x[j])
     return float(np.clip(x[j] - b / (2 * a), x[lo], x[hi - 1]))
 

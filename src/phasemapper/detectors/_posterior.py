@@ -16,6 +16,7 @@ from ._indicators import (
     energy_log_posterior,
     fisher_metric_fit,
     interior_peak,
+    steepest_drop,
     kl_matrix,
     mean_prediction,
 )
@@ -165,6 +166,10 @@ class Confusion(_NetworkParams, LineDetector):
         return self
 
 
+#: how PredictionDivergence reads a transition off its divergence curve
+_LOCATORS = {"peak": interior_peak, "drop": steepest_drop}
+
+
 class PredictionDivergence(_NetworkParams, LineDetector):
     """Prediction-based detection (Schaefer & Loerch, Phys. Rev. E 99, 062107 (2019)).
 
@@ -175,7 +180,17 @@ class PredictionDivergence(_NetworkParams, LineDetector):
     divergence ``sum_a d<theta_hat_a>/d theta_a`` peaks. On a 2-D grid the
     field is ``indicator_`` and the peak along ``axis`` is located on each line.
 
-    Parameters are those of :class:`Confusion`.
+    Where a phase's samples stop depending on the parameter (TASEP's
+    maximal-current phase), its mean prediction is flat and the divergence is a
+    step from about 1 to about 0 instead of a peak: ``locate="drop"`` puts the
+    transition at the step's edge, where the divergence falls fastest.
+
+    Parameters
+    ----------
+    locate : {"peak", "drop"}
+        Read the transition at the divergence's most prominent interior peak, or
+        where it falls fastest along ``axis``.
+    Others as in :class:`Confusion`.
 
     Attributes
     ----------
@@ -197,7 +212,14 @@ class PredictionDivergence(_NetworkParams, LineDetector):
 
     method = "prediction_divergence"
 
+    def __init__(self, axis: str = "T", locate: str = "peak", max_epochs: int = 25, cross_fit: bool = True,
+                 n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
+        super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed)
+        self.locate = locate
+
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
+        if self.locate not in _LOCATORS:
+            raise ValueError(f"locate must be one of {sorted(_LOCATORS)}, got {self.locate!r}")
         log_p = self._point_posterior(ds, grid)
         theta = grid.theta
         prediction = np.einsum("psj,ja->psa", np.exp(log_p), theta)  # (point, sample, axis)
@@ -216,7 +238,7 @@ class PredictionDivergence(_NetworkParams, LineDetector):
         def curve(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return x, np.gradient(line[..., 0].mean(axis=1), x) + line[:, 0, 1]
 
-        return [Analysis("prediction_divergence", curve, interior_peak)]
+        return [Analysis("prediction_divergence", curve, _LOCATORS[self.locate])]
 
 
 class FisherMetric(_NetworkParams, LineDetector):
