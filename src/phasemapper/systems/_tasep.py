@@ -10,9 +10,9 @@ from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ..kernels import family
 
-from ..kernels._rng import new_state, probability_threshold
+from ..kernels._rng import new_state
 from ._base import check_positive_int, register_system
-from ._mcmc import LatticeChain, MonteCarloSystem
+from ._mcmc import MarkovChain, MonteCarloSystem
 
 kernels = family("tasep")
 
@@ -107,31 +107,32 @@ class TASEP(MonteCarloSystem):
         return self._run(chain, n_samples)
 
 
-class _TasepChain(LatticeChain):
+class _TasepChain(MarkovChain):
+    """One TASEP chain at ``(alpha, beta)``; the record loop runs inside ``kernels.run_records``."""
+
+    algorithm = "random_sequential"
+
     def __init__(self, L: int, alpha: float, beta: float, state: np.ndarray) -> None:
-        super().__init__(L + 1, use_local=True, use_clusters=False, algorithm="random_sequential")
+        self.L = L
         self.config = np.zeros(L, dtype=np.int8)
-        self.alpha_thr = np.uint64(probability_threshold(alpha)) if alpha < 1 else np.uint64(2**64 - 1)
-        self.beta_thr = np.uint64(probability_threshold(beta)) if beta < 1 else np.uint64(2**64 - 1)
+        self.alpha_thr = kernels.rate_threshold(alpha)
+        self.beta_thr = kernels.rate_threshold(beta)
         self.state = state
-        self.bulk = slice(L // 4, L - L // 4)
-        self.moves_since = 0
-        self.time_since = 0
+        self.bulk = (L // 4, L - L // 4)
+        self.moves = self.attempts = 0
 
-    def local_sweeps(self, n: int) -> int:
-        moves = kernels.random_sequential(self.config, n, self.alpha_thr, self.beta_thr, self.state)
-        self.moves_since += moves
-        self.time_since += n
-        return moves
+    def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        configs = np.empty((n_records if store else 1, self.L), dtype=np.int8)
+        obs = {name: np.empty(n_records) for name in ("density", "bulk_density", "current")}
+        self.moves += kernels.run_records(
+            self.config, n_records, per_record, self.alpha_thr, self.beta_thr, self.state, *self.bulk,
+            configs, obs["density"], obs["bulk_density"], obs["current"], store,
+        )
+        self.attempts += n_records * per_record * (self.L + 1)
+        return configs[:n_records] if store else configs[:0], obs
 
-    def measure(self) -> dict[str, float]:
-        current = self.moves_since / (self.n * max(self.time_since, 1))
-        self.moves_since = self.time_since = 0
-        return {
-            "density": float(self.config.mean()),
-            "bulk_density": float(self.config[self.bulk].mean()),
-            "current": current,
-        }
+    def acceptance_rate(self) -> float:
+        return float(self.moves / self.attempts) if self.attempts else 1.0
 
     def tau_series(self, observables: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [observables["bulk_density"], observables["current"]]
