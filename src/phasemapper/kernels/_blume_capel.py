@@ -8,7 +8,7 @@ import numba as nb
 import numpy as np
 
 from ._lattice import grow_cluster
-from ._rng import next_below, next_double, probability_threshold
+from ._rng import next_below, probability_threshold, xoshiro_step
 
 __all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure"]
 
@@ -34,8 +34,13 @@ def wolff_threshold(T: float, J: float) -> np.uint64:
 
 @nb.njit(cache=True)
 def heatbath_sweeps(spins, n_sweeps, table, state):
-    """Checkerboard heat-bath sweeps. Returns the number of sites whose value changed."""
+    """Checkerboard heat-bath sweeps. Returns the number of sites whose value changed.
+
+    Branch-free: the new value is ``-1 + [r >= P(-1)] + [r >= P(-1) + P(0)]`` for one
+    uniform ``r``; the RNG state stays in registers.
+    """
     L = spins.shape[0]
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     changed = 0
     for _ in range(n_sweeps):
         for parity in range(2):
@@ -45,11 +50,12 @@ def heatbath_sweeps(spins, n_sweeps, table, state):
                 row = spins[i]
                 for j in range((i + parity) & 1, L, 2):
                     nn = np.int64(up[j]) + down[j] + row[j - 1 if j > 0 else L - 1] + row[j + 1 if j + 1 < L else 0]
-                    r = next_double(state)
-                    s = -1 if r < table[nn + 4, 0] else (0 if r < table[nn + 4, 1] else 1)
-                    if row[j] != s:
-                        changed += 1
-                        row[j] = s
+                    bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+                    r = (bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                    s = np.int64(-1) + (r >= table[nn + 4, 0]) + (r >= table[nn + 4, 1])
+                    changed += s != row[j]
+                    row[j] = s
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
     return changed
 
 

@@ -8,7 +8,7 @@ import numba as nb
 import numpy as np
 
 from ._lattice import grow_cluster
-from ._rng import next_below, next_double, probability_threshold
+from ._rng import next_below, probability_threshold, xoshiro_step
 
 __all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure"]
 
@@ -25,9 +25,14 @@ def wolff_threshold(T: float, J: float) -> np.uint64:
 
 @nb.njit(cache=True)
 def heatbath_sweeps(spins, q, n_sweeps, boltz, state):
-    """Checkerboard heat-bath sweeps: each site drawn from its conditional distribution. Returns changes."""
+    """Checkerboard heat-bath sweeps: each site drawn from its conditional distribution. Returns changes.
+
+    The new state is ``sum_m [r >= W_m]`` over the cumulative weights ``W_0..W_{q-2}``
+    (a fixed-length loop, no data-dependent branch); the RNG state stays in registers.
+    """
     L = spins.shape[0]
     w = np.empty(q)
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     changed = 0
     for _ in range(n_sweeps):
         for parity in range(2):
@@ -43,15 +48,16 @@ def heatbath_sweeps(spins, q, n_sweeps, boltz, state):
                         wk = boltz[(a == k) + (b == k) + (c == k) + (d == k)]
                         w[k] = wk
                         total += wk
-                    r = next_double(state) * total
-                    k = 0
-                    acc = w[0]
-                    while acc <= r and k < q - 1:
-                        k += 1
+                    bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+                    r = (bits >> np.uint64(11)) * (1.0 / 9007199254740992.0) * total
+                    new = 0
+                    acc = 0.0
+                    for k in range(q - 1):
                         acc += w[k]
-                    if row[j] != k:
-                        changed += 1
-                        row[j] = k
+                        new += r >= acc
+                    changed += new != row[j]
+                    row[j] = new
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
     return changed
 
 
