@@ -105,9 +105,10 @@ class _XYChain(LatticeChain):
         self.config = np.zeros((system.L, system.L), dtype=np.float64)
         self.stack = np.empty(2 * self.n, dtype=np.int64)
         self.in_cluster = np.zeros(self.n, dtype=np.bool_)
+        self.work = np.empty((2, system.L, system.L))
 
     def local_sweeps(self, n: int) -> int:
-        return kernels.metropolis_sweeps(self.config, n, self.beta, self.J, self.delta, self.state)
+        return kernels.metropolis_sweeps(self.config, n, self.beta, self.J, self.delta, self.state, self.work)
 
     def clusters(self, n: int) -> int:
         return kernels.wolff_clusters(self.config, n, self.beta, self.J, self.state, self.stack, self.in_cluster)
