@@ -8,7 +8,7 @@ import numba as nb
 import numpy as np
 
 from ._lattice import grow_cluster
-from ._rng import next_below, probability_threshold, xoshiro_step
+from ._rng import next_below, probability_threshold, unit_double, xoshiro_step
 
 __all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure"]
 
@@ -51,7 +51,7 @@ def heatbath_sweeps(spins, n_sweeps, table, state):
                 for j in range((i + parity) & 1, L, 2):
                     nn = np.int64(up[j]) + down[j] + row[j - 1 if j > 0 else L - 1] + row[j + 1 if j + 1 < L else 0]
                     bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-                    r = (bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                    r = unit_double(bits)
                     s = np.int64(-1) + (r >= table[nn + 4, 0]) + (r >= table[nn + 4, 1])
                     changed += s != row[j]
                     row[j] = s

@@ -8,7 +8,7 @@ import numba as nb
 import numpy as np
 
 from ._lattice import grow_cluster
-from ._rng import next_below, probability_threshold, xoshiro_step
+from ._rng import next_below, probability_threshold, unit_double, xoshiro_step
 
 __all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure"]
 
@@ -49,7 +49,7 @@ def heatbath_sweeps(spins, q, n_sweeps, boltz, state):
                         w[k] = wk
                         total += wk
                     bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-                    r = (bits >> np.uint64(11)) * (1.0 / 9007199254740992.0) * total
+                    r = unit_double(bits) * total
                     new = 0
                     acc = 0.0
                     for k in range(q - 1):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["new_state", "xoshiro_step", "next_u64", "next_double", "next_below", "probability_threshold"]
+__all__ = ["new_state", "xoshiro_step", "next_u64", "unit_double", "next_double", "below", "next_below", "probability_threshold"]
 
 _U = np.uint64
 
@@ -55,15 +55,27 @@ def next_u64(s):
 
 
 @nb.njit(inline="always", cache=True)
+def unit_double(bits):
+    """The top 53 of 64 random bits as a uniform double in [0, 1) (for loops that keep the state in registers)."""
+    return (bits >> _U(11)) * (1.0 / 9007199254740992.0)
+
+
+@nb.njit(inline="always", cache=True)
 def next_double(s):
     """Uniform double in [0, 1) with 53 random bits."""
-    return (next_u64(s) >> _U(11)) * (1.0 / 9007199254740992.0)
+    return unit_double(next_u64(s))
+
+
+@nb.njit(inline="always", cache=True)
+def below(bits, n):
+    """Uniform integer in ``[0, n)`` from the high 32 of 64 random bits, ``n < 2**32`` (Lemire's multiply-shift)."""
+    return np.int64(((bits >> _U(32)) * _U(n)) >> _U(32))
 
 
 @nb.njit(inline="always", cache=True)
 def next_below(s, n):
     """Uniform integer in ``[0, n)`` for ``n < 2**32`` (Lemire's multiply-shift)."""
-    return np.int64(((next_u64(s) >> _U(32)) * _U(n)) >> _U(32))
+    return below(next_u64(s), n)
 
 
 def probability_threshold(p: np.ndarray | float) -> np.ndarray:

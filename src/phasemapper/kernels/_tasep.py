@@ -7,12 +7,11 @@ import math
 import numba as nb
 import numpy as np
 
-from ._rng import xoshiro_step
+from ._rng import below, xoshiro_step
 
 __all__ = ["rate_threshold", "run_records"]
 
 _LOW32 = np.uint64(0xFFFFFFFF)
-_32 = np.uint64(32)
 
 
 def rate_threshold(p: float) -> np.uint64:
@@ -43,14 +42,13 @@ def run_records(occ, n_records, per_record, alpha_thr, beta_thr, state, bulk_lo,
     ``store``, the occupations (``configs[k]``). Returns the number of moves.
     """
     L = occ.shape[0]
-    n_bonds = np.uint64(L + 1)
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     total = 0
     for k in range(n_records):
         moves = 0
         for _ in range(per_record * (L + 1)):
             r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-            bond = np.int64(((r >> _32) * n_bonds) >> _32)
+            bond = below(r, L + 1)
             u = r & _LOW32
             if bond == 0:
                 if occ[0] == 0 and u < alpha_thr:

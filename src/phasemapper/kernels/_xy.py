@@ -8,12 +8,11 @@ import numba as nb
 import numpy as np
 
 from ._lattice import neighbours
-from ._rng import next_below, next_double, xoshiro_step
+from ._rng import next_below, next_double, unit_double, xoshiro_step
 
 __all__ = ["metropolis_sweeps", "wolff_clusters", "measure"]
 
 _TWO_PI = 2.0 * math.pi
-_UNIT = 1.0 / 9007199254740992.0  # 2**-53: 53 random bits to a double in [0, 1)
 
 
 @nb.njit(cache=True)
@@ -44,11 +43,11 @@ def metropolis_sweeps(theta, n_sweeps, beta, J, delta, state, work):
                     hx = cos_t[up, j] + cos_t[down, j] + cos_t[i, left] + cos_t[i, right]
                     hy = sin_t[up, j] + sin_t[down, j] + sin_t[i, left] + sin_t[i, right]
                     bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-                    new = theta[i, j] + delta * (2.0 * ((bits >> np.uint64(11)) * _UNIT) - 1.0)
+                    new = theta[i, j] + delta * (2.0 * unit_double(bits) - 1.0)
                     c, s = math.cos(new), math.sin(new)
                     dE = -J * ((c - cos_t[i, j]) * hx + (s - sin_t[i, j]) * hy)
                     bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-                    if dE <= 0.0 or (bits >> np.uint64(11)) * _UNIT < math.exp(-beta * dE):
+                    if dE <= 0.0 or unit_double(bits) < math.exp(-beta * dE):
                         theta[i, j] = new % _TWO_PI
                         cos_t[i, j], sin_t[i, j] = c, s
                         accepted += 1
