@@ -101,8 +101,9 @@ class GPClassifierMap(PhaseMap):
         logq = np.log(q)
         return logq - logq.mean(axis=1, keepdims=True)
 
-    def _fit_gps(self, u: np.ndarray, resid: np.ndarray, s2: np.ndarray) -> list[Any]:
-        """One GP regression per phase on ``resid``; hyperparameters by marginal likelihood on a subsample."""
+    def _fit_gps(self, u: np.ndarray, resid: np.ndarray, s2: np.ndarray, kernels: list[Any] | None = None) -> list[Any]:
+        """One GP regression per phase on ``resid``; hyperparameters by marginal likelihood on a subsample,
+        or the given fitted ``kernels`` (one per phase) kept fixed."""
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import RBF, ConstantKernel
@@ -114,6 +115,10 @@ class GPClassifierMap(PhaseMap):
         kernel = ConstantKernel(2.0, (0.05, 50.0)) * RBF(np.full(self.space.ndim, 0.2), (0.01, 3.0))
         gps = []
         for c in range(resid.shape[1]):
+            if kernels is not None:
+                gps.append(GaussianProcessRegressor(kernels[c], alpha=s2[:, c], optimizer=None, normalize_y=False)
+                           .fit(u, resid[:, c]))
+                continue
             gp = GaussianProcessRegressor(kernel, alpha=s2[hyper, c], normalize_y=False)
             with warnings.catch_warnings():  # a length scale at its bound (a flat phase) is a valid answer
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -147,8 +152,8 @@ class GPClassifierMap(PhaseMap):
         self.prior_weight_ = float(np.clip(b / a, 0.0, 1.0))
         if self.prior_weight_ == 0.0:
             self.gps_ = data_only
-        else:
-            self.gps_ = self._fit_gps(u, resid - self.prior_weight_ * prior, s2)
+        else:  # one model: mean w * prior, the kernels the weight was judged with (no second optimisation)
+            self.gps_ = self._fit_gps(u, resid - self.prior_weight_ * prior, s2, [gp.kernel_ for gp in data_only])
 
     def latent(self, points: Any) -> tuple[np.ndarray, np.ndarray]:
         """Latent mean and standard deviation ``(n, n_phases)`` at ``points`` (user units)."""
