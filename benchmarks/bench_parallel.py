@@ -32,35 +32,21 @@ import numpy as np
 
 from phasemapper._executors import default_executor
 from phasemapper.kernels import multispin
-from phasemapper.kernels._multispin import _bernoulli2
+from phasemapper.kernels._multispin import update_row
 from phasemapper.kernels._rng import new_state
 from phasemapper.systems import ONSAGER_TC
 
 
 @nb.njit(parallel=True, cache=True)
 def sweeps_rows_parallel(words, n_sweeps, p4bits, p8bits, states):
-    """Checkerboard multi-spin Metropolis with the rows of each half-sweep split between threads."""
+    """Checkerboard multi-spin Metropolis with the rows of each half-sweep split between threads
+    (the serial kernel's row update, ``multispin.update_row``, one RNG stream per row)."""
     L = words.shape[0]
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in nb.prange(L):
-                s0, s1, s2, s3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
-                up = i - 1 if i > 0 else L - 1
-                down = i + 1 if i + 1 < L else 0
-                for j in range((i + parity) & 1, L, 2):
-                    s = words[i, j]
-                    a = s ^ words[up, j]
-                    b = s ^ words[down, j]
-                    c = s ^ words[i, j - 1 if j > 0 else L - 1]
-                    d = s ^ words[i, j + 1 if j + 1 < L else 0]
-                    x1 = a ^ b
-                    x2 = c ^ d
-                    two_or_more = (a & b) | (c & d) | (x1 & x2)
-                    exactly_one = (x1 ^ x2) & ~two_or_more
-                    none = ~(a | b | c | d)
-                    r, s0, s1, s2, s3 = _bernoulli2(exactly_one, p4bits, none, p8bits, s0, s1, s2, s3)
-                    words[i, j] = s ^ (two_or_more | r)
-                states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
+                _, states[i, 0], states[i, 1], states[i, 2], states[i, 3] = update_row(
+                    words, i, parity, p4bits, p8bits, states[i, 0], states[i, 1], states[i, 2], states[i, 3])
 
 
 def serial_chain(L: int, n_sweeps: int, seed: int) -> np.ndarray:

@@ -73,6 +73,39 @@ def bernoulli_words(pbits, n, state):
     return out
 
 
+@nb.njit(inline="always", cache=True)
+def update_row(words, i, parity, p4bits, p8bits, s0, s1, s2, s3):
+    """Metropolis-update the sites of row ``i`` on sublattice ``parity`` for all 64 replicas at h = 0.
+
+    Returns ``(accepted flips, s0, s1, s2, s3)``: the RNG state is passed in and out
+    so that callers keep it in registers (one stream per chain, or per row).
+    """
+    L = words.shape[0]
+    up = i - 1 if i > 0 else L - 1
+    down = i + 1 if i + 1 < L else 0
+    accepted = 0
+    for j in range((i + parity) & 1, L, 2):
+        s = words[i, j]
+        a = s ^ words[up, j]
+        b = s ^ words[down, j]
+        c = s ^ words[i, j - 1 if j > 0 else L - 1]
+        d = s ^ words[i, j + 1 if j + 1 < L else 0]
+        x1 = a ^ b
+        x2 = c ^ d
+        two_or_more = (a & b) | (c & d) | (x1 & x2)
+        exactly_one = (x1 ^ x2) & ~two_or_more
+        none = ~(a | b | c | d)
+        r, s0, s1, s2, s3 = _bernoulli2(exactly_one, p4bits, none, p8bits, s0, s1, s2, s3)
+        flip = two_or_more | r
+        words[i, j] = s ^ flip
+        # popcount of flip
+        v = flip - ((flip >> np.uint64(1)) & np.uint64(0x5555555555555555))
+        v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
+        v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+        accepted += np.int64((v * np.uint64(0x0101010101010101)) >> np.uint64(56))
+    return accepted, s0, s1, s2, s3
+
+
 @nb.njit(cache=True)
 def metropolis_sweeps(words, n_sweeps, p4bits, p8bits, state):
     """``n_sweeps`` checkerboard Metropolis sweeps of all 64 replicas at h = 0. Returns accepted flips."""
@@ -82,27 +115,8 @@ def metropolis_sweeps(words, n_sweeps, p4bits, p8bits, state):
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in range(L):
-                up = i - 1 if i > 0 else L - 1
-                down = i + 1 if i + 1 < L else 0
-                for j in range((i + parity) & 1, L, 2):
-                    s = words[i, j]
-                    a = s ^ words[up, j]
-                    b = s ^ words[down, j]
-                    c = s ^ words[i, j - 1 if j > 0 else L - 1]
-                    d = s ^ words[i, j + 1 if j + 1 < L else 0]
-                    x1 = a ^ b
-                    x2 = c ^ d
-                    two_or_more = (a & b) | (c & d) | (x1 & x2)
-                    exactly_one = (x1 ^ x2) & ~two_or_more
-                    none = ~(a | b | c | d)
-                    r, s0, s1, s2, s3 = _bernoulli2(exactly_one, p4bits, none, p8bits, s0, s1, s2, s3)
-                    flip = two_or_more | r
-                    words[i, j] = s ^ flip
-                    # popcount of flip
-                    v = flip - ((flip >> np.uint64(1)) & np.uint64(0x5555555555555555))
-                    v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
-                    v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-                    accepted += np.int64((v * np.uint64(0x0101010101010101)) >> np.uint64(56))
+                flips, s0, s1, s2, s3 = update_row(words, i, parity, p4bits, p8bits, s0, s1, s2, s3)
+                accepted += flips
     state[0], state[1], state[2], state[3] = s0, s1, s2, s3
     return accepted
 
