@@ -85,9 +85,16 @@ def steepest_drop(x: np.ndarray, y: np.ndarray, half_width: int = 1) -> float:
     For a transition into a phase whose samples no longer depend on the parameter
     (TASEP's maximal-current phase, for one), the prediction divergence is a step
     from about 1 to about 0 rather than a peak; its edge is the transition. The
-    derivative is a Savitzky-Golay one (quadratic, ``2 half_width + 1`` points),
-    located by the vertex of a least-squares parabola through its values near the
-    minimum, as in :func:`interior_peak`.
+    derivative is a Savitzky-Golay one (quadratic, ``2 half_width + 1`` points; the
+    default, 3 points, is the central difference: wider windows move a sharp step's
+    edge towards its low side), located by the vertex of the parabola through its
+    values at the minimum and its two neighbours.
+
+    Examples
+    --------
+    >>> x = np.linspace(0.0, 1.0, 21)
+    >>> round(steepest_drop(x, 1.0 - np.tanh((x - 0.52) / 0.05)), 2)
+    0.52
     """
     from scipy.signal import savgol_filter
 
@@ -96,7 +103,7 @@ def steepest_drop(x: np.ndarray, y: np.ndarray, half_width: int = 1) -> float:
         return np.nan
     slope = savgol_filter(y, window, 2, deriv=1, delta=float(np.median(np.diff(x))))
     inner = slice(1, y.size - 1)
-    if slope[inner].size == 0 or slope[inner].min() >= 0:
+    if slope[inner].min() >= 0:  # window >= 3 points, so the interior is not empty
         return np.nan
     j = 1 + int(np.argmin(slope[inner]))
     lo, hi = max(0, j - 1), min(x.size, j + 2)
