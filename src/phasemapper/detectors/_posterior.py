@@ -53,7 +53,7 @@ class _NetworkParams:
 
     def __init__(
         self, axis: str = "T", max_epochs: int = 25, cross_fit: bool = True, n_bootstrap: int = 100,
-        nu: float = 1.0, seed: int = 0, smooth_degree: int | None = None,
+        nu: float = 1.0, seed: int = 0, smooth_degree: int | None = 2,
     ) -> None:
         self.axis, self.max_epochs, self.cross_fit = axis, max_epochs, cross_fit
         self.n_bootstrap, self.nu, self.seed, self.smooth_degree = n_bootstrap, nu, seed, smooth_degree
@@ -123,10 +123,10 @@ class Confusion(_NetworkParams, LineDetector):
         Exponent of the finite-size extrapolation ``Tc(L) = Tc + a L^(-1/nu)``.
     seed : int
     smooth_degree : int or None
-        ``None``: the network has one free output weight vector per point. An integer:
-        the weights are Legendre polynomials of this total degree in the points'
-        coordinates, an exponential family with smooth natural parameters (see
-        :class:`FisherMetric`).
+        An integer (default 2): the network's output weights are Legendre polynomials
+        of this total degree in the points' coordinates, an exponential family with
+        smooth natural parameters (see :class:`FisherMetric`). ``None``: one free
+        output weight vector per point.
 
     Attributes
     ----------
@@ -421,7 +421,7 @@ class SupervisedExtremes(_NetworkParams, LineDetector):
 
     def __init__(self, axis: str = "T", fraction: float = 0.2, max_epochs: int = 25, cross_fit: bool = True,
                  n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
-        super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed)
+        super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed, smooth_degree=None)
         self.fraction = fraction
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
