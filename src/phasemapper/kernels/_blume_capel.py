@@ -10,7 +10,7 @@ import numpy as np
 from ._lattice import grow_cluster
 from ._rng import next_below, probability_threshold, unit_double, xoshiro_step
 
-__all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure"]
+__all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure", "run_records"]
 
 
 def heatbath_table(T: float, J: float, D: float) -> np.ndarray:
@@ -94,3 +94,23 @@ def measure(spins, J, D):
             occupied += s * s
     n = L * L
     return (-J * bond + D * occupied) / n, mag / n, occupied / n
+
+
+@nb.njit(cache=True)
+def run_records(spins, J, D, n_records, sweeps, clusters, table, p_thr, state, stack, configs, values, store):
+    """The record loop: per record ``sweeps`` heat-bath sweeps, then ``clusters`` Wolff updates, then a measurement.
+
+    ``values[k]`` gets ``measure``'s energy, magnetization and density; if
+    ``store``, ``configs[k]`` the lattice. Returns (changed sites, flipped sites).
+    """
+    changed = 0
+    flipped = 0
+    for k in range(n_records):
+        if sweeps > 0:
+            changed += heatbath_sweeps(spins, sweeps, table, state)
+        if clusters > 0:
+            flipped += wolff_clusters(spins, clusters, p_thr, state, stack)
+        values[k, 0], values[k, 1], values[k, 2] = measure(spins, J, D)
+        if store:
+            configs[k, :, :] = spins
+    return changed, flipped

@@ -10,7 +10,7 @@ import numpy as np
 from ._lattice import grow_cluster
 from ._rng import next_below, probability_threshold, unit_double, xoshiro_step
 
-__all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure"]
+__all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure", "run_records"]
 
 
 def heatbath_table(T: float, J: float) -> np.ndarray:
@@ -91,3 +91,23 @@ def measure(spins, q, J):
             satisfied += (s == spins[ip, j]) + (s == spins[i, jp])
     n = L * L
     return -J * satisfied / n, (q * counts.max() / n - 1.0) / (q - 1.0)
+
+
+@nb.njit(cache=True)
+def run_records(spins, q, J, n_records, sweeps, clusters, boltz, p_thr, state, stack, configs, values, store):
+    """The record loop: per record ``sweeps`` heat-bath sweeps, then ``clusters`` Wolff updates, then a measurement.
+
+    ``values[k]`` gets ``measure``'s energy and magnetization; if ``store``,
+    ``configs[k]`` the lattice. Returns (changed sites, flipped sites).
+    """
+    changed = 0
+    flipped = 0
+    for k in range(n_records):
+        if sweeps > 0:
+            changed += heatbath_sweeps(spins, q, sweeps, boltz, state)
+        if clusters > 0:
+            flipped += wolff_clusters(spins, q, clusters, p_thr, state, stack)
+        values[k, 0], values[k, 1] = measure(spins, q, J)
+        if store:
+            configs[k, :, :] = spins
+    return changed, flipped

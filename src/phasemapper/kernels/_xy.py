@@ -10,26 +10,32 @@ import numpy as np
 from ._lattice import neighbours
 from ._rng import next_below, next_double, unit_double, xoshiro_step
 
-__all__ = ["metropolis_sweeps", "wolff_clusters", "measure"]
+__all__ = ["fill_components", "metropolis_sweeps", "wolff_clusters", "measure", "run_records"]
 
 _TWO_PI = 2.0 * math.pi
+
+
+@nb.njit(cache=True)
+def fill_components(theta, work):
+    """``work[0], work[1] = cos(theta), sin(theta)``: the spin components the update kernels read and keep current."""
+    L = theta.shape[0]
+    for i in range(L):
+        for j in range(L):
+            work[0, i, j] = math.cos(theta[i, j])
+            work[1, i, j] = math.sin(theta[i, j])
 
 
 @nb.njit(cache=True)
 def metropolis_sweeps(theta, n_sweeps, beta, J, delta, state, work):
     """Checkerboard Metropolis with uniform angle proposals in ``[-delta, delta]``. Returns accepted moves.
 
-    ``work`` is a preallocated ``float64[2, L, L]``, filled here with the spins'
-    components ``(cos theta, sin theta)``, so that a proposal costs two
+    ``work`` (``float64[2, L, L]``) must hold the spins' components
+    (:func:`fill_components`) and is kept current, so that a proposal costs two
     trigonometric calls instead of eight: ``dE = -J (s_new - s_old) . h`` with
     ``h`` the sum of the neighbours' spin vectors. The RNG state stays in registers.
     """
     L = theta.shape[0]
     cos_t, sin_t = work[0], work[1]
-    for i in range(L):
-        for j in range(L):
-            cos_t[i, j] = math.cos(theta[i, j])
-            sin_t[i, j] = math.sin(theta[i, j])
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     accepted = 0
     for _ in range(n_sweeps):
@@ -56,14 +62,18 @@ def metropolis_sweeps(theta, n_sweeps, beta, J, delta, state, work):
 
 
 @nb.njit(cache=True)
-def wolff_clusters(theta, n_clusters, beta, J, state, stack, in_cluster):
+def wolff_clusters(theta, n_clusters, beta, J, state, stack, in_cluster, work):
     """Wolff's embedding (U. Wolff, PRL 62, 361 (1989)): reflect a cluster about the line normal to a random r.
 
-    A bond joins with probability ``1 - exp(min(0, -2 beta J (s_i.r)(s_j.r)))``. Returns flipped sites.
+    A bond joins with probability ``1 - exp(min(0, -2 beta J (s_i.r)(s_j.r)))``.
+    ``work`` holds the spins' components as in :func:`metropolis_sweeps` and is
+    kept current (a reflection needs no trigonometry). Returns flipped sites.
     """
     L = theta.shape[0]
     n = L * L
     flat = theta.reshape(n)
+    cos_f = work[0].reshape(n)
+    sin_f = work[1].reshape(n)
     flipped = 0
     for _ in range(n_clusters):
         phi = _TWO_PI * next_double(state)
@@ -76,15 +86,16 @@ def wolff_clusters(theta, n_clusters, beta, J, state, stack, in_cluster):
         while top > 0:
             top -= 1
             site = stack[top]
-            proj = math.cos(flat[site]) * rx + math.sin(flat[site]) * ry
-            # reflect: theta -> pi + 2 phi - theta  (s -> s - 2 (s.r) r)
+            proj = cos_f[site] * rx + sin_f[site] * ry
+            # reflect: theta -> pi + 2 phi - theta, i.e. s -> s - 2 (s.r) r
             flat[site] = (math.pi + 2.0 * phi - flat[site]) % _TWO_PI
+            cos_f[site] -= 2.0 * proj * rx
+            sin_f[site] -= 2.0 * proj * ry
             stack[n + members] = site
             members += 1
             for nb_ in neighbours(site, L, n):
                 if not in_cluster[nb_]:
-                    proj_nb = math.cos(flat[nb_]) * rx + math.sin(flat[nb_]) * ry
-                    x = 2.0 * beta * J * proj * proj_nb
+                    x = 2.0 * beta * J * proj * (cos_f[nb_] * rx + sin_f[nb_] * ry)
                     if x > 0 and next_double(state) < -math.expm1(-x):
                         in_cluster[nb_] = True
                         stack[top] = nb_
@@ -122,3 +133,26 @@ def measure(theta, J, beta):
     energy = -J * (cx + cy) / n
     helicity = (J * (cx + cy) - beta * J * J * (sx * sx + sy * sy)) / (2.0 * n)
     return energy, math.sqrt(mx * mx + my * my) / n, helicity
+
+
+@nb.njit(cache=True)
+def run_records(theta, J, beta, n_records, sweeps, clusters, delta, state, stack, in_cluster, work, configs, values,
+                store):
+    """The record loop: per record ``sweeps`` Metropolis sweeps, then ``clusters`` Wolff updates, then a measurement.
+
+    Fills ``work`` once (:func:`fill_components`); ``values[k]`` gets
+    ``measure``'s energy, magnetization and helicity estimator; if ``store``,
+    ``configs[k]`` the angles. Returns (accepted moves, flipped sites).
+    """
+    fill_components(theta, work)
+    accepted = 0
+    flipped = 0
+    for k in range(n_records):
+        if sweeps > 0:
+            accepted += metropolis_sweeps(theta, sweeps, beta, J, delta, state, work)
+        if clusters > 0:
+            flipped += wolff_clusters(theta, clusters, beta, J, state, stack, in_cluster, work)
+        values[k, 0], values[k, 1], values[k, 2] = measure(theta, J, beta)
+        if store:
+            configs[k, :, :] = theta
+    return accepted, flipped

@@ -117,6 +117,8 @@ class BlumeCapel2D(MonteCarloSystem):
 
 
 class _BlumeCapelChain(LatticeChain):
+    observables = ("energy", "magnetization", "density")
+
     def __init__(self, system: BlumeCapel2D, T: float, D: float, state: np.ndarray) -> None:
         use_local = system.algorithm in ("auto", "heatbath")
         use_clusters = system.algorithm in ("auto", "wolff")
@@ -128,15 +130,13 @@ class _BlumeCapelChain(LatticeChain):
         self.p_thr = kernels.wolff_threshold(T, system.J)
         self.stack = np.empty(self.n, dtype=np.int64)
 
-    def local_sweeps(self, n: int) -> int:
-        return kernels.heatbath_sweeps(self.config, n, self.table, self.state)
+    def run_records(self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray,
+                    store: bool) -> tuple[int, int]:
+        return kernels.run_records(self.config, self.J, self.D, n_records, sweeps, clusters, self.table, self.p_thr,
+                                   self.state, self.stack, configs, values, store)
 
     def clusters(self, n: int) -> int:
         return kernels.wolff_clusters(self.config, n, self.p_thr, self.state, self.stack)
-
-    def measure(self) -> dict[str, float]:
-        e, m, rho = kernels.measure(self.config, self.J, self.D)
-        return {"energy": e, "magnetization": m, "density": rho}
 
 
 register_system("blume_capel2d", BlumeCapel2D)

@@ -136,13 +136,16 @@ def sample_chain(
 class LatticeChain(MarkovChain):
     """A chain whose step is some local sweeps and/or cluster updates flipping ~N sites.
 
-    Subclasses hold the state in ``self.config`` and implement ``local_sweeps``,
-    ``clusters`` (if ``use_clusters``) and ``measure`` with numba kernels; the
-    record loop runs here.
+    Subclasses hold the state in ``self.config``, name their per-site
+    ``observables`` and implement ``run_records`` (the kernel family's record
+    loop, so no Python runs between records) and ``clusters`` (if
+    ``use_clusters``; the step calibration grows clusters through it).
     """
 
     #: cap on the clusters of one step, per site (seeds on empty sites of a diluted lattice flip nothing)
     MAX_CLUSTERS_PER_STEP_PER_SITE = 4
+    #: the per-site observables ``run_records`` writes, in its column order
+    observables: tuple[str, ...] = ()
 
     def __init__(self, n_sites: int, use_local: bool, use_clusters: bool, algorithm: str) -> None:
         self.n = n_sites
@@ -155,16 +158,14 @@ class LatticeChain(MarkovChain):
         self.config: np.ndarray
 
     @abstractmethod
-    def local_sweeps(self, n: int) -> int:
-        """``n`` local sweeps; return the number of accepted moves."""
+    def run_records(self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray,
+                    store: bool) -> tuple[int, int]:
+        """Per record: ``sweeps`` local sweeps, ``clusters`` cluster updates, the observables into ``values[k]``
+        and, if ``store``, the configuration into ``configs[k]``. Returns (accepted local moves, flipped sites)."""
 
     def clusters(self, n: int) -> int:
         """``n`` cluster updates; return the number of sites flipped."""
         raise NotImplementedError
-
-    @abstractmethod
-    def measure(self) -> dict[str, float]:
-        """Per-site observables of the current configuration."""
 
     @property
     def clusters_per_step(self) -> int:
@@ -179,20 +180,15 @@ class LatticeChain(MarkovChain):
 
     def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         configs = np.empty((n_records if store else 0, *self.config.shape), dtype=self.config.dtype)
-        obs: dict[str, list[float]] = {}
-        for r in range(n_records):
-            if self.use_local:
-                self.accepted += self.local_sweeps(per_record)
-                self.attempted += per_record * self.n
-            if self.use_clusters:
-                k = per_record * self.clusters_per_step
-                self.flipped += self.clusters(k)
-                self.cluster_count += k
-            for name, value in self.measure().items():
-                obs.setdefault(name, []).append(value)
-            if store:
-                configs[r] = self.config
-        return configs, {k: np.asarray(v, dtype=float) for k, v in obs.items()}
+        values = np.empty((n_records, len(self.observables)))
+        sweeps = per_record if self.use_local else 0
+        clusters = per_record * self.clusters_per_step if self.use_clusters else 0
+        accepted, flipped = self.run_records(n_records, sweeps, clusters, configs, values, store)
+        self.accepted += accepted
+        self.attempted += n_records * sweeps * self.n
+        self.flipped += flipped
+        self.cluster_count += n_records * clusters
+        return configs, {name: values[:, i] for i, name in enumerate(self.observables)}
 
     def acceptance_rate(self) -> float:
         return float(self.accepted / self.attempted) if self.attempted else 1.0

@@ -100,6 +100,8 @@ class Potts2D(MonteCarloSystem):
 
 
 class _PottsChain(LatticeChain):
+    observables = ("energy", "magnetization")
+
     def __init__(self, system: Potts2D, T: float, state: np.ndarray) -> None:
         use_local = system.algorithm in ("auto", "heatbath")
         use_clusters = system.algorithm in ("auto", "wolff")
@@ -111,15 +113,13 @@ class _PottsChain(LatticeChain):
         self.p_thr = kernels.wolff_threshold(T, system.J)
         self.stack = np.empty(self.n, dtype=np.int64)
 
-    def local_sweeps(self, n: int) -> int:
-        return kernels.heatbath_sweeps(self.config, self.q, n, self.boltz, self.state)
+    def run_records(self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray,
+                    store: bool) -> tuple[int, int]:
+        return kernels.run_records(self.config, self.q, self.J, n_records, sweeps, clusters, self.boltz, self.p_thr,
+                                   self.state, self.stack, configs, values, store)
 
     def clusters(self, n: int) -> int:
         return kernels.wolff_clusters(self.config, self.q, n, self.p_thr, self.state, self.stack)
-
-    def measure(self) -> dict[str, float]:
-        e, m = kernels.measure(self.config, self.q, self.J)
-        return {"energy": e, "magnetization": m}
 
 
 register_system("potts2d", Potts2D)

@@ -95,6 +95,8 @@ class XY2D(MonteCarloSystem):
 
 
 class _XYChain(LatticeChain):
+    observables = ("energy", "magnetization", "helicity")
+
     def __init__(self, system: XY2D, T: float, state: np.ndarray) -> None:
         use_local = system.algorithm in ("auto", "metropolis")
         use_clusters = system.algorithm in ("auto", "wolff")
@@ -107,15 +109,15 @@ class _XYChain(LatticeChain):
         self.in_cluster = np.zeros(self.n, dtype=np.bool_)
         self.work = np.empty((2, system.L, system.L))
 
-    def local_sweeps(self, n: int) -> int:
-        return kernels.metropolis_sweeps(self.config, n, self.beta, self.J, self.delta, self.state, self.work)
+    def run_records(self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray,
+                    store: bool) -> tuple[int, int]:
+        return kernels.run_records(self.config, self.J, self.beta, n_records, sweeps, clusters, self.delta, self.state,
+                                   self.stack, self.in_cluster, self.work, configs, values, store)
 
     def clusters(self, n: int) -> int:
-        return kernels.wolff_clusters(self.config, n, self.beta, self.J, self.state, self.stack, self.in_cluster)
-
-    def measure(self) -> dict[str, float]:
-        e, m, hel = kernels.measure(self.config, self.J, self.beta)
-        return {"energy": e, "magnetization": m, "helicity": hel}
+        kernels.fill_components(self.config, self.work)
+        return kernels.wolff_clusters(self.config, n, self.beta, self.J, self.state, self.stack, self.in_cluster,
+                                      self.work)
 
 
 register_system("xy2d", XY2D)
