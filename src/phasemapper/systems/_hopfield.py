@@ -169,17 +169,16 @@ class Hopfield(System):
         obs = {k: np.empty(n_samples) for k in ("overlap", "overlap2", "q", "energy")}
         for k, child in enumerate(ss.spawn(n_samples)):
             pattern_seed, init_seed, chain_seed = child.spawn(3)
-            xi = self.patterns(alpha, pattern_seed)
-            W = self.couplings(xi)
+            xi = self.patterns(alpha, pattern_seed).astype(np.int8)
             rng = np.random.default_rng(init_seed)
             spins = xi[:, 0].copy()
             spins[rng.random(self.N) < (1.0 - self.initial_overlap) / 2] *= -1
-            fields = W @ spins
+            overlaps = xi.T.astype(np.int64) @ spins
             state = new_state(chain_seed)
             sum_s, sums = np.zeros(self.N), np.zeros(3)
-            kernels.glauber_sweeps(spins, W, fields, beta, self.relax_sweeps, xi[:, 0], state, sum_s, sums)
+            kernels.glauber_sweeps(spins, xi, overlaps, beta, self.relax_sweeps, state, sum_s, sums)
             sum_s[:], sums[:] = 0.0, 0.0
-            kernels.glauber_sweeps(spins, W, fields, beta, self.measure_sweeps, xi[:, 0], state, sum_s, sums)
+            kernels.glauber_sweeps(spins, xi, overlaps, beta, self.measure_sweeps, state, sum_s, sums)
             configs[k] = spins
             mean_s = sum_s / self.measure_sweeps
             obs["overlap"][k], obs["overlap2"][k], obs["energy"][k] = sums / self.measure_sweeps
