@@ -13,7 +13,7 @@ In one run:
    along T at D = 0, 0.5, 1.0, 1.5 vs the literature line Tc(D), per size and extrapolated.
 4. TASEP (alpha, beta) grid (L = 100): PredictionDivergence on each line of the exact
    diagram, the peak reading on the first-order line alpha = beta < 1/2 and the
-   steepest-drop reading on the continuous lines alpha = 1/2 and beta = 1/2.
+   step-edge reading on the continuous lines alpha = 1/2 and beta = 1/2.
 
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 

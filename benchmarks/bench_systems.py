@@ -49,6 +49,8 @@ def cases(L: int):
         ("tasep L=200", lambda: TASEP(L=200), [0.8, 0.9], 400),
         ("tfim_chain N=12 h=1", lambda: TransverseFieldIsingChain(N=12), [1.0], 400),
         ("hopfield N=500 alpha=0.1 T=0.2", lambda: Hopfield(N=500), [0.1, 0.2], 20),
+        ("hopfield N=200 alpha=0.2 T=0.8", lambda: Hopfield(N=200), [0.2, 0.8], 40),
+        ("hopfield N=200 alpha=0.05 T=1.4", lambda: Hopfield(N=200), [0.05, 1.4], 40),
     ]
 
 

@@ -13,7 +13,7 @@ from phasemapper.detectors._indicators import (
     interior_peak,
     kl_matrix,
     mean_prediction,
-    steepest_drop,
+    step_edge,
 )
 
 
@@ -108,8 +108,10 @@ def test_kl_matrix_of_an_exact_posterior_is_the_exact_kl():
     assert np.allclose(kl_matrix(lp), exact, atol=se)
 
 
-def test_steepest_drop_finds_the_minimum_slope_and_ignores_rising_curves():
-    x = np.linspace(0, 1, 21)
-    y = -x + (x - 0.613) ** 3 / 3  # slope -1 + (x - 0.613)^2: steepest at 0.613; central differences of a
-    assert steepest_drop(x, y) == pytest.approx(0.613, abs=1e-9)  # cubic shift the slope by a constant
-    assert np.isnan(steepest_drop(x, x))
+def test_step_edge_is_the_half_way_crossing_of_the_drop_and_ignores_rising_curves():
+    x = np.linspace(0, 1, 11)
+    # a peak of 3 at x = 0.3, then a plateau of 1 (the median from the peak on): half-way level 2,
+    # crossed between x = 0.4 (y = 2.5) and x = 0.5 (y = 1.5), at 0.45 by linear interpolation
+    y = np.array([1, 1.5, 2, 3, 2.5, 1.5, 1, 1, 1, 1, 1], dtype=float)
+    assert step_edge(x, y) == pytest.approx(0.45, abs=1e-12)
+    assert np.isnan(step_edge(x, x))  # the maximum is the last point: no drop after it

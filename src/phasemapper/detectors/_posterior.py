@@ -18,7 +18,7 @@ from ._indicators import (
     interior_peak,
     kl_matrix,
     mean_prediction,
-    steepest_drop,
+    step_edge,
 )
 from ._networks import ConfigurationClassifier, held_out_split, smooth_class_basis
 from ._observables import _first_root, scan_sites
@@ -180,7 +180,7 @@ class Confusion(_NetworkParams, LineDetector):
 
 
 #: how PredictionDivergence reads a transition off its divergence curve
-_LOCATORS = {"peak": interior_peak, "drop": steepest_drop}
+_LOCATORS = {"peak": interior_peak, "drop": step_edge}
 
 
 class PredictionDivergence(_NetworkParams, LineDetector):
@@ -196,13 +196,14 @@ class PredictionDivergence(_NetworkParams, LineDetector):
     Where a phase's samples stop depending on the parameter (TASEP's
     maximal-current phase), its mean prediction is flat and the divergence is a
     step from about 1 to about 0 instead of a peak: ``locate="drop"`` puts the
-    transition at the step's edge, where the divergence falls fastest.
+    transition at the step's edge, where the divergence falls through half its
+    drop (:func:`step_edge`).
 
     Parameters
     ----------
     locate : {"peak", "drop"}
         Read the transition at the divergence's most prominent interior peak, or
-        where it falls fastest along ``axis``.
+        at the edge of its downward step along ``axis``.
     smooth_degree : int or None
         As in :class:`Confusion`; here 2 by default. On Blume-Capel (T, D) grids at
         L = 32 (two seeds) the free output layer put the transition up to 23% off
