@@ -55,7 +55,7 @@ class FunctionSystem(System):
     ...     noisy = rng.random() < 0.05          # 5% label noise
     ...     return "disk" if inside != noisy else "outside"
     >>> system = FunctionSystem(phase, Space([Axis("x", -1, 1), Axis("y", -1, 1)]), phases=["disk", "outside"])
-    >>> system.sample([0.0, 0.1], n_samples=20, seed=0).observables["label"].mean() < 0.5
+    >>> bool(system.sample([0.0, 0.1], n_samples=20, seed=0).observables["label"].mean() < 0.5)
     True
     """
 
