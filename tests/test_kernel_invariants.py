@@ -1,0 +1,47 @@
+"""Kernels that keep derived state current (cached components, pattern overlaps) keep it exact."""
+
+import numpy as np
+
+from phasemapper import kernels
+from phasemapper.kernels._rng import new_state
+
+
+def test_xy_record_loop_keeps_the_cached_spin_components_current():
+    # Metropolis writes (cos, sin) of each accepted angle and Wolff reflects the cached vectors
+    # (s -> s - 2 (s.r) r) without trigonometry: after many of both, the cache must still be
+    # (cos theta, sin theta) to rounding
+    L = 8
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(0.0, 2 * np.pi, size=(L, L))
+    work = np.empty((2, L, L))
+    n_records = 50
+    configs, values = np.empty((n_records, L, L)), np.empty((n_records, 3))
+    accepted, flipped = kernels.xy.run_records(
+        theta, 1.0, 1.0 / 0.9, n_records, 2, 8, 1.8, new_state(1), np.empty(2 * L * L, dtype=np.int64),
+        np.zeros(L * L, dtype=np.bool_), work, configs, values, True)
+    assert accepted > 0 and flipped > 0
+    np.testing.assert_allclose(work[0], np.cos(theta), atol=1e-12)
+    np.testing.assert_allclose(work[1], np.sin(theta), atol=1e-12)
+    # the records are the measurements of the stored configurations
+    e, m, hel = kernels.xy.measure(configs[-1], 1.0, 1.0 / 0.9)
+    np.testing.assert_allclose(values[-1], [e, m, hel])
+
+
+def test_hopfield_overlaps_and_energy_match_the_explicit_couplings():
+    # the kernel never builds W = xi xi^T / N (zero diagonal); its overlaps M = xi^T s must stay exact
+    # and its energy per neuron must equal -s.W.s / 2N computed from W
+    N, p = 60, 9
+    rng = np.random.default_rng(2)
+    xi = rng.choice(np.array([-1, 1], dtype=np.int8), size=(N, p))
+    spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=N)
+    overlaps = xi.T.astype(np.int64) @ spins
+    sum_s, sums = np.zeros(N), np.zeros(3)
+    flips = kernels.hopfield.glauber_sweeps(spins, xi, overlaps, 1.0 / 0.7, 1, new_state(3), sum_s, sums)
+    assert flips > 0
+    np.testing.assert_array_equal(overlaps, xi.T.astype(np.int64) @ spins)
+    W = xi.astype(float) @ xi.T.astype(float) / N
+    np.fill_diagonal(W, 0.0)
+    s = spins.astype(float)
+    assert abs(sums[2] - (-0.5 * s @ W @ s / N)) < 1e-12
+    assert sums[0] == (xi[:, 0] @ s) / N
+    np.testing.assert_array_equal(sum_s, s)
