@@ -182,11 +182,13 @@ class Observables:
             n_sites = scan_sites(ds)
             idx = rng.integers(0, m.shape[1], size=(self.n_bootstrap, m.shape[1]))
             full = _moments(m, e, T, n_sites, self._is_temperature)
-            boot = _moments(m[:, idx], e[:, idx], T, n_sites, self._is_temperature)  # (boot, point)
+            counts = np.zeros((self.n_bootstrap, m.shape[1]))  # how often each sample is drawn per replica
+            np.add.at(counts, (np.arange(self.n_bootstrap)[:, None], idx), 1.0)
+            boot = _moments(m, e, T, n_sites, self._is_temperature, counts)  # (boot, point)
             for name, value in full.items():
                 curves.setdefault(name, []).append(value)
                 curves.setdefault(name + "_err", []).append(boot[name].std(axis=0, ddof=1))
-            self._data[L] = _SizeData(T, m, e, n_sites, idx, self._is_temperature)
+            self._data[L] = _SizeData(T, m, e, n_sites, counts, self._is_temperature)
 
         self.observables_ = xr.Dataset(
             {name: (("L", self.axis), np.array(v)) for name, v in curves.items()},
@@ -279,33 +281,44 @@ class _SizeData:
     A value at ``t`` between scan points ``T[i] <= t <= T[i+1]`` is the linear
     blend of the estimates reweighted from ``T[i]`` and from ``T[i+1]``
     (Ferrenberg & Swendsen, PRL 61, 2635 (1988)); ``resample`` selects a
-    bootstrap replica (row of ``idx``) or the data themselves (``None``).
+    bootstrap replica (its row of ``counts``: how often each sample is drawn)
+    or the data themselves (``None``).
     """
 
     def __init__(
-        self, T: np.ndarray, m: np.ndarray, e: np.ndarray, n_sites: int, idx: np.ndarray, temperature: bool
+        self, T: np.ndarray, m: np.ndarray, e: np.ndarray, n_sites: int, counts: np.ndarray, temperature: bool
     ) -> None:
-        self.T, self.m, self.e, self.n_sites, self.idx = T, m, e, n_sites, idx
+        self.T, self.e, self.n_sites, self.counts = T, e, n_sites, counts
         self.temperature = temperature  # reweight in 1/T; otherwise plain linear interpolation
+        am = np.abs(m)
+        self._powers = np.stack([am, am * am, (am * am) ** 2])  # (3, point, sample)
+        self._weights_for: tuple | None = None
+
+    def _weights(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Bracketing points, blend factors and unnormalized reweighting factors at ``t``, kept for the last
+        ``t`` (the bootstrap replicas of one estimate share it)."""
+        key = (t.size, float(t[0]), float(t[-1]))
+        if self._weights_for != key:
+            i = np.clip(np.searchsorted(self.T, t, side="right") - 1, 0, self.T.size - 2)
+            lam = np.clip((t - self.T[i]) / (self.T[i + 1] - self.T[i]), 0.0, 1.0)
+            weights = []
+            for src in (i, i + 1):
+                if self.temperature:
+                    logw = -(1.0 / t - 1.0 / self.T[src])[:, None] * self.n_sites * self.e[src]
+                    weights.append(np.exp(logw - logw.max(axis=1, keepdims=True)))
+                else:
+                    weights.append(np.ones(self.e[src].shape))
+            self._weights_for, self._cached = key, (i, lam, weights)
+        return self._cached
 
     def _averages(self, t: np.ndarray, resample: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Blended reweighted <|m|>, <m^2>, <m^4> at each ``t``."""
-        i = np.clip(np.searchsorted(self.T, t, side="right") - 1, 0, self.T.size - 2)
-        lam = np.clip((t - self.T[i]) / (self.T[i + 1] - self.T[i]), 0.0, 1.0)
+        """Blended reweighted <|m|>, <m^2>, <m^4> at each ``t``; ``resample`` weighs each sample by its count."""
+        i, lam, weights = self._weights(t)
         out = np.zeros((3, t.size))
-        for src, weight in ((i, 1.0 - lam), (i + 1, lam)):
-            m, e = self.m[src], self.e[src]  # (n_t, sample)
+        for src, blend, w in ((i, 1.0 - lam, weights[0]), (i + 1, lam, weights[1])):
             if resample is not None:
-                rows = self.idx[resample]
-                m, e = m[:, rows], e[:, rows]
-            if self.temperature:
-                logw = -(1.0 / t - 1.0 / self.T[src])[:, None] * self.n_sites * e
-            else:
-                logw = np.zeros(m.shape)
-            w = np.exp(logw - logw.max(axis=1, keepdims=True))
-            w /= w.sum(axis=1, keepdims=True)
-            am = np.abs(m)
-            out += weight * np.stack([(w * am).sum(1), (w * am**2).sum(1), (w * am**4).sum(1)])
+                w = w * self.counts[resample]
+            out += blend * (self._powers[:, src] * w).sum(axis=2) / w.sum(axis=1)
         return out[0], out[1], out[2]
 
     def binder(self, t: np.ndarray, resample: int | None) -> np.ndarray:
@@ -317,15 +330,22 @@ class _SizeData:
         return self.n_sites * (m2 - am**2) / (t if self.temperature else 1.0)
 
 
-def _moments(m: np.ndarray, e: np.ndarray, T: np.ndarray, n_sites: int, temperature: bool) -> dict[str, np.ndarray]:
-    """Observables from per-site m, e with the sample axis last; leading bootstrap axes allowed after the point axis."""
-    if m.ndim == 3:  # (point, boot, sample) -> results (boot, point)
-        m, e = np.moveaxis(m, 0, 1), np.moveaxis(e, 0, 1)
-    am = np.abs(m).mean(axis=-1)
-    m2 = (m**2).mean(axis=-1)
-    m4 = (m**4).mean(axis=-1)
-    e1 = e.mean(axis=-1)
-    e2 = (e**2).mean(axis=-1)
+def _moments(m: np.ndarray, e: np.ndarray, T: np.ndarray, n_sites: int, temperature: bool,
+             counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Observables from per-site ``m``, ``e`` (point, sample); per point, or per bootstrap replica and point.
+
+    ``counts`` (replica, sample): how often each sample is drawn in each replica;
+    the replicas' means are then one matrix product per moment instead of a
+    gathered copy of the data per replica. Results are ``(point,)`` or ``(replica, point)``.
+    """
+    def mean(x: np.ndarray) -> np.ndarray:
+        return x.mean(axis=-1) if counts is None else (counts @ x.T) / counts.shape[1]
+
+    am = mean(np.abs(m))
+    m2 = mean(m * m)
+    m4 = mean((m * m) ** 2)
+    e1 = mean(e)
+    e2 = mean(e * e)
     with np.errstate(invalid="ignore", divide="ignore"):
         binder = 1.0 - m4 / (3.0 * m2**2)
     return {
