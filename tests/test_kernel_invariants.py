@@ -45,3 +45,43 @@ def test_hopfield_overlaps_and_energy_match_the_explicit_couplings():
     assert abs(sums[2] - (-0.5 * s @ W @ s / N)) < 1e-12
     assert sums[0] == (xi[:, 0] @ s) / N
     np.testing.assert_array_equal(sum_s, s)
+
+
+def _wolff_pair(spins, n_records, per_record, p_thr, seed=0):
+    L = spins.shape[1]
+    configs = np.empty((n_records, 2, L, L), dtype=np.int8)
+    e, m = np.empty((n_records, 2)), np.empty((n_records, 2))
+    flipped = kernels.ising.run_wolff_pair(spins, n_records, per_record, 1.0, np.uint64(p_thr), new_state(seed),
+                                           np.empty((2, L * L), dtype=np.int64), configs, e, m, True)
+    return flipped, configs, e, m
+
+
+def test_wolff_pair_grows_exact_clusters_on_each_lattice_independently():
+    # the branch-free growth in its two limits, where every cluster is known exactly:
+    # p_add = 0 -> single sites; p_add = 1 from a uniform lattice -> the whole lattice flips each time
+    L, n_records, per_record = 6, 5, 3
+    spins = np.ones((2, L, L), dtype=np.int8)
+    flipped, configs, e, m = _wolff_pair(spins, n_records, per_record, 0)
+    assert flipped == 2 * n_records * per_record
+    always = np.iinfo(np.uint64).max
+    spins = np.ones((2, L, L), dtype=np.int8)
+    flipped, configs, e, m = _wolff_pair(spins, n_records, per_record, always)
+    assert flipped == 2 * n_records * per_record * L * L
+    # an odd number of whole-lattice flips per record: the sign alternates record by record, on both lattices
+    expected = np.array([(-1) ** (k + 1) for k in range(n_records)]) * L * L
+    np.testing.assert_array_equal(m, np.stack([expected, expected], axis=1))
+    np.testing.assert_array_equal(e, np.full((n_records, 2), -2.0 * L * L))
+
+
+def test_wolff_pair_records_are_the_measurements_of_the_stored_lattices():
+    L = 8
+    rng = np.random.default_rng(4)
+    spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(2, L, L))
+    threshold = kernels.ising.wolff_threshold(2.3, 1.0)
+    flipped, configs, e, m = _wolff_pair(spins, 20, 2, threshold, seed=5)
+    assert flipped > 0
+    for k in range(20):
+        for lane in range(2):
+            np.testing.assert_allclose((e[k, lane], m[k, lane]), kernels.ising.energy_magnetization(configs[k, lane], 1.0, 0.0))
+    np.testing.assert_array_equal(configs[-1], spins)  # the last record is the final state
+    assert not np.array_equal(configs[:, 0], configs[:, 1])  # two chains, not one copied

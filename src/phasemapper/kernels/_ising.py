@@ -16,8 +16,8 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import grow_cluster
-from ._rng import next_below, probability_threshold, xoshiro_step
+from ._lattice import grow_cluster, neighbours
+from ._rng import below, next_below, probability_threshold, xoshiro_step
 
 __all__ = [
     "metropolis_tables",
@@ -25,6 +25,7 @@ __all__ = [
     "energy_magnetization",
     "run_metropolis",
     "run_wolff",
+    "run_wolff_pair",
 ]
 
 _ALWAYS = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -136,4 +137,94 @@ def run_wolff(spins, n_records, clusters_per_record, J, p_thr, state, stack, con
         mags[k] = m
         if store:
             configs[k, :, :] = spins
+    return flipped
+
+
+@nb.njit(inline="always", cache=True)
+def _between_clusters(spins, lane, flat, stack, n_records, per_record, J, started, records, configs, energies, mags,
+                      store, s0, s1, s2, s3):
+    """Lattice ``lane`` of :func:`run_wolff_pair` has finished a cluster: record if ``per_record`` clusters
+    are done, then seed the next cluster unless all records are.
+
+    Returns ``(top, old, started, records, seeded, s0, s1, s2, s3)``.
+    """
+    if started == per_record:
+        e, m = energy_magnetization(spins[lane], J, 0.0)
+        energies[records, lane] = e
+        mags[records, lane] = m
+        if store:
+            configs[records, lane, :, :] = spins[lane]
+        records += 1
+        started = 0
+    if records == n_records:
+        return 0, np.int8(0), started, records, 0, s0, s1, s2, s3
+    bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+    seed = below(bits, flat.shape[0])
+    old = flat[seed]
+    flat[seed] = -old
+    stack[0] = seed
+    return 1, old, started + 1, records, 1, s0, s1, s2, s3
+
+
+@nb.njit(cache=True)
+def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stacks, configs, energies, mags, store):
+    """Wolff updates (h = 0) on two independent lattices at once, ``spins[0]`` and ``spins[1]``.
+
+    The same chain as :func:`run_wolff` on each lattice, interleaved: each loop
+    pass takes one site off each lattice's cluster stack and tests its four
+    bonds without branches (a bond joins when its neighbour still has the
+    cluster's old sign and a fresh random number is below ``p_thr``), so the
+    two growths, independent of each other, overlap in the CPU instead of
+    waiting on one chain of dependent loads. Every random number is used by one
+    lattice only. Each lattice records after each of its own
+    ``clusters_per_record`` clusters, so neither waits for the other between
+    records. ``spins`` is ``int8 (2, L, L)``, ``stacks`` ``int64 (2, L*L)``,
+    ``configs`` ``(n_records, 2, L, L)`` (used if ``store``), ``energies`` and
+    ``mags`` ``(n_records, 2)`` totals. Returns the number of flipped spins.
+    """
+    L = spins.shape[1]
+    n = L * L
+    fa = spins[0].reshape(n)
+    fb = spins[1].reshape(n)
+    sa = stacks[0]
+    sb = stacks[1]
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    ta = tb = 0  # stack tops (0: between clusters)
+    oa = ob = np.int8(0)  # the growing cluster's old sign
+    ca = cb = 0  # clusters started in the current record
+    ra = rb = 0  # records completed
+    flipped = 0
+    while True:
+        if ta == 0 and ra < n_records:  # lattice 0 between clusters: record if due, then seed the next
+            ta, oa, ca, ra, seeded, s0, s1, s2, s3 = _between_clusters(
+                spins, 0, fa, sa, n_records, clusters_per_record, J, ca, ra, configs, energies, mags, store, s0, s1, s2, s3)
+            flipped += seeded
+        if tb == 0 and rb < n_records:
+            tb, ob, cb, rb, seeded, s0, s1, s2, s3 = _between_clusters(
+                spins, 1, fb, sb, n_records, clusters_per_record, J, cb, rb, configs, energies, mags, store, s0, s1, s2, s3)
+            flipped += seeded
+        if ta == 0 and tb == 0:
+            break
+        # one site off each stack; a lattice with an empty stack does a no-op pass (act = 0)
+        act_a = np.int64(ta > 0)
+        act_b = np.int64(tb > 0)
+        ta -= act_a
+        tb -= act_b
+        na = neighbours(sa[ta], L, n)
+        nbr = neighbours(sb[tb], L, n)
+        for k in range(4):
+            a = na[k]
+            b = nbr[k]
+            bits_a, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            bits_b, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            ja = np.int64((fa[a] == oa) & (bits_a < p_thr)) * act_a
+            jb = np.int64((fb[b] == ob) & (bits_b < p_thr)) * act_b
+            fa[a] -= 2 * oa * ja
+            fb[b] -= 2 * ob * jb
+            sa[ta] = a
+            sb[tb] = b
+            ta += ja
+            tb += jb
+            flipped += ja + jb
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
     return flipped

@@ -150,16 +150,18 @@ class _Chain(MarkovChain):
         self.L, self.J, self.T, self.h = system.L, system.J, T, h
         self.algorithm = algorithm
         self.state = state
-        self.spins = np.empty((self.L, self.L), dtype=np.int8)
-        self.work = 0  # accepted flips (Metropolis) or flipped spins (Wolff)
-        self.attempts = 0  # attempted flips (Metropolis) or cluster updates (Wolff)
+        self.work = 0  # accepted flips (Metropolis) or flipped spins (Wolff, both lattices)
+        self.attempts = 0  # attempted flips (Metropolis) or cluster pairs (Wolff)
         if algorithm == "metropolis":
+            self.spins = np.empty((self.L, self.L), dtype=np.int8)
             self.table = kernels.metropolis_tables(T, self.J, h)
-        else:
+        else:  # two independent lattices grown together (kernels.run_wolff_pair); a step is a pair of clusters
+            self.samples_per_record = 2
+            self.spins = np.empty((2, self.L, self.L), dtype=np.int8)
             self.p_thr = kernels.wolff_threshold(T, self.J)
-            self.stack = np.empty(self.L * self.L, dtype=np.int64)
-            self.step_calibration = ClusterStepCalibration(self.L * self.L)
-            self._scratch = np.empty((1, self.L, self.L), dtype=np.int8)
+            self.stacks = np.empty((2, self.L * self.L), dtype=np.int64)
+            self.step_calibration = ClusterStepCalibration(2 * self.L * self.L)
+            self._scratch = np.empty((1, 2, self.L, self.L), dtype=np.int8)
 
     def initialise(self, rng: np.random.Generator, ordered: bool) -> None:
         if ordered:
@@ -169,16 +171,16 @@ class _Chain(MarkovChain):
         self.calibrate()
 
     def calibrate(self) -> None:
-        """Wolff: set the clusters per step so that a step flips about ``L*L`` spins on average."""
+        """Wolff: set the cluster pairs per step so that a step flips about ``L*L`` spins per lattice on average."""
         if self.algorithm != "wolff":
             return
         flipped, clusters = self.step_calibration.update(self.work, self.attempts, self._clusters)
         self.work, self.attempts = self.work + flipped, self.attempts + clusters
 
     def _clusters(self, n: int) -> int:
-        return kernels.run_wolff(
-            self.spins, 1, n, self.J, self.p_thr, self.state, self.stack,
-            self._scratch, np.empty(1), np.empty(1), False,
+        return kernels.run_wolff_pair(
+            self.spins, 1, n, self.J, self.p_thr, self.state, self.stacks,
+            self._scratch, np.empty((1, 2)), np.empty((1, 2)), False,
         )
 
     @property
@@ -186,25 +188,33 @@ class _Chain(MarkovChain):
         return self.step_calibration.per_step
 
     def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Run ``n_records`` blocks of ``per_record`` steps; per-site energy and magnetization."""
-        configs = np.empty((n_records if store else 1, self.L, self.L), dtype=np.int8)
-        energy = np.empty(max(n_records, 1))
-        mag = np.empty(max(n_records, 1))
+        """Run ``n_records`` blocks of ``per_record`` steps; per-site energy and magnetization.
+
+        Wolff records hold both lattices (``2 * n_records`` samples); unstored (pilot)
+        records report their means over the two, with the autocorrelation of one.
+        """
         n_sites = self.L * self.L
-        if n_records == 0:
-            return configs[:0], {"energy": energy[:0], "magnetization": mag[:0]}
         if self.algorithm == "metropolis":
-            self.work += kernels.run_metropolis(
-                self.spins, n_records, per_record, self.J, self.h, self.table, self.state, configs, energy, mag, store
-            )
-            self.attempts += n_records * per_record * self.L * self.L
-        else:
-            clusters = per_record * self.clusters_per_step
-            self.work += kernels.run_wolff(
-                self.spins, n_records, clusters, self.J, self.p_thr, self.state, self.stack, configs, energy, mag, store
+            configs = np.empty((n_records if store else 1, self.L, self.L), dtype=np.int8)
+            energy, mag = np.empty(max(n_records, 1)), np.empty(max(n_records, 1))
+            if n_records:
+                self.work += kernels.run_metropolis(
+                    self.spins, n_records, per_record, self.J, self.h, self.table, self.state, configs, energy, mag, store
+                )
+                self.attempts += n_records * per_record * n_sites
+            return configs[:n_records], {"energy": energy[:n_records] / n_sites, "magnetization": mag[:n_records] / n_sites}
+        clusters = per_record * self.clusters_per_step
+        configs = np.empty((n_records if store else 1, 2, self.L, self.L), dtype=np.int8)
+        energy, mag = np.empty((n_records, 2)), np.empty((n_records, 2))
+        if n_records:
+            self.work += kernels.run_wolff_pair(
+                self.spins, n_records, clusters, self.J, self.p_thr, self.state, self.stacks, configs, energy, mag, store
             )
             self.attempts += n_records * clusters
-        return configs, {"energy": energy / n_sites, "magnetization": mag / n_sites}
+        e, m = energy / n_sites, mag / n_sites
+        if not store:
+            return configs[:0, 0], {"energy": e.mean(axis=1), "magnetization": np.abs(m).mean(axis=1)}
+        return configs.reshape(-1, self.L, self.L), {"energy": e.reshape(-1), "magnetization": m.reshape(-1)}
 
     def tau_series(self, observables: dict[str, np.ndarray]) -> list[np.ndarray]:
         # |m| at h = 0 (the sign is a symmetry); the signed m too in a field, where
@@ -215,7 +225,7 @@ class _Chain(MarkovChain):
     def sweeps_per_step(self) -> float:
         if self.algorithm == "metropolis":
             return 1.0
-        return float(self.clusters_per_step * self.work / max(self.attempts, 1) / (self.L * self.L))
+        return float(self.clusters_per_step * self.work / max(self.attempts, 1) / (2 * self.L * self.L))
 
     def acceptance_rate(self) -> float:
         if self.algorithm == "metropolis":
