@@ -157,6 +157,9 @@ class _Chain(MarkovChain):
             self.table = kernels.metropolis_tables(T, self.J, h)
         else:  # two independent lattices grown together (kernels.run_wolff_pair); a step is a pair of clusters
             self.samples_per_record = 2
+            # the pilot's series are means over the two lattices (half the variance of one), so half the
+            # minimum length estimates tau as well; it still runs until it spans PILOT_TAUS taus
+            self.MIN_PILOT = MarkovChain.MIN_PILOT // 2
             self.spins = np.empty((2, self.L, self.L), dtype=np.int8)
             self.p_thr = kernels.wolff_threshold(T, self.J)
             self.stacks = np.empty((2, self.L * self.L), dtype=np.int64)
