@@ -36,7 +36,8 @@ def test_hopfield_overlaps_and_energy_match_the_explicit_couplings():
     spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=N)
     overlaps = xi.T.astype(np.int64) @ spins
     sum_s, sums = np.zeros(N), np.zeros(3)
-    flips = kernels.hopfield.glauber_sweeps(spins, xi, overlaps, 1.0 / 0.7, 1, new_state(3), sum_s, sums)
+    table, h_max = kernels.hopfield.heatbath_thresholds(1.0 / 0.7, N, p)
+    flips = kernels.hopfield.glauber_sweeps(spins, xi, overlaps, table, h_max, 1, new_state(3), sum_s, sums)
     assert flips > 0
     np.testing.assert_array_equal(overlaps, xi.T.astype(np.int64) @ spins)
     W = xi.astype(float) @ xi.T.astype(float) / N

@@ -167,6 +167,7 @@ class Hopfield(System):
         beta = math.inf if T == 0 else 1.0 / T
         configs = np.empty((n_samples, self.N), dtype=np.int8)
         obs = {k: np.empty(n_samples) for k in ("overlap", "overlap2", "q", "energy")}
+        table, h_max = kernels.heatbath_thresholds(beta, self.N, self.n_patterns(alpha))
         for k, child in enumerate(ss.spawn(n_samples)):
             pattern_seed, init_seed, chain_seed = child.spawn(3)
             xi = self.patterns(alpha, pattern_seed).astype(np.int8)
@@ -176,9 +177,9 @@ class Hopfield(System):
             overlaps = xi.T.astype(np.int64) @ spins
             state = new_state(chain_seed)
             sum_s, sums = np.zeros(self.N), np.zeros(3)
-            kernels.glauber_sweeps(spins, xi, overlaps, beta, self.relax_sweeps, state, sum_s, sums)
+            kernels.glauber_sweeps(spins, xi, overlaps, table, h_max, self.relax_sweeps, state, sum_s, sums)
             sum_s[:], sums[:] = 0.0, 0.0
-            kernels.glauber_sweeps(spins, xi, overlaps, beta, self.measure_sweeps, state, sum_s, sums)
+            kernels.glauber_sweeps(spins, xi, overlaps, table, h_max, self.measure_sweeps, state, sum_s, sums)
             configs[k] = spins
             mean_s = sum_s / self.measure_sweeps
             obs["overlap"][k], obs["overlap2"][k], obs["energy"][k] = sums / self.measure_sweeps
