@@ -10,7 +10,7 @@ import numpy as np
 from ._lattice import neighbours
 from ._rng import next_below, next_double, unit_double, xoshiro_step
 
-__all__ = ["fill_components", "metropolis_sweeps", "wolff_clusters", "measure", "run_records"]
+__all__ = ["fill_components", "metropolis_sweeps", "wolff_clusters", "measure", "measure_components", "run_records"]
 
 _TWO_PI = 2.0 * math.pi
 
@@ -107,32 +107,43 @@ def wolff_clusters(theta, n_clusters, beta, J, state, stack, in_cluster, work):
 
 
 @nb.njit(cache=True)
-def measure(theta, J, beta):
-    """Energy per site, |magnetization| per site and the per-sample helicity-modulus estimator.
+def measure_components(work, J, beta):
+    """:func:`measure` from the spin components ``work[0], work[1] = cos(theta), sin(theta)``.
 
-    ``helicity = (1 / 2N) sum_{a=x,y} [J sum_a cos(dtheta) - beta J^2 (sum_a sin(dtheta))^2]``; its mean is
-    the helicity modulus (the mean of ``sum sin`` vanishes by symmetry).
+    Bond terms by the angle-difference identities ``cos(a - b) = cos a cos b + sin a sin b`` and
+    ``sin(a - b) = sin a cos b - cos a sin b``: no trigonometric call, equal to :func:`measure` to rounding.
     """
-    L = theta.shape[0]
+    c, s = work[0], work[1]
+    L = c.shape[0]
     cx = cy = sx = sy = 0.0
     mx = my = 0.0
     for i in range(L):
         ip = i + 1 if i + 1 < L else 0
         for j in range(L):
             jp = j + 1 if j + 1 < L else 0
-            t = theta[i, j]
-            dx = t - theta[i, jp]
-            dy = t - theta[ip, j]
-            cx += math.cos(dx)
-            cy += math.cos(dy)
-            sx += math.sin(dx)
-            sy += math.sin(dy)
-            mx += math.cos(t)
-            my += math.sin(t)
+            ci, si = c[i, j], s[i, j]
+            cx += ci * c[i, jp] + si * s[i, jp]
+            cy += ci * c[ip, j] + si * s[ip, j]
+            sx += si * c[i, jp] - ci * s[i, jp]
+            sy += si * c[ip, j] - ci * s[ip, j]
+            mx += ci
+            my += si
     n = L * L
     energy = -J * (cx + cy) / n
     helicity = (J * (cx + cy) - beta * J * J * (sx * sx + sy * sy)) / (2.0 * n)
     return energy, math.sqrt(mx * mx + my * my) / n, helicity
+
+
+@nb.njit(cache=True)
+def measure(theta, J, beta):
+    """Energy per site, |magnetization| per site and the per-sample helicity-modulus estimator.
+
+    ``helicity = (1 / 2N) sum_{a=x,y} [J sum_a cos(dtheta) - beta J^2 (sum_a sin(dtheta))^2]``; its mean is
+    the helicity modulus (the mean of ``sum sin`` vanishes by symmetry).
+    """
+    work = np.empty((2,) + theta.shape)
+    fill_components(theta, work)
+    return measure_components(work, J, beta)
 
 
 @nb.njit(cache=True)
@@ -141,7 +152,7 @@ def run_records(theta, J, beta, n_records, sweeps, clusters, delta, state, stack
     """The record loop: per record ``sweeps`` Metropolis sweeps, then ``clusters`` Wolff updates, then a measurement.
 
     Fills ``work`` once (:func:`fill_components`); ``values[k]`` gets
-    ``measure``'s energy, magnetization and helicity estimator; if ``store``,
+    ``measure``'s energy, magnetization and helicity estimator (from the cached components); if ``store``,
     ``configs[k]`` the angles. Returns (accepted moves, flipped sites).
     """
     fill_components(theta, work)
@@ -152,7 +163,7 @@ def run_records(theta, J, beta, n_records, sweeps, clusters, delta, state, stack
             accepted += metropolis_sweeps(theta, sweeps, beta, J, delta, state, work)
         if clusters > 0:
             flipped += wolff_clusters(theta, clusters, beta, J, state, stack, in_cluster, work)
-        values[k, 0], values[k, 1], values[k, 2] = measure(theta, J, beta)
+        values[k, 0], values[k, 1], values[k, 2] = measure_components(work, J, beta)
         if store:
             configs[k, :, :] = theta
     return accepted, flipped
