@@ -104,6 +104,22 @@ def test_gp_prior_weight_follows_the_data():
     assert wrong.fit(pts, _split(pts)).prior_weight_ < 0.2
 
 
+def test_gp_acquisition_is_the_chance_the_map_is_wrong():
+    """Where noisy labels have settled the phase the acquisition is ~0 although the predicted probabilities stay
+    uncertain (entropy well above 0); where the map's phase flips along a line across the boundary, and where no
+    data are, it is near its two-phase maximum 1/2."""
+    rng = np.random.default_rng(0)
+    pts = SQUARE.sobol(128, seed=0) * [0.6, 1.0]  # no data on x > 0.6; the boundary is x = 0.3
+    labels = (pts[:, 0] > 0.3) ^ (rng.random(len(pts)) < 0.1)  # 10% of the labels flipped
+    m = GPClassifierMap(SQUARE, ["left", "right"]).fit(pts, labels.astype(int))
+    settled, empty = [[0.05, 0.5]], [[1.0, 0.5]]
+    across = np.column_stack([np.linspace(0.2, 0.4, 41), np.full(41, 0.5)])
+    assert m.entropy(settled)[0] > 0.1  # label noise keeps the probabilities off 0 and 1 ...
+    assert m.acquisition(settled)[0] < 1e-3  # ... but the phase there is not in doubt (BALD there: 0.009)
+    assert m.acquisition(across).max() > 0.3
+    assert m.acquisition(empty)[0] > 0.4
+
+
 def _three_phase_priors(certainty, wrong=False):
     """The three regions of ThreePhase as a person would sketch them (11-point curve, straight lines)."""
     xs = np.linspace(0, 1, 11)

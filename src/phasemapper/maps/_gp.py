@@ -179,8 +179,22 @@ class GPClassifierMap(PhaseMap):
         return self._draws(points).mean(axis=0)
 
     def _uncertainty(self, points: np.ndarray) -> np.ndarray:
-        """BALD: entropy of the mean prediction minus the mean entropy of the draws (epistemic part only)."""
+        """Posterior probability that the map's phase at a point is wrong, plus a BALD tie-break.
+
+        With latent draws ``f``, the share of draws won by each phase is the
+        posterior probability of that phase being the point's phase; one minus
+        the largest share is the chance that the map's answer is wrong there,
+        i.e. the point's expected contribution to the misclassified area. It is
+        zero where the data settle the phase (however noisy the labels) and
+        near ``1 - 1/K`` where nothing is known. Among points it scores equal
+        (e.g. all zero) the epistemic information (BALD, Houlsby et al. 2011)
+        decides: it is scaled below half a draw's share, ``1 / n_draws``, so it
+        never outweighs one draw.
+        """
         if len(self.points_) == 0:
             return self.entropy(points)
         draws = self._draws(points)
-        return entropy(draws.mean(axis=0)) - entropy(draws).mean(axis=0)
+        winners = draws.argmax(axis=2)
+        share = np.stack([(winners == c).mean(axis=0) for c in range(draws.shape[2])], axis=1)
+        bald = entropy(draws.mean(axis=0)) - entropy(draws).mean(axis=0)
+        return 1.0 - share.max(axis=1) + bald * 0.5 / (self.n_draws * np.log(draws.shape[2]))

@@ -22,10 +22,11 @@ class Boundary(Planner):
     :class:`~phasemapper.maps.PhaseMap`, by default a
     :class:`~phasemapper.maps.GPClassifierMap`) to everything told and scores
     ``n_candidates`` Sobol candidates by the model's :meth:`acquisition`
-    (for the GP: BALD, the mutual information between the phase and the latent
-    field, Houlsby et al. 2011 — high near boundaries that data have not yet
-    pinned down, low where only label noise is left), plus the attention of a
-    stated prior boundary. A batch is chosen greedily: after each pick, the
+    (for the GP: the posterior probability that the map's phase is wrong there,
+    the point's expected share of the misclassified area — high along
+    boundaries the data have not yet pinned down and where nothing is known,
+    zero where the phase is settled, however noisy its labels), plus the
+    attention of a stated prior boundary. A batch is chosen greedily: after each pick, the
     scores around it (and around pending points) are damped by
     ``1 - exp(-d^2 / 2 r^2)`` (unit-cube distance ``d``), so one batch does not
     crowd one spot.
