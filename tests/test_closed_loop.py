@@ -139,6 +139,33 @@ def test_theory_in_the_loop_recovers_perturbed_liquid_parameters(tmp_path):
     assert any("field" in p for p in pm.maps.load_map(result.path / "map.json").priors.to_list())
 
 
+def test_theory_posterior_matches_a_brute_force_grid_on_a_stepped_likelihood():
+    """One free parameter, 32 quasi-random experiments labelled by the true diagram: the likelihood is stepped
+    (detection thresholds), so its curvature at the optimum says nothing of its width. The importance-sampled
+    posterior mean and sd must match a 10 J/mol grid over +-600 J/mol; tolerances from the draws' effective
+    sample size (mean: 0.5 sd is > 2.5 Monte Carlo errors at ESS >= 25; sd: 1/sqrt(2 ESS) ~ 0.14, so 40%)."""
+    from scipy.stats import qmc
+
+    truth = Calphad.pbsn()
+    lo = np.array([truth.space[n].low for n in truth.space.names])
+    hi = np.array([truth.space[n].high for n in truth.space.names])
+    pts = lo + qmc.Sobol(2, seed=3).random(32) * (hi - lo)
+    labels = np.array([truth.phases.index(p) for p in truth.reference_phase(pts)])
+    start = Calphad.pbsn(free_parameters=[{"phase": "LIQUID", "order": 0}], parameters={"L0_LIQUID": 1500.0})
+    theory = CalphadTheory(start, detection_limit=0.03, flip=0.02).fit(pts, labels)
+    grid = np.linspace(-600.0, 600.0, 121)
+    nlp = np.array([theory.negative_log_posterior(np.array([g]), pts, labels) for g in grid])
+    steps = np.abs(np.diff(nlp))
+    assert steps.max() > 3.0  # the likelihood really is stepped on this data
+    post = np.exp(-(nlp - nlp.min()))
+    post /= post.sum()
+    mean = post @ grid
+    sd = np.sqrt(post @ (grid - mean) ** 2)
+    assert theory.ess_ >= 8
+    assert abs(theory.params_["L0_LIQUID"] - mean) < 0.5 * sd, (theory.params_, mean, sd)
+    assert 0.6 < theory.sd_["L0_LIQUID"] / sd < 1.4, (theory.sd_, sd)
+
+
 def test_a_resumed_theory_run_equals_the_uninterrupted_one(tmp_path):
     """The refit is a function of the ledger alone: stop after the second batch, resume to 16, compare."""
 

@@ -16,6 +16,11 @@ from ..systems._calphad import Calphad
 
 __all__ = ["CalphadTheory"]
 
+#: rise of the negative log posterior (nats) that marks the edge of the basin the importance proposal spans
+BASIN_RISE = 8.0
+#: at most this many blocks of ``n_importance`` importance draws
+IMPORTANCE_BLOCKS = 4
+
 
 class CalphadTheory:
     """A CALPHAD model whose free parameters are refit to the phase assemblages an experiment reports.
@@ -30,9 +35,11 @@ class CalphadTheory:
     (a quasi-random look, then Nelder-Mead from its best point; every fit
     starts afresh, so the result depends on the data alone) and takes the
     uncertainty from a quadratic fit of the negative log posterior around the
-    maximum (Laplace), refined by ``n_importance`` importance-sampling draws
-    from a widened Gaussian around it (posterior mean and covariance):
-    ``params_``, ``cov_``, ``sd_``.
+    maximum (Laplace), refined by importance sampling (blocks of
+    ``n_importance`` quasi-random draws) from a Gaussian that spans the
+    basin of the posterior, not just its nearest step (posterior mean and
+    covariance): ``params_``, ``cov_``, ``sd_``, and the draws' effective
+    sample size ``ess_``.
 
     :meth:`prior_field` draws ``n_draws`` parameter sets from that posterior,
     computes each diagram on a ``grid_size`` x ``grid_size`` grid and returns
@@ -156,26 +163,51 @@ class CalphadTheory:
         return self
 
     def _importance(self, f: Any, theta: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and covariance by importance sampling from a widened Gaussian around the Laplace
-        estimate (quasi-random draws): a stepped likelihood's local curvature can be far sharper than its
-        basin, and this measures the basin. Keeps the Laplace answer when too few draws carry weight."""
+        """Posterior mean and covariance by importance sampling around the Laplace estimate.
+
+        A likelihood of detection thresholds is stepped once experiments sit on the boundaries: its local
+        curvature can be far sharper than its basin, and its minimum is one of many near-equal plateaus.
+        So the proposal is a Gaussian along the Laplace axes whose width on each axis is where ``f`` has
+        risen by ``BASIN_RISE`` (the basin, not the nearest step), never narrower than the Laplace width.
+        Quasi-random draws come in blocks of ``n_importance`` until the effective sample size reaches
+        ``4 p`` (at most ``IMPORTANCE_BLOCKS`` blocks); if it never does, the Laplace covariance is added
+        to the importance one rather than claim a precision the draws cannot show. ``ess_`` is kept.
+        """
         from scipy.special import ndtri
         from scipy.stats import qmc
 
         p = len(theta)
         w, v = np.linalg.eigh(cov)
-        scale = v * np.sqrt(np.maximum(w, (0.1 * self.prior_sd) ** 2))  # proposal: at least 10% of the prior width
-        u = qmc.Sobol(p, seed=self.seed + 1).random(self.n_importance)
-        z = ndtri(np.clip(u, 1e-6, 1 - 1e-6))
+        f0 = f(theta)
+        widths = np.array([self._basin_width(f, theta, f0, v[:, i], np.sqrt(w[i])) for i in range(p)])
+        scale = v * widths
+        sobol = qmc.Sobol(p, seed=self.seed + 1)
+        z = np.empty((0, p))
+        logw = np.empty(0)
+        for _ in range(IMPORTANCE_BLOCKS):
+            zb = ndtri(np.clip(sobol.random(self.n_importance), 1e-6, 1 - 1e-6))
+            logw = np.concatenate([logw, [-f(theta + zz @ scale.T) + 0.5 * zz @ zz for zz in zb]])
+            z = np.vstack([z, zb])
+            weights = np.exp(logw - logw.max())
+            weights /= weights.sum()
+            self.ess_ = float(1.0 / np.sum(weights**2))
+            if self.ess_ >= 4 * p:
+                break
         thetas = theta + z @ scale.T
-        logw = np.array([-f(t) for t in thetas]) + 0.5 * (z**2).sum(axis=1)
-        weights = np.exp(logw - logw.max())
-        weights /= weights.sum()
-        if 1.0 / np.sum(weights**2) < 4 * p:
-            return theta, cov
         mean = weights @ thetas
         d = thetas - mean
-        return mean, (weights[:, None] * d).T @ d
+        spread = (weights[:, None] * d).T @ d
+        return mean, spread if self.ess_ >= 4 * p else spread + cov
+
+    def _basin_width(self, f: Any, theta: np.ndarray, f0: float, direction: np.ndarray, width: float) -> float:
+        """Distance along ``direction`` (doubling from ``width``) at which ``f`` has risen by ``BASIN_RISE`` on
+        average over both sides, capped at three prior widths."""
+        s = max(width, 1e-3 * self.prior_sd)
+        while s < 3.0 * self.prior_sd:
+            if 0.5 * (f(theta + s * direction) + f(theta - s * direction)) - f0 >= BASIN_RISE:
+                return s
+            s *= 2.0
+        return 3.0 * self.prior_sd
 
     def _laplace(self, f: Any, theta: np.ndarray, f0: float) -> tuple[np.ndarray, np.ndarray]:
         """Centre and covariance from a quadratic fit of ``f`` on a 3^p design around ``theta``.
