@@ -281,4 +281,5 @@ class CalphadTheory:
     def summary(self) -> dict[str, Any]:
         """Refit parameters with their uncertainty, as JSON."""
         return {"parameters": self.params_, "sd": self.sd_, "cov": self.cov_.tolist(), "n_observations": self.n_obs_,
+                "effective_sample_size": self.ess_,
                 "start": dict(zip(self.names, map(float, self.start)))}
