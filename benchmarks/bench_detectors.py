@@ -22,7 +22,8 @@ In one run:
 
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 
-Usage: python benchmarks/bench_detectors.py [--quick]
+Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300] [--ising-only]
+(``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count)
 """
 
 from __future__ import annotations
@@ -189,19 +190,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="L = 16 only, optimal/PCA/confusion, small grids (~1 minute)")
     parser.add_argument("--sizes", default="16,32,64", help="Ising sizes of the full run (comma-separated)")
+    parser.add_argument("--samples", type=int, default=300, help="samples per point of the Ising scans (part 1)")
+    parser.add_argument("--ising-only", action="store_true",
+                        help="part 1 only; writes bench_detectors_ising_L<sizes>_<samples>.json")
     args = parser.parse_args()
+    if args.samples < 20:
+        parser.error(f"--samples must be >= 20, got {args.samples}")
     global DETECTORS
     if args.quick:
         DETECTORS = {k: DETECTORS[k] for k in ("optimal", "pca", "confusion")}
     sizes = [16] if args.quick else [int(v) for v in args.sizes.split(",")]
-    print(f"Ising scans {sizes}, 41 T x 300 samples ({os.cpu_count()} cores)", flush=True)
-    scans = ising_scans(sizes, 300)
+    print(f"Ising scans {sizes}, 41 T x {args.samples} samples ({os.cpu_count()} cores)", flush=True)
+    scans = ising_scans(sizes, args.samples)
     ising = ising_table(scans)
     print(f"\n{'detector':<22} {'L':>4} {'method':<48} {'Tc':>8} {'+-':>7} {'error':>8} {'covers':>6} {'s':>6}")
     for r in ising:
         print(f"{r['detector']:<22} {r['L']!s:>4} {r['method']:<48} {r['Tc']:8.4f} {r['uncertainty']:7.4f} "
               f"{100 * r['relative_error']:+7.2f}% {'yes' if r['covers'] else 'no':>6} {r['seconds']:6.1f}")
-    results = {"quick": args.quick, "cpu_count": os.cpu_count(), "exact_Tc": ONSAGER_TC, "ising": ising}
+    results = {"quick": args.quick, "cpu_count": os.cpu_count(), "exact_Tc": ONSAGER_TC, "samples": args.samples,
+               "ising": ising}
+    if args.ising_only:
+        name = f"bench_detectors_ising_L{'-'.join(map(str, sizes))}_{args.samples}.json"
+        write_results(results, name)
+        return
     if not args.quick:
         fisher = fisher_check(1000)
         print(f"\nFisherMetric vs exact Var(E)/T^4 at L=32 (1000 samples): correlation {fisher['correlation']:.3f}, "
@@ -230,7 +241,11 @@ def main() -> None:
     for name, r in spread.items():
         print(f"  {name:<24} mean {100 * r['mean']:+.2f}%  sd {100 * r['sd']:.2f}%  within 1% in {100 * r['share_within_1pct']:.0f}% of scans")
     results["optimal_seed_spread_L32"] = spread
-    out = Path(__file__).parent / "results" / "bench_detectors.json"
+    write_results(results, "bench_detectors.json")
+
+
+def write_results(results: dict, name: str) -> None:
+    out = Path(__file__).parent / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nwrote {out}")
