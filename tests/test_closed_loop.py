@@ -161,7 +161,7 @@ def test_theory_posterior_matches_a_brute_force_grid_on_a_stepped_likelihood():
     post /= post.sum()
     mean = post @ grid
     sd = np.sqrt(post @ (grid - mean) ** 2)
-    assert theory.ess_ >= 8
+    assert theory.ess_ >= 25  # the tolerances above are derived at this ESS
     assert abs(theory.params_["L0_LIQUID"] - mean) < 0.5 * sd, (theory.params_, mean, sd)
     assert 0.6 < theory.sd_["L0_LIQUID"] / sd < 1.4, (theory.sd_, sd)
 

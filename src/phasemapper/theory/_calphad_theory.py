@@ -60,7 +60,7 @@ class CalphadTheory:
     certainty : float
         How strongly the phase map holds the theory's diagram, in [0, 1].
     grid_size, n_draws, n_importance, seed : int
-        The prior field's grid, its posterior draws, the importance-sampling draws, and their seed.
+        The prior field's grid, its posterior draws, the draws per importance-sampling block, and their seed.
 
     Examples
     --------
