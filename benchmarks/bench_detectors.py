@@ -9,8 +9,9 @@ In one run:
 2. FisherMetric at L = 32 against the exact ``Var(E_total) / T^4`` of the same
    samples: correlation and peak position (the scan for this check has 1000
    samples per point, so that the exact estimate itself is not noise-limited).
-3. Blume-Capel (T, D) grids at L = 16 and 32 (16 only in --quick): PredictionDivergence and Confusion
-   along T at D = 0, 0.5, 1.0, 1.5 vs the literature line Tc(D), per size and extrapolated; beside them
+3. Blume-Capel (T, D) grids at L = 16 and 32 (16 only in --quick): PredictionDivergence (each line
+   read from the posterior conditioned on it, ``read="line"``; the 2-D field reading for contrast) and
+   Confusion along T at D = 0, 0.5, 1.0, 1.5 vs the literature line Tc(D), per size and extrapolated; beside them
    the Bayes-optimal indicators of the same samples (at fixed D the total energy is sufficient for T,
    so no posterior-based detector can do better on these samples) and the Binder crossing of the
    order parameter along each D line.
@@ -128,9 +129,13 @@ def blume_capel_check(samples: int, quick: bool) -> list[dict]:
             rows.append({"detector": name, "method": cp.method, "D": D_cp, "Tc": cp.value, "uncertainty": cp.uncertainty,
                          "reference": ref, "relative_error": (cp.value - ref) / ref, "seconds": seconds})
 
-    for name, cls in (("prediction_divergence", PredictionDivergence), ("confusion", Confusion)):
+    # "run along T at fixed D" (the issue): each line read from the posterior conditioned on it, as
+    # Confusion does; PredictionDivergence's default 2-D field is read below for contrast
+    for name, det in (("prediction_divergence", PredictionDivergence(axis="T", seed=0, read="line")),
+                      ("confusion", Confusion(axis="T", seed=0)),
+                      ("prediction_divergence_field", PredictionDivergence(axis="T", seed=0, read="field"))):
         t = time.perf_counter()
-        det = cls(axis="T", seed=0).fit(scan)
+        det.fit(scan)
         add(name, det.critical_points_, time.perf_counter() - t)
     # the best any posterior-based reading can do on these samples: at fixed D the total energy
     # (exchange + D * sum s^2) is sufficient for T, so the optimal indicators bound Confusion and PD
