@@ -5,7 +5,9 @@ extracted with ``git archive`` into a temporary directory); "after" is the
 working tree. Both are timed in the same run, each in its own subprocess, so
 the old kernels stay callable without keeping dead code in the package. The demo's
 scan is timed twice: the scans alone, and the ``phasemapper scan`` command as a user
-runs it (with its analysis, plot and netCDF output). For
+runs it (with its analysis, plot and netCDF output); and the same points sampled one
+after another on one core, whose sum divided by the cores is a floor under the command's
+time that no pool, import or file format removes. For
 Ising above 1.2 Tc the multi-spin engine (new in this issue) is timed as an
 extra "after" row. Prints a table and writes ``benchmarks/results/bench_systems.json``.
 
@@ -87,7 +89,18 @@ def worker(quick: bool) -> dict:
     t = time.perf_counter()
     for size in sizes:
         pm.scan(Ising2D(L=size), {"T": T}, samples, seed=DEMO_SEED, progress=False)
-    return {"throughput": rows, "demo_seconds": time.perf_counter() - t, "sizes": list(sizes), "samples": samples}
+    demo_seconds = time.perf_counter() - t
+    # the same points sampled one after another on one core: the sampling work itself, which no pool,
+    # import or file format removes; divided by the cores it is a floor under the command's time
+    serial = 0.0
+    for size in sizes:
+        system = Ising2D(L=size)
+        for i, temperature in enumerate(T):
+            t = time.perf_counter()
+            system.sample(np.array([temperature]), samples, seed=i)
+            serial += time.perf_counter() - t
+    return {"throughput": rows, "demo_seconds": demo_seconds, "serial_sampling_seconds": serial,
+            "sizes": list(sizes), "samples": samples}
 
 
 def extract_before(dest: Path) -> Path:
@@ -152,6 +165,11 @@ def main() -> None:
     print(f"'phasemapper scan ising2d' with those settings, as a user runs it (scan, Binder and susceptibility "
           f"analysis, plot, netCDF): before {before['cli_seconds']:.1f} s, after {after['cli_seconds']:.1f} s, "
           f"{cli_speedup:.2f}x")
+    cores = os.cpu_count() or 1
+    floor = after["serial_sampling_seconds"] / cores
+    print(f"Sampling floor: the demo's points sampled serially take {after['serial_sampling_seconds']:.1f} s "
+          f"(before: {before['serial_sampling_seconds']:.1f} s), at least {floor:.1f} s on {cores} cores, so the "
+          f"command can be at most {before['cli_seconds'] / floor:.2f}x faster than before with these kernels")
 
     out = Path(__file__).parent / "results" / "bench_systems.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,6 +178,8 @@ def main() -> None:
         "demo": {"before_s": before["demo_seconds"], "after_s": after["demo_seconds"], "speedup": speedup,
                  "sizes": after["sizes"], "samples": after["samples"]},
         "cli": {"before_s": before["cli_seconds"], "after_s": after["cli_seconds"], "speedup": cli_speedup},
+        "serial_sampling": {"before_s": before["serial_sampling_seconds"], "after_s": after["serial_sampling_seconds"],
+                            "floor_s": floor, "max_cli_speedup": before["cli_seconds"] / floor},
     }, indent=2))
     print(f"\nwrote {out}")
 
