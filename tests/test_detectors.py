@@ -95,9 +95,10 @@ def test_prediction_divergence_finds_the_blume_capel_line_at_L32():
     # grid, each line read from the posterior conditioned on it (read="line"). The issue asks for 3%
     # for D <= 1.5. At L = 32 the readings sit above the line (a finite-size shift): on this scan
     # +1.2% / +1.5% / +3.5% (sd 1.1-1.7%) at D = 0.5 / 1 / 1.5, where the Bayes-optimal divergence of
-    # bench_detectors' scan reads +2.6% / +3.7% / +5.7%; so the bound is 3% and, as far as the statistical
-    # error allows, 2 sigma beyond it. The full 2-D divergence (read="field") reads +29.7% at
-    # D = 1.5 on this scan, because the vacancy density keeps moving with T past the line
+    # bench_detectors' scan reads +2.6% / +3.7% / +5.7%, so 3% cannot be guaranteed on one scan; this
+    # guards 5%, the bound this test held before D = 1.5 was added. The full 2-D divergence
+    # (read="field") reads +29.7% at D = 1.5 on this scan, because the vacancy density keeps moving
+    # with T past the line
     T, D = np.linspace(0.8, 2.2, 29), np.array([0.5, 1.0, 1.5])
     TT, DD = np.meshgrid(T, D, indexing="ij")
     system = BlumeCapel2D(L=32)
@@ -105,8 +106,7 @@ def test_prediction_divergence_finds_the_blume_capel_line_at_L32():
     det = PredictionDivergence(axis="T", n_bootstrap=20, seed=0, read="line").fit(scan)
     assert sorted(cp.at["D"] for cp in det.critical_points_) == [0.5, 1.0, 1.5]
     for cp in det.critical_points_:
-        ref = system.critical_temperature(cp.at["D"])
-        assert abs(cp.value / ref - 1) < 0.03 + 2 * cp.uncertainty / ref, cp
+        assert abs(cp.value / system.critical_temperature(cp.at["D"]) - 1) < 0.05, cp
 
 
 def test_prediction_divergence_drop_locates_the_maximal_current_edge_of_tasep():
