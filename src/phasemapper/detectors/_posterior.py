@@ -222,9 +222,9 @@ class PredictionDivergence(_NetworkParams, LineDetector):
     locate : {"peak", "drop"}
         Read the transition at the divergence's most prominent interior peak, or
         at the edge of its downward step along ``axis``.
-    read : {"line", "field"}
-        On a 2-D grid: read each line from the posterior conditioned on it, or
-        from the full divergence field (above). The same in 1-D.
+    read : {"field", "line"}
+        On a 2-D grid: read the full divergence field (default), or each line
+        from the posterior conditioned on it (above). The same in 1-D.
     smooth_degree : int or None
         As in :class:`Confusion`; here 3 by default. On Blume-Capel (T, D) grids at
         L = 32 (two seeds) the free output layer put the transition up to 23% off
