@@ -49,6 +49,7 @@ def test_scan_writes_outputs(tmp_path):
         (["scan", "ising2d", "--axis", "T=1:2:3", "--samples", "abc"], "--samples"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "pca,nosuch"], "unknown detector 'nosuch'"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", ","], "--detect"),
+        (["scan", "blume_capel2d", "--axis", "D=0,1", "--axis", "T=1:2:5", "--detect", "pca"], "--axis 'D'"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, words):
@@ -70,3 +71,30 @@ def test_scan_detect_adds_curves_and_estimates(tmp_path):
     detectors = {cp["detector"] for cp in summary["critical_points"]}
     assert detectors == {"observables", "pca", "optimal"}
     assert (out / "detectors.png").stat().st_size > 10_000
+
+
+def test_scan_detect_on_2d_grid_compares_each_line_with_its_reference(tmp_path):
+    out = tmp_path / "bc"
+    r = run("scan", "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=0,1", "--size", "6,8", "--samples", "40",
+            "--out", str(out), "--no-progress", "--detect", "observables,pca")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    # literature Tc(D) of the system's docstring: D = 0 1.693 (Kwak et al. 2015), D = 1 1.398 (Malakis et al. 2010)
+    literature = {0.0: 1.693, 1.0: 1.398}
+    seen = set()
+    for cp in summary["critical_points"]:
+        D = cp["at"]["D"]
+        assert cp["exact"] == literature[D] and cp["error"] == pytest.approx(cp["value"] - literature[D])
+        seen.add((cp["detector"], D))
+    assert seen == {(d, D) for d in ("observables", "pca") for D in (0.0, 1.0)}
+    assert set(summary["binder_crossings"]) == {"D=0", "D=1"}
+    assert (out / "boundaries.png").stat().st_size > 10_000
+
+
+def test_scan_at_fixed_D_compares_with_that_line(tmp_path):
+    out = tmp_path / "bc1"
+    r = run("scan", "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=1", "--size", "6", "--samples", "40",
+            "--out", str(out), "--no-progress", "--detect", "pca")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["critical_points"] and all(cp["exact"] == 1.398 for cp in summary["critical_points"])

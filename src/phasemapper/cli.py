@@ -95,8 +95,6 @@ def run_scan(
     """Scan ``system`` over the ``--axis`` grid at each size, detect, and write the outputs under ``out``."""
     from . import save, scan
     from ._executors import default_executor
-    from .detectors import DETECTORS, parse_detectors
-    from .plot import plot_indicators, plot_observables
     from .systems import make_system
 
     if not axes:
@@ -115,6 +113,12 @@ def run_scan(
     for s in systems.values():
         s.points(points)  # validate every point before any work starts
 
+    scanned = [n for n, v in parsed if v.size > 1]
+    if detect and len(scanned) not in (1, 2):
+        raise ValueError(f"--detect: detectors read along one axis of a 1-D scan or of a 2-D grid; {len(scanned)} axes vary here")
+    if len(scanned) == 2 and dict(parsed)[scanned[0]].size < 3:
+        raise ValueError(f"--axis {scanned[0]!r}: detectors read along the first axis given; give it at least 3 values")
+
     out.mkdir(parents=True, exist_ok=True)
     executor = default_executor(workers)
     try:
@@ -126,7 +130,6 @@ def run_scan(
         executor.shutdown()
     scan_path = save(scans, out / "scan.nc")
 
-    reference = {cp.axis: cp for cp in next(iter(systems.values())).reference_critical_points()}
     summary: dict[str, Any] = {
         "system": system,
         "sizes": [L for L in scans],
@@ -136,39 +139,73 @@ def run_scan(
         "critical_points": [],
         "outputs": {"scan": str(scan_path)},
     }
-    scanned = [n for n, v in parsed if v.size > 1]
-    first = next(iter(scans.values()))
-    if len(scanned) == 1:
-        exact = reference.get(scanned[0])
-        names = parse_detectors(detect) if detect else (
-            (["observables"] if "magnetization" in first else []) + (["helicity"] if "helicity" in first else [])
-        )
-        detectors: dict[str, Any] = {}
-        for name in names:
-            det = DETECTORS[name](axis=scanned[0], seed=seed)
-            detectors[name] = det.fit(scans)
-            summary.setdefault("detectors", {})[name] = [cp.to_dict() for cp in det.critical_points_]
-        if "observables" in detectors:
-            obs = detectors["observables"]
-            summary["binder_crossings"] = {f"{a}/{b}": v for (a, b), v in obs.binder_crossings_.items()}
-            summary["susceptibility_peaks"] = {str(L): v for L, v in obs.susceptibility_peaks_.items()}
-            summary["outputs"]["plot"] = plot_observables(obs, out / "observables.png", exact.value if exact else None)
-        if detect and detectors:
-            summary["outputs"]["detectors_plot"] = plot_indicators(detectors, out / "detectors.png", exact.value if exact else None)
-        for name, det in detectors.items():
-            for cp in det.critical_points_:
-                entry = {"detector": name, **cp.to_dict()}
-                if exact is not None:
-                    entry.update(exact=exact.value, exact_source=exact.method, error=cp.value - exact.value,
-                                 relative_error=(cp.value - exact.value) / exact.value,
-                                 within_1_sigma=cp.covers(exact.value, 1.0), within_2_sigma=cp.covers(exact.value, 2.0))
-                summary["critical_points"].append(entry)
-    elif detect:
-        raise ValueError("--detect: detectors run on scans along one axis; give exactly one --axis with several values")
+    if len(scanned) in (1, 2):
+        _detect(summary, scans, probe, parsed, scanned, detect, seed, out)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     summary["outputs"]["summary"] = str(out / "summary.json")
     _print_summary(summary)
     return summary
+
+
+def _detect(summary: dict[str, Any], scans: dict[int, Any], system: Any, parsed: list[tuple[str, np.ndarray]],
+            scanned: list[str], detect: str | None, seed: int, out: Path) -> None:
+    """Fit the detectors along the first scanned axis (per line of a 2-D grid) and compare each
+    estimate with the system's reference transition on its line."""
+    from .detectors import DETECTORS, parse_detectors
+    from .plot import plot_boundary_estimates, plot_indicators, plot_observables
+
+    along = scanned[0]
+    values = dict(parsed)
+    fixed = {n: float(v[0]) for n, v in parsed if v.size == 1}
+    bounds = (float(values[along].min()), float(values[along].max()))
+    first = next(iter(scans.values()))
+    names = parse_detectors(detect) if detect else (
+        (["observables"] if "magnetization" in first else []) + (["helicity"] if "helicity" in first and len(scanned) == 1 else [])
+    )
+    detectors: dict[str, Any] = {}
+    for name in names:
+        detectors[name] = DETECTORS[name](axis=along, seed=seed).fit(scans)
+        summary.setdefault("detectors", {})[name] = [cp.to_dict() for cp in detectors[name].critical_points_]
+
+    references: dict[tuple, list[Any]] = {}
+
+    def reference_on(at: dict[str, float] | None) -> list[Any]:
+        line = {**fixed, **(at or {})}
+        key = tuple(sorted(line.items()))
+        if key not in references:
+            references[key] = system.reference_transitions(along, line, bounds)
+        return references[key]
+
+    obs = detectors.get("observables")
+    if obs is not None and len(scanned) == 1:
+        summary["binder_crossings"] = {f"{a}/{b}": v for (a, b), v in obs.binder_crossings_.items()}
+        summary["susceptibility_peaks"] = {str(L): v for L, v in obs.susceptibility_peaks_.items()}
+    elif obs is not None:
+        other = scanned[1]
+        summary["binder_crossings"] = {f"{other}={value:g}": {f"{a}/{b}": v for (a, b), v in fit.binder_crossings_.items()}
+                                       for value, fit in obs.lines_.items()}
+        summary["susceptibility_peaks"] = {f"{other}={value:g}": {str(L): v for L, v in fit.susceptibility_peaks_.items()}
+                                           for value, fit in obs.lines_.items()}
+    if len(scanned) == 1:
+        exact = [cp.value for cp in reference_on(None)]
+        if obs is not None:
+            summary["outputs"]["plot"] = plot_observables(obs, out / "observables.png", exact[0] if len(exact) == 1 else None)
+        if detect and detectors:
+            summary["outputs"]["detectors_plot"] = plot_indicators(detectors, out / "detectors.png", exact)
+    elif detectors:
+        other_values = np.linspace(float(values[scanned[1]].min()), float(values[scanned[1]].max()), 33)
+        curve = [cp for v in other_values for cp in reference_on({scanned[1]: float(v)})]
+        summary["outputs"]["detectors_plot"] = plot_boundary_estimates(detectors, out / "boundaries.png", curve)
+    for name, det in detectors.items():
+        for cp in det.critical_points_:
+            entry = {"detector": name, **cp.to_dict()}
+            candidates = reference_on(cp.at)
+            if candidates and np.isfinite(cp.value):
+                exact_cp = min(candidates, key=lambda r: abs(r.value - cp.value))
+                entry.update(exact=float(exact_cp.value), exact_source=exact_cp.method, error=cp.value - exact_cp.value,
+                             relative_error=(cp.value - exact_cp.value) / exact_cp.value,
+                             within_1_sigma=cp.covers(exact_cp.value, 1.0), within_2_sigma=cp.covers(exact_cp.value, 2.0))
+            summary["critical_points"].append(entry)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -178,7 +215,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for cp in summary["critical_points"]:
         exact = cp.get("exact")
         table.add_row(
-            f"{cp['axis']} {cp['method']}",
+            f"{cp['axis']} {cp['method']}" + (" at " + ", ".join(f"{k}={v:g}" for k, v in cp["at"].items()) if cp.get("at") else ""),
             f"{cp['value']:.5f}",
             f"{cp['uncertainty']:.5f}" if cp["uncertainty"] is not None else "-",
             f"{exact:.5f}" if exact is not None else "-",

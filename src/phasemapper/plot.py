@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._types import CriticalPoint
     from .detectors import Observables
 
-__all__ = ["plot_observables", "plot_indicators", "plot_phase_map"]
+__all__ = ["plot_observables", "plot_indicators", "plot_boundary_estimates", "plot_phase_map"]
 
 _PANELS = (
     ("abs_m", r"$\langle |m| \rangle$"),
@@ -55,11 +57,13 @@ def plot_observables(obs: Observables, path: str | os.PathLike, exact: float | N
     return str(path)
 
 
-def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | None = None) -> str:
+def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Sequence[float] | None = None) -> str:
     """One panel per fitted detector: its ``indicator_`` curve per size and its critical points.
 
-    ``detectors`` maps a name to a fitted detector on a 1-D scan. Writes a PNG and returns its path.
+    ``detectors`` maps a name to a fitted detector on a 1-D scan; ``exact`` is the reference
+    transition (or several, e.g. two on one line). Writes a PNG and returns its path.
     """
+    exact_values = [] if exact is None else [float(exact)] if isinstance(exact, (int, float)) else [float(v) for v in exact]
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,8 +82,8 @@ def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Non
         for cp in det.critical_points_[:1]:
             ax.axvline(cp.value, color="tab:red", lw=1, label=f"{cp.value:.4f} ± {cp.uncertainty:.4f}")
             ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color="tab:red", alpha=0.12)
-        if exact is not None:
-            ax.axvline(exact, color="k", ls="--", lw=1, label=f"exact {exact:.4f}")
+        for value in exact_values:
+            ax.axvline(value, color="k", ls="--", lw=1, label=f"exact {value:.4f}")
         ax.set_xlim(float(curve[axis].min()), float(curve[axis].max()))
         ax.set_title(f"{name}: {curve.name or ''}", fontsize=9)
         ax.set_xlabel(axis)
@@ -87,6 +91,47 @@ def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Non
         ax.legend(fontsize=6)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
+
+
+def plot_boundary_estimates(detectors: dict, path: str | os.PathLike, reference: Sequence[CriticalPoint] = ()) -> str:
+    """Where each detector puts the transition on each line of a 2-D grid, against the reference.
+
+    ``detectors`` maps a name to a detector fitted on 2-D grids, whose critical points carry
+    their line in ``at``; each line shows the detector's first estimate (the finite-size
+    extrapolation when there is one) with its one-sigma bar. ``reference`` holds reference
+    transitions on many lines (:meth:`~phasemapper.systems.System.reference_transitions`),
+    drawn as a dotted curve. Writes a PNG and returns its path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    along = other = None
+    for k, (name, det) in enumerate(detectors.items()):
+        firsts: dict[tuple, CriticalPoint] = {}
+        for cp in det.critical_points_:
+            if cp.at:
+                firsts.setdefault(tuple(cp.at.items()), cp)
+        if not firsts:
+            continue
+        along, other = next(iter(firsts.values())).axis, next(iter(next(iter(firsts.values())).at))
+        x = [cp.at[other] for cp in firsts.values()]
+        span = (max(x) - min(x)) or 1.0
+        ax.errorbar([v + (k - len(detectors) / 2) * 0.006 * span for v in x], [cp.value for cp in firsts.values()],
+                    yerr=[cp.uncertainty for cp in firsts.values()], fmt="o", ms=4, capsize=2, label=name)
+    ref = [cp for cp in reference if cp.at and other in cp.at]
+    if ref:
+        ax.plot([cp.at[other] for cp in ref], [cp.value for cp in ref], "k.", ms=3, label="reference")
+    ax.set_xlabel(other or "")
+    ax.set_ylabel(f"transition along {along}" if along else "")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from .._types import CriticalPoint
+from ._grid import ParameterGrid
 
 __all__ = ["Observables", "scans_by_size", "scan_size", "scan_sites", "extrapolate_to_infinite_size"]
 
@@ -95,6 +97,10 @@ class Observables:
     temperature axes) works: Ising, Potts, Blume-Capel, the quantum chain's
     z-basis snapshots, ...
 
+    On a 2-D grid (``axis`` and one other axis that varies, e.g. Blume-Capel's
+    ``(T, D)``) each line along ``axis`` is fitted on its own; the curves gain
+    the other axis as a dim and every critical point carries its line in ``at``.
+
     Parameters
     ----------
     axis : str
@@ -125,9 +131,13 @@ class Observables:
     critical_points_ : list of CriticalPoint
         ``binder_crossing`` then ``susceptibility_peak_fss`` (when they exist).
     binder_crossings_ : dict
-        ``(L1, L2) -> (value, uncertainty)`` for each pair of successive sizes.
+        ``(L1, L2) -> (value, uncertainty)`` for each pair of successive sizes
+        (on a 2-D grid: empty; see ``lines_``).
     susceptibility_peaks_ : dict
-        ``L -> (T*, uncertainty)``.
+        ``L -> (T*, uncertainty)`` (on a 2-D grid: empty; see ``lines_``).
+    lines_ : dict
+        On a 2-D grid, the value of the other axis -> the fit of that line
+        (an :class:`Observables`); empty on a 1-D scan.
 
     Examples
     --------
@@ -166,6 +176,10 @@ class Observables:
             raise ValueError(f"ordered must be 'low' or 'high', got {self.ordered!r}")
         self._is_temperature = self.axis == "T" if self.temperature is None else bool(self.temperature)
         by_size = scans_by_size(scans)
+        grids = {L: ParameterGrid.from_scan(ds, self.axis) if self.axis in ds.coords else None for L, ds in by_size.items()}
+        if any(g is not None and len(g.axes) == 2 for g in grids.values()):
+            return self._fit_lines(by_size, grids)
+        self.lines_: dict[float, Observables] = {}
         rng = np.random.default_rng(self.seed)
         T = self._grid(by_size)
         sizes = list(by_size)
@@ -200,6 +214,33 @@ class Observables:
         self.susceptibility_peaks_: dict[int, tuple[float, float]] = {}
         self._fit_binder(T, sizes)
         self._fit_susceptibility_peaks(T, sizes)
+        return self
+
+    def _fit_lines(self, by_size: dict[int, xr.Dataset], grids: dict[int, ParameterGrid | None]) -> Observables:
+        """A 2-D grid: one 1-D fit per line along ``axis``, joined over the other axis."""
+        first = next(iter(grids.values()))
+        for L, g in grids.items():
+            if g is None or g.axes != first.axes or g.shape != first.shape or not all(
+                    np.allclose(a, b) for a, b in zip(g.values, first.values)):
+                raise ValueError(f"scans at different sizes must share the same grid over {list(first.axes)} (L={L} differs)")
+        other = first.axes[1]
+        params = {k: getattr(self, k) for k in ("axis", "n_bootstrap", "nu", "seed", "order_parameter", "temperature", "ordered")}
+        self.lines_ = {}
+        for at, _ in first.rows():
+            value = at[other]
+            lines = {}
+            for L, ds in by_size.items():
+                _, points = next((a, p) for a, p in grids[L].rows() if np.isclose(a[other], value))
+                lines[L] = ds.isel(point=points)
+            self.lines_[value] = Observables(**params).fit(lines)
+        fits = list(self.lines_.values())
+        self.observables_ = xr.concat([f.observables_ for f in fits], dim=xr.Variable(other, list(self.lines_)))
+        self.observables_ = self.observables_.transpose("L", other, self.axis)
+        self.indicator_ = self.observables_["binder"]
+        self.critical_points_ = [dataclasses.replace(cp, at={other: value})
+                                 for value, fit in self.lines_.items() for cp in fit.critical_points_]
+        self.binder_crossings_, self.susceptibility_peaks_ = {}, {}
+        self._is_temperature = fits[0]._is_temperature
         return self
 
     def _grid(self, by_size: dict[int, xr.Dataset]) -> np.ndarray:

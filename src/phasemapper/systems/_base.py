@@ -102,6 +102,73 @@ class System(ABC):
         """Critical points known from the literature (tests and benchmarks only)."""
         return []
 
+    def reference_transitions(
+        self, axis: str, at: Mapping[str, float] | None = None, bounds: tuple[float, float] | None = None
+    ) -> list[CriticalPoint]:
+        """Where the reference phase changes along ``axis`` on the line through ``at``.
+
+        The line holds every other axis at its value in ``at`` (optional axes
+        may be left out and take their defaults). :meth:`reference_phase` is
+        read on 401 points across ``bounds`` (default: the space's bounds of
+        ``axis``) and each change of phase is bisected to 1e-9 of the range.
+        A transition that is one of :meth:`reference_critical_points` (same
+        axis, same line) carries that point's citation and uncertainty; the
+        others name the reference diagram and the two phases. Systems without
+        a reference diagram return ``[]``.
+
+        Examples
+        --------
+        >>> from phasemapper.systems import BlumeCapel2D
+        >>> [round(cp.value, 3) for cp in BlumeCapel2D().reference_transitions("T", at={"D": 1.0})]
+        [1.398]
+        """
+        names = self.space.names
+        if axis not in names:
+            raise ValueError(f"axis: unknown axis {axis!r} for system {self.name!r}; axes are {list(names)}")
+        line = {k: check_finite(f"at[{k!r}]", v) for k, v in dict(at or {}).items()}
+        for k in line:
+            if k not in names or k == axis:
+                raise ValueError(f"at: {k!r} is not another axis of system {self.name!r} (axes {list(names)}, along {axis!r})")
+        missing = [n for n in names if n != axis and n not in line and n not in self.optional_axes]
+        if missing:
+            raise ValueError(f"at: give a value for {missing} (the line along {axis!r} needs every other axis)")
+        space_axis = self.space.axes[names.index(axis)]
+        low, high = bounds if bounds is not None else (space_axis.low, space_axis.high)
+        low, high = check_finite("bounds[0]", low), check_finite("bounds[1]", high)
+        if not low < high:
+            raise ValueError(f"bounds: low must be below high, got ({low}, {high})")
+
+        cited = [cp for cp in self.reference_critical_points()
+                 if cp.axis == axis and all(math.isclose(line.get(k, self.optional_axes.get(k, math.nan)), v, abs_tol=1e-12)
+                                            for k, v in (cp.at or {}).items())]
+        out = []
+        for value, before, after in self._reference_changes(axis, line, low, high):
+            match = next((cp for cp in cited if abs(cp.value - value) <= 1e-6 * (high - low)), None)
+            method = match.method if match else f"reference diagram ({before} -> {after}): {self.reference}"
+            out.append(CriticalPoint(axis, match.value if match else value, match.uncertainty if match else math.nan,
+                                     method, at=line or None))
+        return out
+
+    def _reference_changes(self, axis: str, line: dict[str, float], low: float, high: float) -> list[tuple[float, str, str]]:
+        """``(value, phase before, phase after)`` of each change of :meth:`reference_phase` along the line."""
+
+        def phases(x: np.ndarray) -> np.ndarray:
+            return np.asarray(self.reference_phase({axis: x, **{k: np.full(x.size, v) for k, v in line.items()}}))
+
+        try:
+            xs = np.linspace(low, high, 401)
+            labels = phases(xs)
+        except NotImplementedError:
+            return []
+        out = []
+        for i in np.nonzero(labels[1:] != labels[:-1])[0]:
+            a, b = float(xs[i]), float(xs[i + 1])
+            while b - a > 1e-9 * (high - low):
+                mid = 0.5 * (a + b)
+                a, b = (mid, b) if phases(np.array([mid]))[0] == labels[i] else (a, mid)
+            out.append((0.5 * (a + b), str(labels[i]), str(labels[i + 1])))
+        return out
+
     # --------------------------------------------------------------- points
     def points(self, points: Any) -> np.ndarray:
         """``points`` as a validated ``(n, ndim)`` array; optional axes may be omitted.

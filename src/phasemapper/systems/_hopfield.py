@@ -154,6 +154,23 @@ class Hopfield(System):
                 out.append("para")
         return np.array(out)
 
+    def _reference_changes(self, axis: str, line: dict[str, float], low: float, high: float) -> list[tuple[float, str, str]]:
+        """Along ``alpha`` at fixed ``T`` the lines are solved for directly (one AGS solve per bisection step,
+        not one retrieval temperature per alpha): ``alpha_g = (T - 1)^2`` and ``alpha_M(T)``."""
+        if axis != "alpha":
+            return super()._reference_changes(axis, line, low, high)
+        T = line["T"]
+        out = []
+        if T < 1.0 and ags_retrieval_overlap(low, T) > 0 and ags_retrieval_overlap(high, T) == 0:
+            a, b = low, high
+            while b - a > 1e-9 * (high - low):
+                mid = 0.5 * (a + b)
+                a, b = (mid, b) if ags_retrieval_overlap(mid, T) > 0 else (a, mid)
+            out.append((0.5 * (a + b), "retrieval", "spin_glass"))
+        if T > 1.0 and low < (T - 1.0) ** 2 < high:
+            out.append(((T - 1.0) ** 2, "para", "spin_glass"))
+        return out
+
     def reference_critical_points(self) -> list[CriticalPoint]:
         """AGS: ``alpha_c(T=0) ~ 0.138`` and ``T_g = 1 + sqrt(alpha)`` (shown at alpha = 0.1)."""
         return [

@@ -125,6 +125,12 @@ class Ising2D(MonteCarloSystem):
         pts = self.points(points)
         return np.where(pts[:, 0] < self.critical_temperature, "ferro", "para")
 
+    def _reference_changes(self, axis: str, line: dict[str, float], low: float, high: float) -> list[tuple[float, str, str]]:
+        """A transition only along ``T`` at ``h = 0``; in a field the change is a crossover."""
+        if axis != "T" or line.get("h", self.optional_axes["h"]) != 0.0:
+            return []
+        return super()._reference_changes(axis, line, low, high)
+
     def reference_critical_points(self) -> list[CriticalPoint]:
         """Onsager's exact Tc at h = 0 (Phys. Rev. 65, 117 (1944))."""
         return [CriticalPoint("T", self.critical_temperature, 0.0, "exact: Onsager 1944", at={"h": 0.0})]
