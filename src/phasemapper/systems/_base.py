@@ -145,7 +145,7 @@ class System(ABC):
         for value, before, after in self._reference_changes(axis, line, low, high):
             match = next((cp for cp in cited if abs(cp.value - value) <= 1e-6 * (high - low)), None)
             method = match.method if match else f"reference diagram ({before} -> {after}): {self.reference}"
-            out.append(CriticalPoint(axis, match.value if match else value, match.uncertainty if match else math.nan,
+            out.append(CriticalPoint(axis, float(match.value if match else value), float(match.uncertainty if match else math.nan),
                                      method, at=line or None))
         return out
 
