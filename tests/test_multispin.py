@@ -100,3 +100,31 @@ def test_auto_uses_multispin_off_the_critical_window_and_wolff_in_it():
     small, large = Ising2D(L=16), Ising2D(L=32)
     assert small.algorithm_at(2.269, 0.0) == "multispin" and large.algorithm_at(2.269, 0.0) == "wolff"
     assert large.algorithm_at(1.8, 0.0) == "multispin" and large.algorithm_at(2.269, 0.1) == "metropolis"
+
+
+@pytest.mark.parametrize("T", [1.8, 2.55])
+def test_pilot_tau_matches_a_long_run(T):
+    """The pilot's tau (autocorrelation averaged over the 64 replicas, 20 taus) against the tau of a
+    run 30-100x longer, at L = 32. The replica-mean series the pilot used before fails both: its
+    pilots ranged 1.0-5.0 (long run 2.56) at T = 1.8 and averaged 8.96 (long run 16.3) at T = 2.55."""
+    from phasemapper._stats import integrated_autocorrelation_time
+    from phasemapper.systems._ising import _MultispinChain
+
+    system = Ising2D(L=32)
+
+    def chain(seed):
+        init, state = np.random.SeedSequence(seed).spawn(2)
+        c = _MultispinChain(system, T, 0.0, "multispin", new_state(state))
+        c.initialise(np.random.default_rng(init), ordered=T < system.critical_temperature)
+        c.thermalize(200)
+        return c
+
+    long = chain(1000)
+    long.thermalize(2000)
+    _, obs = long.advance(20_000, 1, store=False)
+    reference = max(integrated_autocorrelation_time(s) for s in long.tau_series(obs))
+    pilots = np.array([chain(seed).pilot() for seed in range(8)])
+    # Madras-Sokal: relative error sqrt(2 (2 M + 1) / (64 n)) <= 15% per pilot (M ~ 5 tau, n >= 20 tau);
+    # the mean of 8 is within 3 of its standard errors (~ 16%) plus the long run's own ~2%
+    assert abs(pilots.mean() / reference - 1) < 0.18, (pilots, reference)
+    assert np.all(np.abs(pilots / reference - 1) < 0.5), (pilots, reference)
