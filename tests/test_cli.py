@@ -61,12 +61,17 @@ def test_bad_input_one_line_exit_2(tmp_path, args, words):
     assert not (tmp_path / "x" / "scan.nc").exists()
 
 
+def scan_summary(out, *args):
+    """Run ``phasemapper scan *args`` into ``out`` and return its summary.json."""
+    r = run("scan", *args, "--out", str(out), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    return json.loads((out / "summary.json").read_text())
+
+
 def test_scan_detect_adds_curves_and_estimates(tmp_path):
     out = tmp_path / "det"
-    r = run("scan", "ising2d", "--axis", "T=1.8:2.8:11", "--size", "8,12", "--samples", "60", "--seed", "2",
-            "--out", str(out), "--no-progress", "--detect", "observables,pca,optimal")
-    assert r.returncode == 0, r.stderr
-    summary = json.loads((out / "summary.json").read_text())
+    summary = scan_summary(out, "ising2d", "--axis", "T=1.8:2.8:11", "--size", "8,12", "--samples", "60", "--seed", "2",
+                           "--detect", "observables,pca,optimal")
     assert set(summary["detectors"]) == {"observables", "pca", "optimal"}
     detectors = {cp["detector"] for cp in summary["critical_points"]}
     assert detectors == {"observables", "pca", "optimal"}
@@ -75,10 +80,8 @@ def test_scan_detect_adds_curves_and_estimates(tmp_path):
 
 def test_scan_detect_on_2d_grid_compares_each_line_with_its_reference(tmp_path):
     out = tmp_path / "bc"
-    r = run("scan", "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=0,1", "--size", "6,8", "--samples", "40",
-            "--out", str(out), "--no-progress", "--detect", "observables,pca")
-    assert r.returncode == 0, r.stderr
-    summary = json.loads((out / "summary.json").read_text())
+    summary = scan_summary(out, "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=0,1", "--size", "6,8",
+                           "--samples", "40", "--detect", "observables,pca")
     # literature Tc(D) of the system's docstring: D = 0 1.693 (Kwak et al. 2015), D = 1 1.398 (Malakis et al. 2010)
     literature = {0.0: 1.693, 1.0: 1.398}
     seen = set()
@@ -92,9 +95,6 @@ def test_scan_detect_on_2d_grid_compares_each_line_with_its_reference(tmp_path):
 
 
 def test_scan_at_fixed_D_compares_with_that_line(tmp_path):
-    out = tmp_path / "bc1"
-    r = run("scan", "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=1", "--size", "6", "--samples", "40",
-            "--out", str(out), "--no-progress", "--detect", "pca")
-    assert r.returncode == 0, r.stderr
-    summary = json.loads((out / "summary.json").read_text())
+    summary = scan_summary(tmp_path / "bc1", "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=1", "--size", "6",
+                           "--samples", "40", "--detect", "pca")
     assert summary["critical_points"] and all(cp["exact"] == 1.398 for cp in summary["critical_points"])
