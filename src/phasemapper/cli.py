@@ -252,7 +252,8 @@ def systems_command() -> None:
 @app.command("scan")
 def scan_command(
     system: Annotated[str, typer.Argument(help="System name, see `phasemapper systems`.")],
-    axis: Annotated[list[str], typer.Option("--axis", help="NAME=LOW:HIGH:N or NAME=V1,V2 (repeatable).")],
+    axis: Annotated[list[str], typer.Option("--axis", help="NAME=LOW:HIGH:N or NAME=V1,V2 (repeatable); on a 2-D "
+                                            "grid the detectors read along the first axis given.")],
     size: Annotated[str | None, typer.Option("--size", help="Lattice sizes, e.g. 16,32,64.")] = None,
     samples: Annotated[int, typer.Option("--samples", help="Samples per point.")] = 300,
     seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
@@ -263,7 +264,10 @@ def scan_command(
         "--detect", help="Detectors, comma-separated: observables, helicity, confusion, supervised, pca, "
         "divergence, fisher, learnability, optimal (default: the physics observables the scan has).")] = None,
 ) -> None:
-    """Sample a system over a grid, locate its critical point, write scan.nc, summary.json and plots."""
+    """Sample a system over a grid, locate its critical point(s), write scan.nc, summary.json and plots.
+
+    Each estimate is compared with the system's reference transition on its own line.
+    """
     if detect is not None:
         from .detectors import parse_detectors
 
