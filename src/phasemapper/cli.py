@@ -203,7 +203,7 @@ def _detect(summary: dict[str, Any], scans: dict[int, Any], system: Any, parsed:
             if candidates and np.isfinite(cp.value):
                 exact_cp = min(candidates, key=lambda r: abs(r.value - cp.value))
                 entry.update(exact=float(exact_cp.value), exact_source=exact_cp.method, error=cp.value - exact_cp.value,
-                             relative_error=(cp.value - exact_cp.value) / exact_cp.value,
+                             relative_error=(cp.value - exact_cp.value) / exact_cp.value if exact_cp.value else None,
                              within_1_sigma=cp.covers(exact_cp.value, 1.0), within_2_sigma=cp.covers(exact_cp.value, 2.0))
             summary["critical_points"].append(entry)
 
@@ -219,7 +219,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"{cp['value']:.5f}",
             f"{cp['uncertainty']:.5f}" if cp["uncertainty"] is not None else "-",
             f"{exact:.5f}" if exact is not None else "-",
-            f"{100 * cp['relative_error']:+.3f}%" if exact is not None else "-",
+            f"{100 * cp['relative_error']:+.3f}%" if cp.get("relative_error") is not None else "-",
         )
     if summary["critical_points"]:
         console.print(table)
