@@ -15,7 +15,7 @@ from ._provenance import provenance_attrs
 from ._types import Samples
 from .systems._base import System, check_positive_int
 
-__all__ = ["scan", "samples_to_dataset"]
+__all__ = ["scan", "scan_sizes", "samples_to_dataset"]
 
 
 def _sample_point(system: System, point: np.ndarray, n_samples: int, seed: np.random.SeedSequence) -> Samples:
@@ -69,30 +69,74 @@ def scan(
     >>> ds.configuration.shape
     (2, 20, 8, 8)
     """
-    if not isinstance(system, System):
-        raise TypeError(f"system must be a phasemapper System, got {type(system).__name__}")
-    pts = system.points(points)
+    return scan_sizes([system], points, n_samples, seed=seed, executor=executor, progress=progress)[0]
+
+
+def scan_sizes(
+    systems: list[System],
+    points: Any,
+    n_samples: int,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> list[xr.Dataset]:
+    """:func:`scan` several systems (e.g. one per lattice size) over the same points in one pool.
+
+    Every point of every system is submitted at once, the largest system first, so
+    the cheap points fill the pool's tail instead of each system draining it in
+    turn. Each system's Dataset is identical to ``scan(system, ...)`` with the same
+    arguments (point ``i`` draws from ``SeedSequence(seed).spawn(n)[i]``); its
+    ``wall_time_s`` is the time until that system's last point arrived.
+
+    Examples
+    --------
+    >>> from phasemapper import SerialExecutor
+    >>> from phasemapper._scan import scan_sizes
+    >>> from phasemapper.systems import Ising2D
+    >>> [ds.configuration.shape for ds in scan_sizes([Ising2D(L=4), Ising2D(L=6)], {"T": [2.0, 3.0]}, 5,
+    ...                                               seed=0, executor=SerialExecutor(), progress=False)]
+    [(2, 5, 4, 4), (2, 5, 6, 6)]
+    """
+    for system in systems:
+        if not isinstance(system, System):
+            raise TypeError(f"system must be a phasemapper System, got {type(system).__name__}")
+    pts = [system.points(points) for system in systems]
     n_samples = check_positive_int("n_samples", n_samples)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
     seed = check_positive_int("seed", seed, minimum=0)
-    children = np.random.SeedSequence(seed).spawn(len(pts))
+    order = sorted(range(len(systems)), key=lambda k: -(systems[k].size() or 0))  # largest first
 
     own_executor = executor is None
     if own_executor:
-        executor = default_executor(max_workers=min(len(pts), _cpu_count()))
+        executor = default_executor(max_workers=min(sum(len(p) for p in pts), _cpu_count()))
     started = time.perf_counter()
-    results: list[Samples | None] = [None] * len(pts)
+    results: list[list[Samples | None]] = [[None] * len(p) for p in pts]
+    left = [len(p) for p in pts]
+    out: list[xr.Dataset | None] = [None] * len(systems)
     try:
-        futures = {executor.submit(_sample_point, system, p, n_samples, c): i for i, (p, c) in enumerate(zip(pts, children))}
-        with _progress_bar(progress, f"{system.name} {_size_label(system)}", len(pts)) as advance:
+        futures = {}
+        for k in order:
+            children = np.random.SeedSequence(seed).spawn(len(pts[k]))
+            for i, (p, c) in enumerate(zip(pts[k], children)):
+                futures[executor.submit(_sample_point, systems[k], p, n_samples, c)] = (k, i)
+        label = " ".join(f"{systems[k].name} {_size_label(systems[k])}".strip() for k in order)
+        with _progress_bar(progress, label, len(futures)) as advance:
             for future in as_completed(futures):
-                results[futures[future]] = future.result()
+                k, i = futures[future]
+                results[k][i] = future.result()
+                left[k] -= 1
+                if left[k] == 0:  # assembled while the pool samples the other systems
+                    out[k] = _finish(systems[k], pts[k], results[k], seed, n_samples, time.perf_counter() - started)  # type: ignore[arg-type]
                 advance()
     finally:
         if own_executor:
             executor.shutdown(cancel_futures=True)
-    ds = samples_to_dataset(system, pts, results)  # type: ignore[arg-type]
+    return out  # type: ignore[return-value]
+
+
+def _finish(system: System, pts: np.ndarray, results: list[Samples], seed: int, n_samples: int, wall: float) -> xr.Dataset:
+    ds = samples_to_dataset(system, pts, results)
     ds.attrs.update(
         provenance_attrs(
             system=system.name,
@@ -102,7 +146,7 @@ def scan(
             **({} if system.size() is None else {"size": system.size()}),
             seed=seed,
             n_samples=n_samples,
-            wall_time_s=round(time.perf_counter() - started, 3),
+            wall_time_s=round(wall, 3),
         )
     )
     return ds

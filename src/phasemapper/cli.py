@@ -93,8 +93,9 @@ def run_scan(
     detect: str | None = None,
 ) -> dict[str, Any]:
     """Scan ``system`` over the ``--axis`` grid at each size, detect, and write the outputs under ``out``."""
-    from . import save, scan
+    from . import save
     from ._executors import default_executor
+    from ._scan import scan_sizes
     from .systems import make_system
 
     if not axes:
@@ -121,11 +122,9 @@ def run_scan(
 
     out.mkdir(parents=True, exist_ok=True)
     executor = default_executor(workers)
-    try:
-        scans = {
-            s.size() or 0: scan(s, points, samples, seed=seed, executor=executor, progress=progress)
-            for s in systems.values()
-        }
+    try:  # every size's points in one pool, the largest size first
+        datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor, progress=progress)
+        scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
     finally:
         executor.shutdown()
     scan_path = save(scans, out / "scan.nc")
