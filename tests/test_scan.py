@@ -88,12 +88,10 @@ def test_bad_n_samples_and_paths(tmp_path):
 def test_scan_sizes_in_one_pool_equals_one_scan_per_size():
     """All sizes' points submitted to one process pool (largest first) give, per size, the scan
     that ``scan`` gives alone in this process: the same samples, metadata and seed."""
-    from phasemapper._scan import scan_sizes
-
     T = {"T": [1.9, 2.3, 2.7]}
     systems = [Ising2D(L=4), Ising2D(L=8)]
     with ProcessPoolExecutor(2) as pool:
-        together = scan_sizes(systems, T, 30, seed=5, executor=pool, progress=False)
+        together = pm.scan_sizes(systems, T, 30, seed=5, executor=pool, progress=False)
     for system, ds in zip(systems, together):
         alone = pm.scan(system, T, 30, seed=5, executor=pm.SerialExecutor(), progress=False)
         xr.testing.assert_identical(ds.drop_attrs(), alone.drop_attrs())

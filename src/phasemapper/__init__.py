@@ -13,10 +13,10 @@ Examples
 from ._campaign import Campaign, CampaignResult
 from ._executors import SerialExecutor
 from ._io import load, save
-from ._scan import scan
+from ._scan import scan, scan_sizes
 from ._space import Axis, Space
 from ._types import CriticalPoint, Samples
 
 __version__ = "0.1.0"
 
-__all__ = ["Campaign", "CampaignResult", "Axis", "Space", "CriticalPoint", "Samples", "scan", "save", "load", "SerialExecutor", "__version__"]
+__all__ = ["Campaign", "CampaignResult", "Axis", "Space", "CriticalPoint", "Samples", "scan", "scan_sizes", "save", "load", "SerialExecutor", "__version__"]

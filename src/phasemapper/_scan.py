@@ -90,8 +90,7 @@ def scan_sizes(
 
     Examples
     --------
-    >>> from phasemapper import SerialExecutor
-    >>> from phasemapper._scan import scan_sizes
+    >>> from phasemapper import SerialExecutor, scan_sizes
     >>> from phasemapper.systems import Ising2D
     >>> [ds.configuration.shape for ds in scan_sizes([Ising2D(L=4), Ising2D(L=6)], {"T": [2.0, 3.0]}, 5,
     ...                                               seed=0, executor=SerialExecutor(), progress=False)]

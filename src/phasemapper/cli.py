@@ -93,9 +93,8 @@ def run_scan(
     detect: str | None = None,
 ) -> dict[str, Any]:
     """Scan ``system`` over the ``--axis`` grid at each size, detect, and write the outputs under ``out``."""
-    from . import save
+    from . import save, scan_sizes
     from ._executors import default_executor
-    from ._scan import scan_sizes
     from .systems import make_system
 
     if not axes:
