@@ -96,3 +96,20 @@ def test_scan_sizes_in_one_pool_equals_one_scan_per_size():
         alone = pm.scan(system, T, 30, seed=5, executor=pm.SerialExecutor(), progress=False)
         xr.testing.assert_identical(ds.drop_attrs(), alone.drop_attrs())
         assert ds.attrs["size"] == system.L and ds.attrs["seed"] == 5
+
+
+def test_spins_are_stored_as_bits_and_load_exactly(tmp_path):
+    """+-1 configurations go to disk one bit per site and come back identical; configurations with
+    other values (Blume-Capel's vacancies) are stored as they are."""
+    from phasemapper.systems import BlumeCapel2D
+
+    ising = pm.scan(Ising2D(L=16), {"T": [2.0, 2.5]}, 200, seed=1, executor=pm.SerialExecutor(), progress=False)
+    packed = pm.save(ising, tmp_path / "ising.nc")
+    xr.testing.assert_identical(pm.load(packed), ising)
+    with xr.open_dataset(packed) as on_disk:
+        assert on_disk["configuration"].dims == ("point", "sample", "configuration_byte")
+        assert on_disk["configuration"].nbytes * 8 == ising["configuration"].nbytes
+    bc = pm.scan(BlumeCapel2D(L=8), {"T": [1.0, 2.0], "D": [1.0, 1.0]}, 50, seed=1, executor=pm.SerialExecutor(),
+                 progress=False)
+    assert (bc.configuration.values == 0).any()
+    xr.testing.assert_identical(pm.load(pm.save({8: bc}, tmp_path / "bc.nc"))["L8"], bc)
