@@ -72,11 +72,10 @@ def _pack_spins(ds: xr.Dataset) -> xr.Dataset:
     site_dims = da.dims[2:]
     x = da.values
     # reductions and per-point chunks only: no temporary the size of the whole array (hundreds of MB)
-    if any(d in ds.coords for d in site_dims) or x.min() < -1 or x.max() > 1 or np.count_nonzero(x) != x.size:
+    if x.size == 0 or any(d in ds.coords for d in site_dims) or x.min() < -1 or x.max() > 1 or np.count_nonzero(x) != x.size:
         return ds
     flat = x.reshape(x.shape[0], x.shape[1], -1)
-    bits = np.stack([np.packbits(flat[i] > 0, axis=-1) for i in range(flat.shape[0])]) if flat.shape[0] else \
-        np.empty((0, flat.shape[1], -(-flat.shape[2] // 8)), dtype=np.uint8)
+    bits = np.stack([np.packbits(flat[i] > 0, axis=-1) for i in range(flat.shape[0])])
     packed = xr.DataArray(bits, dims=("point", "sample", "configuration_byte"),
                           attrs={**da.attrs, "packing": _PACKING, "site_dims": json.dumps(list(site_dims)),
                                  "site_shape": json.dumps(list(da.shape[2:]))})
