@@ -50,6 +50,9 @@ def test_scan_writes_outputs(tmp_path):
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "pca,nosuch"], "unknown detector 'nosuch'"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", ","], "--detect"),
         (["scan", "blume_capel2d", "--axis", "D=0,1", "--axis", "T=1:2:5", "--detect", "pca"], "--axis 'D'"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "divergence:nosuch=1"], "has no option 'nosuch'"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "divergence:locate"], "must be KEY=VALUE"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "pca,pca"], "given twice"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, words):
@@ -98,3 +101,16 @@ def test_scan_at_fixed_D_compares_with_that_line(tmp_path):
     summary = scan_summary(tmp_path / "bc1", "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=1", "--size", "6",
                            "--samples", "40", "--detect", "pca")
     assert summary["critical_points"] and all(cp["exact"] == 1.398 for cp in summary["critical_points"])
+
+
+def test_detector_options_reach_the_detector(tmp_path):
+    # open TASEP at beta = 0.8: the low-density phase meets the maximal-current phase at alpha = 1/2
+    # (Derrida, Evans, Hakim & Pasquier 1993); the divergence steps down there, so it is read with
+    # locate=drop, and the summary records the options it was given. On this small scan (L = 50, 40
+    # samples) the default peak reading finds no interior peak at all, so the one estimate below exists
+    # only if the option reached the detector; its accuracy is benchmarked at L = 100 in bench_detectors
+    summary = scan_summary(tmp_path / "tasep", "tasep", "--axis", "alpha=0.2:0.8:13", "--axis", "beta=0.8",
+                           "--size", "50", "--samples", "40", "--detect", "divergence:locate=drop:n_bootstrap=20")
+    assert summary["detector_options"] == {"divergence": {"locate": "drop", "n_bootstrap": 20}}
+    (cp,) = summary["critical_points"]
+    assert cp["exact"] == pytest.approx(0.5, abs=1e-6) and cp["method"] == "prediction_divergence L=50"

@@ -157,13 +157,16 @@ def _detect(summary: dict[str, Any], scans: dict[int, Any], system: Any, parsed:
     fixed = {n: float(v[0]) for n, v in parsed if v.size == 1}
     bounds = (float(values[along].min()), float(values[along].max()))
     first = next(iter(scans.values()))
-    names = parse_detectors(detect) if detect else (
-        (["observables"] if "magnetization" in first else []) + (["helicity"] if "helicity" in first and len(scanned) == 1 else [])
-    )
+    chosen = parse_detectors(detect) if detect else {
+        name: {} for name in (["observables"] if "magnetization" in first else [])
+        + (["helicity"] if "helicity" in first and len(scanned) == 1 else [])
+    }
     detectors: dict[str, Any] = {}
-    for name in names:
-        detectors[name] = DETECTORS[name](axis=along, seed=seed).fit(scans)
+    for name, options in chosen.items():
+        detectors[name] = DETECTORS[name](axis=along, seed=seed, **options).fit(scans)
         summary.setdefault("detectors", {})[name] = [cp.to_dict() for cp in detectors[name].critical_points_]
+        if options:
+            summary.setdefault("detector_options", {})[name] = options
 
     references: dict[tuple, list[Any]] = {}
 
@@ -260,7 +263,8 @@ def scan_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     detect: Annotated[str | None, typer.Option(
         "--detect", help="Detectors, comma-separated: observables, helicity, confusion, supervised, pca, "
-        "divergence, fisher, learnability, optimal (default: the physics observables the scan has).")] = None,
+        "divergence, fisher, learnability, optimal (default: the physics observables the scan has); "
+        "options as NAME:KEY=VALUE, e.g. divergence:locate=drop:n_bootstrap=50.")] = None,
 ) -> None:
     """Sample a system over a grid, locate its critical point(s), write scan.nc, summary.json and plots.
 
