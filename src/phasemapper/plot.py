@@ -120,7 +120,8 @@ def plot_boundary_estimates(detectors: dict, path: str | os.PathLike, reference:
                 firsts.setdefault(tuple(cp.at.items()), cp)
         if not firsts:
             continue
-        along, other = next(iter(firsts.values())).axis, next(iter(next(iter(firsts.values())).at))
+        sample = next(iter(firsts.values()))
+        along, other = sample.axis, next(iter(sample.at))
         x = [cp.at[other] for cp in firsts.values()]
         span = (max(x) - min(x)) or 1.0
         ax.errorbar([v + (k - len(detectors) / 2) * 0.006 * span for v in x], [cp.value for cp in firsts.values()],

@@ -225,14 +225,11 @@ class Observables:
                 raise ValueError(f"scans at different sizes must share the same grid over {list(first.axes)} (L={L} differs)")
         other = first.axes[1]
         params = {k: getattr(self, k) for k in ("axis", "n_bootstrap", "nu", "seed", "order_parameter", "temperature", "ordered")}
+        rows = {L: g.rows() for L, g in grids.items()}  # the same lines in the same order at every size (checked)
         self.lines_ = {}
-        for at, _ in first.rows():
-            value = at[other]
-            lines = {}
-            for L, ds in by_size.items():
-                _, points = next((a, p) for a, p in grids[L].rows() if np.isclose(a[other], value))
-                lines[L] = ds.isel(point=points)
-            self.lines_[value] = Observables(**params).fit(lines)
+        for r, (at, _) in enumerate(rows[next(iter(rows))]):
+            lines = {L: ds.isel(point=rows[L][r][1]) for L, ds in by_size.items()}
+            self.lines_[at[other]] = Observables(**params).fit(lines)
         fits = list(self.lines_.values())
         self.observables_ = xr.concat([f.observables_ for f in fits], dim=xr.Variable(other, list(self.lines_)))
         self.observables_ = self.observables_.transpose("L", other, self.axis)

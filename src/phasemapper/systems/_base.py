@@ -12,7 +12,7 @@ import numpy as np
 from .._space import Space
 from .._types import CriticalPoint, Samples
 
-__all__ = ["System", "register_system", "make_system", "registered_systems", "check_positive_int"]
+__all__ = ["System", "register_system", "make_system", "registered_systems", "check_positive_int", "bisect_change"]
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -31,6 +31,14 @@ def check_finite(name: str, value: Any) -> float:
     if not math.isfinite(float(value)):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return float(value)
+
+
+def bisect_change(before: Callable[[float], bool], a: float, b: float, tol: float) -> float:
+    """Where ``before(x)`` turns from true (at ``a``) to false (at ``b``), bisected to ``tol``."""
+    while b - a > tol:
+        mid = 0.5 * (a + b)
+        a, b = (mid, b) if before(mid) else (a, mid)
+    return 0.5 * (a + b)
 
 
 class System(ABC):
@@ -162,11 +170,10 @@ class System(ABC):
             return []
         out = []
         for i in np.nonzero(labels[1:] != labels[:-1])[0]:
-            a, b = float(xs[i]), float(xs[i + 1])
-            while b - a > 1e-9 * (high - low):
-                mid = 0.5 * (a + b)
-                a, b = (mid, b) if phases(np.array([mid]))[0] == labels[i] else (a, mid)
-            out.append((0.5 * (a + b), str(labels[i]), str(labels[i + 1])))
+            before = labels[i]
+            value = bisect_change(lambda x: phases(np.array([x]))[0] == before, float(xs[i]), float(xs[i + 1]),
+                                  1e-9 * (high - low))
+            out.append((value, str(before), str(labels[i + 1])))
         return out
 
     # --------------------------------------------------------------- points

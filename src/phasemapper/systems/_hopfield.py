@@ -13,7 +13,7 @@ from .._types import CriticalPoint, Samples
 from ..kernels import family
 
 from ..kernels._rng import new_state
-from ._base import System, check_finite, check_positive_int, register_system
+from ._base import System, bisect_change, check_finite, check_positive_int, register_system
 
 kernels = family("hopfield")
 
@@ -162,11 +162,8 @@ class Hopfield(System):
         T = line["T"]
         out = []
         if T < 1.0 and ags_retrieval_overlap(low, T) > 0 and ags_retrieval_overlap(high, T) == 0:
-            a, b = low, high
-            while b - a > 1e-9 * (high - low):
-                mid = 0.5 * (a + b)
-                a, b = (mid, b) if ags_retrieval_overlap(mid, T) > 0 else (a, mid)
-            out.append((0.5 * (a + b), "retrieval", "spin_glass"))
+            alpha_m = bisect_change(lambda alpha: ags_retrieval_overlap(alpha, T) > 0, low, high, 1e-9 * (high - low))
+            out.append((alpha_m, "retrieval", "spin_glass"))
         if T > 1.0 and low < (T - 1.0) ** 2 < high:
             out.append(((T - 1.0) ** 2, "para", "spin_glass"))
         return out

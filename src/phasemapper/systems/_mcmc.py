@@ -62,7 +62,6 @@ class MarkovChain(ABC):
     MIN_PILOT = 512
     MAX_PILOT = 16_384
     PILOT_TAUS = 50  # pilot length in units of tau for a reliable Sokal window
-    WINDOW_C = 5.0  # Sokal's window: the smallest M >= WINDOW_C * tau(M)
 
     algorithm: str = ""
     pilot_steps: int = 0
@@ -105,7 +104,7 @@ class MarkovChain(ABC):
             records.append(obs)
             self.pilot_steps = n
             joined = {k: np.concatenate([r[k] for r in records]) for k in records[0]}
-            tau = max(integrated_autocorrelation_time(s, self.WINDOW_C) for s in self.tau_series(joined))
+            tau = max(integrated_autocorrelation_time(s) for s in self.tau_series(joined))
             if n >= self.PILOT_TAUS * tau or n >= self.MAX_PILOT:
                 return tau
             n = min(2 * n, self.MAX_PILOT)
