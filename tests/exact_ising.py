@@ -37,3 +37,19 @@ def yang_magnetization(T: float, J: float = 1.0) -> float:
     """Spontaneous magnetization (C. N. Yang, Phys. Rev. 85, 808 (1952)): (1 - sinh(2J/T)^-4)^(1/8) below Tc."""
     x = 1.0 - math.sinh(2 * J / T) ** -4
     return x**0.125 if x > 0 else 0.0
+
+
+def secant_temperature(T_low: float, T_high: float, J: float = 1.0) -> float:
+    """Where Onsager's energy per site equals its mean over beta between 1/T_high and 1/T_low.
+
+    That mean is the slope of beta * f(beta) between the two temperatures, the energy at which the
+    Boltzmann likelihood ratio of ``T_low`` and ``T_high`` is 1 in the thermodynamic limit: where the
+    Bayes classifier of samples at the two temperatures changes its answer as L -> infinity.
+    """
+    from scipy.integrate import quad
+    from scipy.optimize import brentq
+
+    b_low, b_high = 1.0 / T_low, 1.0 / T_high
+    tc = 2.0 * J / math.log1p(math.sqrt(2.0))
+    mean_u = quad(lambda b: onsager_energy(1.0 / b, J), b_high, b_low, points=[1.0 / tc], limit=200)[0] / (b_low - b_high)
+    return brentq(lambda t: onsager_energy(t, J) - mean_u, T_low, T_high)

@@ -9,6 +9,8 @@ from phasemapper.detectors._indicators import (
     confusion_accuracy,
     divergence,
     energy_log_posterior,
+    extremes_count,
+    extremes_proba,
     fisher_metric_fit,
     interior_peak,
     kl_matrix,
@@ -115,3 +117,26 @@ def test_step_edge_is_the_half_way_crossing_of_the_drop_and_ignores_rising_curve
     y = np.array([1, 1.5, 2, 3, 2.5, 1.5, 1, 1, 1, 1, 1], dtype=float)
     assert step_edge(x, y) == pytest.approx(0.45, abs=1e-12)
     assert np.isnan(step_edge(x, x))  # the maximum is the last point: no drop after it
+
+
+def test_extremes_proba_of_two_temperatures_is_the_logistic_likelihood_ratio():
+    # one training point at each end: the Bayes classifier of p(E|T_lo) against p(E|T_hi) is
+    # sigmoid((1/T_lo - 1/T_hi) E + log Z(T_lo) - log Z(T_hi)), with Z from the 3x3 density of states
+    energies = _ising_3x3_energies()
+    levels, counts = np.unique(energies, return_counts=True)
+    T = np.array([1.5, 2.0, 2.5, 3.0, 3.5])
+    log_pE = np.log(counts)[None, :] - levels[None, :] / T[:, None]
+    log_pE -= logsumexp(log_pE, axis=1, keepdims=True)
+    post = (log_pE - logsumexp(log_pE, axis=0, keepdims=True)).T[None]  # (point, sample = level, class)
+    log_z = logsumexp(np.log(counts)[None, :] - levels[None, :] / T[[0, -1], None], axis=1)
+    logit = (1 / T[0] - 1 / T[-1]) * levels + log_z[0] - log_z[1]
+    assert np.allclose(extremes_proba(post, 1)[0], 1 / (1 + np.exp(-logit)))
+    # two at each end: the classes are the mixtures of their points' distributions
+    p_lo, p_hi = np.exp(log_pE[:2]).mean(axis=0), np.exp(log_pE[-2:]).mean(axis=0)
+    assert np.allclose(extremes_proba(post, 2)[0], p_hi / (p_lo + p_hi))
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, -0.1, "0.2", True])
+def test_extremes_count_rejects_a_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        extremes_count(41, fraction)

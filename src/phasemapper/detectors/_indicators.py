@@ -6,6 +6,10 @@ Schaefer & Loerch, PRE 99, 062107 (2019); Lobashev et al., ICML 2025):
 
 - learning by confusion: the Bayes classifier of a split at ``c`` predicts "below"
   when ``sum_{j<c} p(j|x) > 1/2``; its accuracy vs ``c`` is the W-shape;
+- supervised learning at the extremes: the Bayes classifier trained on the first
+  and last ``n_end`` points predicts "high" with probability
+  ``sum_{j in high} p(j|x) / sum_{j in low or high} p(j|x)``; its mean output
+  crosses 1/2 at the estimate;
 - prediction divergence: the mean prediction ``<theta_hat>`` with
   ``theta_hat(x) = sum_j p(j|x) theta_j``; its divergence peaks at transitions;
 - Fisher metric: ``E_i[log p(i|x) - log p(j|x)] = KL(p_i || p_j)`` for a uniform
@@ -26,7 +30,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 __all__ = [
-    "confusion_accuracy", "mean_prediction", "divergence", "fisher_metric_fit", "energy_log_posterior",
+    "confusion_accuracy", "extremes_count", "extremes_proba", "mean_prediction", "divergence", "fisher_metric_fit", "energy_log_posterior",
     "interior_peak", "step_edge", "grid_resolution",
 ]
 
@@ -38,6 +42,33 @@ def confusion_accuracy(log_p: np.ndarray) -> np.ndarray:
     below = cum[..., :-1] > 0.5  # (point, sample, split)
     truth = np.arange(n)[:, None] < np.arange(1, n)[None, :]  # (point, split)
     return (below == truth[:, None, :]).mean(axis=(0, 1))
+
+
+def extremes_count(n_points: int, fraction: float) -> int:
+    """Points at each end of a line of ``n_points`` that train a supervised-at-extremes classifier.
+
+    Examples
+    --------
+    >>> extremes_count(41, 0.2)
+    8
+    """
+    if isinstance(fraction, bool) or not (isinstance(fraction, (int, float)) and 0 < fraction < 0.5):
+        raise ValueError(f"fraction must be in (0, 0.5), got {fraction!r}")
+    return max(1, int(round(fraction * n_points)))
+
+
+def extremes_proba(log_p: np.ndarray, n_end: int) -> np.ndarray:
+    """``p(high | x)`` of the Bayes classifier trained on the first (low) and last (high) ``n_end`` points.
+
+    With the same number of samples per point, the training set's class prior is
+    1/2 each and the optimal classifier is ``P_high(x) / (P_low(x) + P_high(x))``
+    with ``P_S(x)`` the mean of ``p(x | theta_j)`` over the points ``j`` in ``S``
+    (Arnold & Schaefer, PRX 12, 031044 (2022)): the posterior restricted to the
+    two ends and renormalised. Returns ``(n_points, n_samples)``.
+    """
+    low = logsumexp(log_p[..., :n_end], axis=-1)
+    high = logsumexp(log_p[..., -n_end:], axis=-1)
+    return np.exp(high - np.logaddexp(low, high))
 
 
 def mean_prediction(log_p: np.ndarray, theta: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@ their Bayes-optimal references (OptimalIndicators), and SupervisedExtremes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,8 @@ from ._grid import ParameterGrid, network_inputs
 from ._indicators import (
     confusion_accuracy,
     energy_log_posterior,
+    extremes_count,
+    extremes_proba,
     fisher_metric_fit,
     interior_peak,
     kl_matrix,
@@ -42,6 +45,15 @@ def _divergence(x: np.ndarray) -> Analysis:
         return x, np.gradient(mean_prediction(lp, x[:, None])[:, 0], x)
 
     return Analysis("prediction_divergence", curve, interior_peak)
+
+
+def _supervised(x: np.ndarray, p_high: Callable[[Any], np.ndarray]) -> list[Analysis]:
+    """The mean output of a supervised-at-extremes classifier (``p_high(data)``: ``(point, sample)``):
+    its derivative (the indicator) and its crossing of 1/2 (the estimate)."""
+    return [
+        Analysis("supervised_extremes", lambda d: (x, np.gradient(p_high(d).mean(axis=1), x)), None),
+        Analysis("output_crossing", lambda d: (x, p_high(d).mean(axis=1)), lambda cx, m: _first_root(cx, 0.5 - m)),
+    ]
 
 
 def _fisher(x: np.ndarray, window: int) -> Analysis:
@@ -363,31 +375,46 @@ class FisherMetric(_NetworkParams, LineDetector):
 
 
 class OptimalIndicators(LineDetector):
-    """The Bayes-optimal indicators of confusion, prediction divergence and the Fisher metric.
+    """The Bayes-optimal indicators of confusion, supervised learning at the extremes, prediction
+    divergence and the Fisher metric.
 
     After Arnold, Schaefer, Loerch et al. ("Replacing neural networks by optimal
     analytical predictors for the detection of phase transitions", PRX 12,
     031044 (2022)): with a sufficient statistic known — the energy for a
     temperature axis — the posterior ``p(T_j | x) = p(T_j | E)`` follows from the
     energy histograms (multistate reweighting, :func:`energy_log_posterior`),
-    and the three indicators computed from it are the best any model can do on
+    and the indicators computed from it are the best any model can do on
     these samples. No training: the reference the learned detectors are measured
     against.
+
+    The supervised one is the Bayes classifier of :class:`SupervisedExtremes`'
+    task (the lowest and highest ``fraction`` of the points against each other,
+    :func:`extremes_proba`). Where no training sample lies, between the two ends,
+    a learned classifier's output is set by its inductive bias; this one's by the
+    Boltzmann likelihood ratio, which for two temperatures is linear in E. Its
+    crossing of 1/2 therefore tends, as L grows, to where the energy per site
+    equals the mean of ``u(beta)`` between the two inner training temperatures
+    (the slope of ``beta f`` between them), not to Tc: the method's own limit.
 
     Parameters
     ----------
     axis : str
         A temperature axis (the Boltzmann family ``exp(-E/T)``).
+    fraction : float
+        Share of the points at each end for the supervised indicator, as in
+        :class:`SupervisedExtremes`.
     window, n_bootstrap, nu, seed : as in :class:`FisherMetric`.
 
     Attributes
     ----------
     curves_ : dict of xarray.DataArray
-        ``confusion``, ``prediction_divergence``, ``fisher_metric``.
+        ``confusion``, ``prediction_divergence``, ``fisher_metric``,
+        ``supervised_extremes`` (derivative of the mean output) and
+        ``output_crossing`` (the mean output).
     indicator_ : xarray.DataArray
         The optimal confusion accuracy.
     critical_points_ : list of CriticalPoint
-        For each of the three indicators.
+        For confusion, divergence, Fisher metric and the output crossing.
 
     Examples
     --------
@@ -396,26 +423,31 @@ class OptimalIndicators(LineDetector):
     >>> ds = pm.scan(pm.systems.Ising2D(L=8), {"T": [1.5, 1.9, 2.3, 2.7, 3.1]}, 40, seed=0,
     ...              executor=pm.SerialExecutor(), progress=False)
     >>> sorted(OptimalIndicators(n_bootstrap=5).fit(ds).curves_)
-    ['confusion', 'fisher_metric', 'prediction_divergence']
+    ['confusion', 'fisher_metric', 'output_crossing', 'prediction_divergence', 'supervised_extremes']
     """
 
     method = "optimal"
 
-    def __init__(self, axis: str = "T", window: int = 5, n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
-        self.axis, self.window, self.n_bootstrap, self.nu, self.seed = axis, window, n_bootstrap, nu, seed
+    def __init__(self, axis: str = "T", fraction: float = 0.2, window: int = 5, n_bootstrap: int = 100,
+                 nu: float = 1.0, seed: int = 0) -> None:
+        self.axis, self.fraction, self.window = axis, fraction, window
+        self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
         if "energy" not in ds:
             raise ValueError("OptimalIndicators needs the scan's 'energy' variable (per site)")
         if np.any(grid.values[0] <= 0):
             raise ValueError(f"axis {self.axis!r} must be a temperature (> 0) for the Boltzmann posterior")
+        extremes_count(2, self.fraction)  # check it before the reweighting
         return np.asarray(ds["energy"].values, dtype=float) * scan_sites(ds)
 
     def _line(self, data: np.ndarray, points: np.ndarray) -> np.ndarray:
         return energy_log_posterior(data[points], self._x)
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
-        return [_confusion(x), _divergence(x), _fisher(x, int(self.window))]
+        n_end = extremes_count(x.size, self.fraction)
+        return [_confusion(x), _divergence(x), _fisher(x, int(self.window)),
+                *_supervised(x, lambda log_p: extremes_proba(log_p, n_end))]
 
     def fit(self, scans: Any) -> OptimalIndicators:
         # the line's temperatures are needed by _line; every size shares the grid of its own scan
@@ -459,12 +491,11 @@ class SupervisedExtremes(_NetworkParams, LineDetector):
         self.fraction = fraction
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
-        if not (isinstance(self.fraction, (int, float)) and 0 < self.fraction < 0.5):
-            raise ValueError(f"fraction must be in (0, 0.5), got {self.fraction!r}")
+        extremes_count(2, self.fraction)  # check it before any work
         x = network_inputs(ds)
         out = np.empty(x.shape[:2])
         for _, points in grid.rows():
-            n_end = max(1, int(round(self.fraction * len(points))))
+            n_end = extremes_count(len(points), self.fraction)
             labels = np.full(x.shape[0], -1)
             labels[points[:n_end]], labels[points[-n_end:]] = 0, 1
             train = np.r_[0:n_end, len(points) - n_end : len(points)]  # positions within the line
@@ -474,10 +505,7 @@ class SupervisedExtremes(_NetworkParams, LineDetector):
         return out
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
-        return [
-            Analysis("supervised_extremes", lambda p: (x, np.gradient(p.mean(axis=1), x)), None),
-            Analysis("output_crossing", lambda p: (x, p.mean(axis=1)), lambda cx, m: _first_root(cx, 0.5 - m)),
-        ]
+        return _supervised(x, lambda p: p)
 
     def fit(self, scans: Any) -> SupervisedExtremes:
         super().fit(scans)
