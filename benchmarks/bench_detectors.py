@@ -5,7 +5,9 @@ In one run:
 1. Ising scans at L = 16, 32, 64 (41 temperatures in [1.8, 2.8], 300 samples per
    point, seed 1): each detector's Tc per size and its finite-size extrapolation,
    error vs Onsager's 2/ln(1 + sqrt 2), reported uncertainty, whether it covers
-   the error, and the fit's wall time; the Bayes-optimal indicators beside them.
+   the error, and the fit's wall time; the Bayes-optimal indicators beside them (including the
+   supervised-at-extremes one, whose L -> infinity limit from Onsager's energy is printed: the
+   method's own limit, which is not Tc).
 2. FisherMetric at L = 32 against the exact ``Var(E_total) / T^4`` of the same
    samples: correlation and peak position (the scan for this check has 1000
    samples per point, so that the exact estimate itself is not noise-limited).
@@ -78,6 +80,24 @@ def ising_table(scans) -> list[dict]:
             })
         print(f"  {name:<22} {total:7.1f} s " + " ".join(f"L={k}: {v:.1f} s" for k, v in seconds.items()), flush=True)
     return rows
+
+
+def supervised_limit(scans) -> dict:
+    """The thermodynamic limit of the Bayes-optimal supervised-at-extremes crossing on these scans' grid:
+    where Onsager's energy equals its mean over beta between the two inner training temperatures."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from exact_ising import secant_temperature
+
+    from phasemapper.detectors._indicators import extremes_count
+
+    fraction = OptimalIndicators().fraction
+    T = next(iter(scans.values()))["T"].values
+    n_end = extremes_count(T.size, fraction)
+    value = secant_temperature(T[n_end - 1], T[-n_end])
+    return {"fraction": fraction, "T_low": float(T[n_end - 1]), "T_high": float(T[-n_end]), "T": value,
+            "relative_error": value / ONSAGER_TC - 1}
 
 
 def fisher_check(samples: int) -> dict:
@@ -212,8 +232,11 @@ def main() -> None:
     for r in ising:
         print(f"{r['detector']:<22} {r['L']!s:>4} {r['method']:<48} {r['Tc']:8.4f} {r['uncertainty']:7.4f} "
               f"{100 * r['relative_error']:+7.2f}% {'yes' if r['covers'] else 'no':>6} {r['seconds']:6.1f}")
+    limit = supervised_limit(scans)
+    print(f"\nSupervised at the extremes (fraction {limit['fraction']}): the Bayes-optimal crossing tends, as L grows, "
+          f"to {limit['T']:.4f} ({100 * limit['relative_error']:+.2f}% from Tc; closed form from Onsager's energy)")
     results = {"quick": args.quick, "cpu_count": os.cpu_count(), "exact_Tc": ONSAGER_TC, "samples": args.samples,
-               "ising": ising}
+               "ising": ising, "supervised_optimal_limit": limit}
     if args.ising_only:
         name = f"bench_detectors_ising_L{'-'.join(map(str, sizes))}_{args.samples}.json"
         write_results(results, name)
