@@ -87,11 +87,15 @@ def test_bad_n_samples_and_paths(tmp_path):
 
 def test_scan_sizes_in_one_pool_equals_one_scan_per_size():
     """All sizes' points submitted to one process pool (largest first) give, per size, the scan
-    that ``scan`` gives alone in this process: the same samples, metadata and seed."""
+    that ``scan`` gives alone in this process: the same samples, metadata and seed. The
+    ``while_sampling`` hook runs once and changes nothing."""
     T = {"T": [1.9, 2.3, 2.7]}
     systems = [Ising2D(L=4), Ising2D(L=8)]
+    calls = []
     with ProcessPoolExecutor(2) as pool:
-        together = pm.scan_sizes(systems, T, 30, seed=5, executor=pool, progress=False)
+        together = pm.scan_sizes(systems, T, 30, seed=5, executor=pool, progress=False,
+                                 while_sampling=lambda: calls.append(len(calls)))
+    assert calls == [0]
     for system, ds in zip(systems, together):
         alone = pm.scan(system, T, 30, seed=5, executor=pm.SerialExecutor(), progress=False)
         xr.testing.assert_identical(ds.drop_attrs(), alone.drop_attrs())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, as_completed
 from typing import Any
 
@@ -79,6 +80,7 @@ def scan_sizes(
     seed: int | None = None,
     executor: Executor | None = None,
     progress: bool = True,
+    while_sampling: Callable[[], object] | None = None,
 ) -> list[xr.Dataset]:
     """:func:`scan` several systems (e.g. one per lattice size) over the same points in one pool.
 
@@ -87,6 +89,9 @@ def scan_sizes(
     turn. Each system's Dataset is identical to ``scan(system, ...)`` with the same
     arguments (point ``i`` draws from ``SeedSequence(seed).spawn(n)[i]``); its
     ``wall_time_s`` is the time until that system's last point arrived.
+    ``while_sampling``, if given, is called once in this process after every point
+    is submitted (a forked pool's workers exist by then), while the pool samples:
+    the place to import what the analysis after the scan needs.
 
     Examples
     --------
@@ -119,6 +124,8 @@ def scan_sizes(
             children = np.random.SeedSequence(seed).spawn(len(pts[k]))
             for i, (p, c) in enumerate(zip(pts[k], children)):
                 futures[executor.submit(_sample_point, systems[k], p, n_samples, c)] = (k, i)
+        if while_sampling is not None:
+            while_sampling()
         label = " ".join(f"{systems[k].name} {_size_label(systems[k])}".strip() for k in order)
         with _progress_bar(progress, label, len(futures)) as advance:
             for future in as_completed(futures):

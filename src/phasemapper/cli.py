@@ -122,7 +122,8 @@ def run_scan(
     out.mkdir(parents=True, exist_ok=True)
     executor = default_executor(workers)
     try:  # every size's points in one pool, the largest size first
-        datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor, progress=progress)
+        datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor, progress=progress,
+                              while_sampling=_import_analysis)
         scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
     finally:
         executor.shutdown()
@@ -143,6 +144,18 @@ def run_scan(
     summary["outputs"]["summary"] = str(out / "summary.json")
     _print_summary(summary)
     return summary
+
+
+def _import_analysis() -> None:
+    """Import the detectors, matplotlib and the netCDF backend while the workers sample (run_scan's
+    process only waits then), so that the analysis after the scan does not start by importing them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import netCDF4  # noqa: F401
+
+    from . import detectors  # noqa: F401
 
 
 def _detect(summary: dict[str, Any], scans: dict[int, Any], system: Any, parsed: list[tuple[str, np.ndarray]],

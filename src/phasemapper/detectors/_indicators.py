@@ -25,9 +25,7 @@ posterior (:func:`energy_log_posterior`) produces them.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import nnls
-from scipy.special import logsumexp
-from scipy.stats import norm
+from scipy.special import logsumexp, ndtr
 
 __all__ = [
     "confusion_accuracy", "extremes_count", "extremes_proba", "mean_prediction", "divergence", "fisher_metric_fit", "energy_log_posterior",
@@ -142,8 +140,9 @@ def _bregman_basis(theta: np.ndarray, centres: np.ndarray, width: float) -> tupl
     """Convex functions phi_k with phi_k'' = Gaussian bump at centre k: (phi, phi')."""
     z = (theta[:, None] - centres[None, :]) / width
     scale = width * np.sqrt(2 * np.pi)
-    dphi = scale * norm.cdf(z)
-    phi = scale * width * (z * norm.cdf(z) + norm.pdf(z))
+    cdf, pdf = ndtr(z), np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)  # the standard normal's (scipy.stats costs 0.4 s to import)
+    dphi = scale * cdf
+    phi = scale * width * (z * cdf + pdf)
     return phi, dphi
 
 
@@ -158,6 +157,8 @@ def fisher_metric_fit(
     non-negative least squares over the pairs ``0 < |i - j| <= window``.
     Returns the bump centres, the weights and the metric ``g = psi''`` on ``theta``.
     """
+    from scipy.optimize import nnls
+
     n = theta.size
     width = 1.5 * float(np.median(np.diff(theta)))
     phi, dphi = _bregman_basis(theta, theta, width)
