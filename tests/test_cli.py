@@ -114,3 +114,14 @@ def test_detector_options_reach_the_detector(tmp_path):
     assert summary["detector_options"] == {"divergence": {"locate": "drop", "n_bootstrap": 20}}
     (cp,) = summary["critical_points"]
     assert cp["exact"] == pytest.approx(0.5, abs=1e-6) and cp["method"] == "prediction_divergence L=50"
+
+
+def test_importing_the_analysis_during_sampling_tolerates_a_missing_module(monkeypatch):
+    # the scan command imports the analysis' modules while the pool samples; a module that cannot be
+    # imported must not abort the scan there (the analysis reports it after scan.nc is written)
+    from phasemapper import cli
+
+    monkeypatch.setitem(sys.modules, "netCDF4", None)  # "import netCDF4" now raises ImportError
+    with pytest.raises(ImportError):
+        import netCDF4  # noqa: F401
+    assert cli._import_analysis() is None

@@ -148,14 +148,18 @@ def run_scan(
 
 def _import_analysis() -> None:
     """Import the detectors, matplotlib and the netCDF backend while the workers sample (run_scan's
-    process only waits then), so that the analysis after the scan does not start by importing them."""
-    import matplotlib
+    process only waits then), so that the analysis after the scan does not start by importing them.
+    A missing module is left for the analysis to report, after ``scan.nc`` is written."""
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
-    import netCDF4  # noqa: F401
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+        import netCDF4  # noqa: F401
 
-    from . import detectors  # noqa: F401
+        from . import detectors  # noqa: F401
+    except ImportError:
+        pass
 
 
 def _detect(summary: dict[str, Any], scans: dict[int, Any], system: Any, parsed: list[tuple[str, np.ndarray]],
