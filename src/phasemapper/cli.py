@@ -151,13 +151,12 @@ def _import_analysis() -> None:
     process only waits then), so that the analysis after the scan does not start by importing them.
     A missing module is left for the analysis to report, after ``scan.nc`` is written."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot  # noqa: F401
         import netCDF4  # noqa: F401
 
         from . import detectors  # noqa: F401
+        from .plot import pyplot
+
+        pyplot()
     except ImportError:
         pass
 

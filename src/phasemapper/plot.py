@@ -12,6 +12,25 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["plot_observables", "plot_indicators", "plot_boundary_estimates", "plot_phase_map"]
 
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (files only; no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | os.PathLike, dpi: int = 110) -> str:
+    """Lay out, write and close ``fig``; return the path as a string."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return str(path)
+
+
 _PANELS = (
     ("abs_m", r"$\langle |m| \rangle$"),
     ("susceptibility", r"susceptibility $\chi$"),
@@ -26,11 +45,7 @@ def plot_observables(obs: Observables, path: str | os.PathLike, exact: float | N
     Writes a PNG to ``path`` and returns the path. ``exact`` draws the exact
     critical value as a dashed line for comparison.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     data = obs.observables_
     axis = obs.axis
     x = data[axis].values
@@ -51,10 +66,7 @@ def plot_observables(obs: Observables, path: str | os.PathLike, exact: float | N
     for ax in axes[1]:
         ax.set_xlabel(axis)
     axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path, dpi=120)
 
 
 def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Sequence[float] | None = None) -> str:
@@ -64,10 +76,7 @@ def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Seq
     transition (or several, e.g. two on one line). Writes a PNG and returns its path.
     """
     exact_values = [] if exact is None else [float(exact)] if isinstance(exact, (int, float)) else [float(v) for v in exact]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = len(detectors)
     cols = min(n, 3)
@@ -91,10 +100,7 @@ def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Seq
         ax.legend(fontsize=6)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path)
 
 
 def plot_boundary_estimates(detectors: dict, path: str | os.PathLike, reference: Sequence[CriticalPoint] = ()) -> str:
@@ -106,10 +112,7 @@ def plot_boundary_estimates(detectors: dict, path: str | os.PathLike, reference:
     transitions on many lines (:meth:`~phasemapper.systems.System.reference_transitions`),
     drawn as a dotted curve. Writes a PNG and returns its path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     along = other = None
@@ -133,10 +136,7 @@ def plot_boundary_estimates(detectors: dict, path: str | os.PathLike, reference:
     ax.set_ylabel(f"transition along {along}" if along else "")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path)
 
 
 def plot_phase_map(phase_map: Any, points: Any, labels: Any, path: str | os.PathLike, reference: Any = None) -> str:
@@ -149,10 +149,7 @@ def plot_phase_map(phase_map: Any, points: Any, labels: Any, path: str | os.Path
     """
     import json
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     phases = [str(p) for p in phase_map["phase"].values]
@@ -213,7 +210,4 @@ def plot_phase_map(phase_map: Any, points: Any, labels: Any, path: str | os.Path
         for ax in axs:
             ax.set_xlabel(xn)
             ax.set_ylabel(yn)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path)
