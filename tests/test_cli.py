@@ -41,6 +41,8 @@ def test_scan_writes_outputs(tmp_path):
         (["scan", "nosuch", "--axis", "T=1:2:3"], "unknown system 'nosuch'"),
         (["scan", "ising2d", "--axis", "T=1.8:2.8"], "--axis 'T=1.8:2.8'"),
         (["scan", "ising2d", "--axis", "T"], "--axis 'T'"),
+        (["scan", "ising2d", "--axis", "T=bad"], "--axis 'T=bad'"),
+        (["scan", "ising2d", "--axis", "T=1:x:3"], "--axis 'T=1:x:3'"),
         (["scan", "ising2d", "--axis", "T=2:1:3"], "LOW must be below HIGH"),
         (["scan", "ising2d", "--axis", "T=-1:2:3"], "axis 'T': temperature must be > 0"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "1"], "L must be >= 2"),

@@ -57,14 +57,14 @@ def parse_axis(spec: str) -> tuple[str, np.ndarray]:
             low, high, n = float(parts[0]), float(parts[1]), int(parts[2])
             if n < 1 or not (np.isfinite(low) and np.isfinite(high)):
                 raise ValueError
-            if n > 1 and not low < high:
-                raise ValueError(f"--axis {spec!r}: LOW must be below HIGH")
-            return name, np.linspace(low, high, n)
-        values = np.array([float(v) for v in rest.split(",")])
-    except ValueError as exc:
-        if str(exc):
-            raise
+        else:
+            values = np.array([float(v) for v in rest.split(",")])
+    except ValueError:  # float("bad") too: its own message would not name the option
         raise ValueError(f"--axis {spec!r}: expected NAME=LOW:HIGH:N (N an integer >= 1) or NAME=V1,V2,...") from None
+    if ":" in rest:
+        if n > 1 and not low < high:
+            raise ValueError(f"--axis {spec!r}: LOW must be below HIGH")
+        return name, np.linspace(low, high, n)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"--axis {spec!r}: values must be finite")
     return name, values
