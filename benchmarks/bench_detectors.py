@@ -14,9 +14,9 @@ In one run:
 3. Blume-Capel (T, D) grids at L = 16 and 32 (16 only in --quick): PredictionDivergence (each line
    read from the posterior conditioned on it, ``read="line"``; the 2-D field reading for contrast) and
    Confusion along T at D = 0, 0.5, 1.0, 1.5 vs the literature line Tc(D), per size and extrapolated; beside them
-   the Bayes-optimal indicators of the same samples (at fixed D the total energy is sufficient for T,
-   so no posterior-based detector can do better on these samples) and the Binder crossing of the
-   order parameter along each D line.
+   the Bayes-optimal indicators of the same samples, also at L = 64 (at fixed D the total energy is
+   sufficient for T, so no posterior-based detector can do better on these samples) and the Binder
+   crossing of the order parameter along each D line (L = 16, 32).
 4. TASEP (alpha, beta) grid (L = 100): PredictionDivergence on each line of the exact
    diagram, the peak reading on the first-order line alpha = beta < 1/2 and the
    step-edge reading on the continuous lines alpha = 1/2 and beta = 1/2.
@@ -25,8 +25,9 @@ In one run:
 
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 
-Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300] [--ising-only]
-(``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count)
+Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300] [--ising-only | --blume-capel-only]
+(``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count; ``--blume-capel-only``:
+part 3 alone, written to ``bench_detectors_blume_capel.json``)
 """
 
 from __future__ import annotations
@@ -138,8 +139,11 @@ def blume_capel_check(samples: int, quick: bool) -> list[dict]:
     D = np.array([0.0, 0.5, 1.0, 1.5])
     T = np.linspace(0.8, 2.2, 15 if quick else 29)
     TT, DD = np.meshgrid(T, D, indexing="ij")
+    # the learned detectors at L = 16 and 32; the optimal indicators also at L = 64 (cheap: a histogram per
+    # point), to show whether a larger lattice would move the posterior-based readings toward Tc(D)
     scan = {L: pm.scan(BlumeCapel2D(L=L), {"T": TT.ravel(), "D": DD.ravel()}, samples, seed=3, progress=False)
-            for L in ((16,) if quick else (16, 32))}
+            for L in ((16,) if quick else (16, 32, 64))}
+    learned = {L: ds for L, ds in scan.items() if L <= 32}
     rows = []
 
     def add(name: str, critical_points: list, seconds: float, D_value: float | None = None) -> None:
@@ -155,16 +159,16 @@ def blume_capel_check(samples: int, quick: bool) -> list[dict]:
                       ("confusion", Confusion(axis="T", seed=0)),
                       ("prediction_divergence_field", PredictionDivergence(axis="T", seed=0, read="field"))):
         t = time.perf_counter()
-        det.fit(scan)
+        det.fit(learned)
         add(name, det.critical_points_, time.perf_counter() - t)
     # the best any posterior-based reading can do on these samples: at fixed D the total energy
     # (exchange + D * sum s^2) is sufficient for T, so the optimal indicators bound Confusion and PD
     t = time.perf_counter()
     add("optimal", OptimalIndicators(axis="T", seed=0).fit(scan).critical_points_, time.perf_counter() - t)
     # the order parameter's Binder crossing along each D line, for contrast (needs two sizes)
-    if len(scan) > 1:
+    if len(learned) > 1:
         for D_value in D:
-            line = {L: ds.isel(point=np.flatnonzero(ds["D"].values == D_value)) for L, ds in scan.items()}
+            line = {L: ds.isel(point=np.flatnonzero(ds["D"].values == D_value)) for L, ds in learned.items()}
             t = time.perf_counter()
             obs = Observables(axis="T", seed=0).fit(line)
             add("observables", [cp for cp in obs.critical_points_ if cp.method == "binder_crossing"],
@@ -218,12 +222,21 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300, help="samples per point of the Ising scans (part 1)")
     parser.add_argument("--ising-only", action="store_true",
                         help="part 1 only; writes bench_detectors_ising_L<sizes>_<samples>.json")
+    parser.add_argument("--blume-capel-only", action="store_true",
+                        help="part 3 only; writes bench_detectors_blume_capel.json")
     args = parser.parse_args()
+    if args.ising_only and args.blume_capel_only:
+        parser.error("--ising-only and --blume-capel-only exclude each other")
     if args.samples < 20:
         parser.error(f"--samples must be >= 20, got {args.samples}")
     global DETECTORS
     if args.quick:
         DETECTORS = {k: DETECTORS[k] for k in ("optimal", "pca", "confusion")}
+    results = {"quick": args.quick, "cpu_count": os.cpu_count(), "exact_Tc": ONSAGER_TC, "samples": args.samples}
+    if args.blume_capel_only:
+        blume_capel_part(results, args.quick)
+        write_results(results, "bench_detectors_blume_capel.json")
+        return
     sizes = [16] if args.quick else [int(v) for v in args.sizes.split(",")]
     print(f"Ising scans {sizes}, 41 T x {args.samples} samples ({os.cpu_count()} cores)", flush=True)
     scans = ising_scans(sizes, args.samples)
@@ -235,8 +248,7 @@ def main() -> None:
     limit = supervised_limit(scans)
     print(f"\nSupervised at the extremes (fraction {limit['fraction']}): the Bayes-optimal crossing tends, as L grows, "
           f"to {limit['T']:.4f} ({100 * limit['relative_error']:+.2f}% from Tc; closed form from Onsager's energy)")
-    results = {"quick": args.quick, "cpu_count": os.cpu_count(), "exact_Tc": ONSAGER_TC, "samples": args.samples,
-               "ising": ising, "supervised_optimal_limit": limit}
+    results.update(ising=ising, supervised_optimal_limit=limit)
     if args.ising_only:
         name = f"bench_detectors_ising_L{'-'.join(map(str, sizes))}_{args.samples}.json"
         write_results(results, name)
@@ -246,12 +258,7 @@ def main() -> None:
         print(f"\nFisherMetric vs exact Var(E)/T^4 at L=32 (1000 samples): correlation {fisher['correlation']:.3f}, "
               f"peak {fisher['peak_fit']:.4f} vs {fisher['peak_exact']:.4f} ({100 * fisher['peak_relative_difference']:+.2f}%)")
         results["fisher_vs_exact"] = fisher
-    bc = blume_capel_check(100 if args.quick else 300, args.quick)
-    print("\nBlume-Capel, boundary along T at fixed D:")
-    for r in bc:
-        print(f"  {r['detector']:<22} {r['method']:<40} D={r['D']:.2f} Tc={r['Tc']:.4f} +- {r['uncertainty']:.4f} ref {r['reference']:.4f} "
-              f"({100 * r['relative_error']:+.2f}%)")
-    results["blume_capel"] = bc
+    blume_capel_part(results, args.quick)
     tasep = tasep_check(60 if args.quick else 200, args.quick)
     print("\nTASEP L=100, PredictionDivergence on each line of the exact diagram:")
     for r in tasep:
@@ -270,6 +277,16 @@ def main() -> None:
         print(f"  {name:<24} mean {100 * r['mean']:+.2f}%  sd {100 * r['sd']:.2f}%  within 1% in {100 * r['share_within_1pct']:.0f}% of scans")
     results["optimal_seed_spread_L32"] = spread
     write_results(results, "bench_detectors.json")
+
+
+def blume_capel_part(results: dict, quick: bool) -> None:
+    """Part 3: run :func:`blume_capel_check`, print its rows and store them in ``results``."""
+    bc = blume_capel_check(100 if quick else 300, quick)
+    print("\nBlume-Capel, boundary along T at fixed D:")
+    for r in bc:
+        print(f"  {r['detector']:<22} {r['method']:<40} D={r['D']:.2f} Tc={r['Tc']:.4f} +- {r['uncertainty']:.4f} "
+              f"ref {r['reference']:.4f} ({100 * r['relative_error']:+.2f}%)")
+    results["blume_capel"] = bc
 
 
 def write_results(results: dict, name: str) -> None:
