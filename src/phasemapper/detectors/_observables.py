@@ -272,12 +272,10 @@ class Observables:
             i = int(change[0])
             fine = np.linspace(T[max(i - 1, 0)], T[min(i + 2, T.size - 1)], 61)
 
-            def crossing(resample: np.ndarray | None) -> float:
-                diff = sign * (b.binder(fine, resample) - a.binder(fine, resample))
-                return _first_root(fine, diff)  # + to - along the axis for either ordered side
-
-            value = crossing(None)
-            reps = np.array([crossing(r) for r in range(self.n_bootstrap)])
+            # first root from + to - along the axis for either ordered side, of the data and of each replica
+            value = _first_root(fine, sign * (b.binder(fine) - a.binder(fine)))
+            diffs = sign * (b.binder(fine, replicas=True) - a.binder(fine, replicas=True))
+            reps = np.array([_first_root(fine, diff) for diff in diffs])
             reps = reps[np.isfinite(reps)]
             if not np.isfinite(value) or reps.size < 2:
                 continue
@@ -298,8 +296,8 @@ class Observables:
                 continue  # peak at the edge of the scan: not located
             fine = np.linspace(T[max(i - 2, 0)], T[min(i + 2, T.size - 1)], 81)
             data = self._data[L]
-            peaks[L] = _argmax_parabola(fine, data.susceptibility(fine, None))
-            reps_all[L] = np.array([_argmax_parabola(fine, data.susceptibility(fine, r)) for r in range(self.n_bootstrap)])
+            peaks[L] = _argmax_parabola(fine, data.susceptibility(fine))
+            reps_all[L] = np.array([_argmax_parabola(fine, chi_r) for chi_r in data.susceptibility(fine, replicas=True)])
             self.susceptibility_peaks_[L] = (peaks[L], float(reps_all[L].std(ddof=1)))
         if len(peaks) < 2:
             return
@@ -318,9 +316,11 @@ class _SizeData:
 
     A value at ``t`` between scan points ``T[i] <= t <= T[i+1]`` is the linear
     blend of the estimates reweighted from ``T[i]`` and from ``T[i+1]``
-    (Ferrenberg & Swendsen, PRL 61, 2635 (1988)); ``resample`` selects a
-    bootstrap replica (its row of ``counts``: how often each sample is drawn)
-    or the data themselves (``None``).
+    (Ferrenberg & Swendsen, PRL 61, 2635 (1988)). With ``replicas=False`` the
+    curves are those of the data themselves, shape ``(t,)``; with
+    ``replicas=True`` those of every bootstrap replica at once, shape
+    ``(replica, t)`` (replica ``r`` weighs each sample by its row of ``counts``:
+    how often the sample is drawn), one matrix product per moment.
     """
 
     def __init__(
@@ -330,41 +330,38 @@ class _SizeData:
         self.temperature = temperature  # reweight in 1/T; otherwise plain linear interpolation
         am = np.abs(m)
         self._powers = np.stack([am, am * am, (am * am) ** 2])  # (3, point, sample)
-        self._weights_for: tuple | None = None
 
     def _weights(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """Bracketing points, blend factors and unnormalized reweighting factors at ``t``, kept for the last
-        ``t`` (the bootstrap replicas of one estimate share it)."""
-        key = (t.size, float(t[0]), float(t[-1]))
-        if self._weights_for != key:
-            i = np.clip(np.searchsorted(self.T, t, side="right") - 1, 0, self.T.size - 2)
-            lam = np.clip((t - self.T[i]) / (self.T[i + 1] - self.T[i]), 0.0, 1.0)
-            weights = []
-            for src in (i, i + 1):
-                if self.temperature:
-                    logw = -(1.0 / t - 1.0 / self.T[src])[:, None] * self.n_sites * self.e[src]
-                    weights.append(np.exp(logw - logw.max(axis=1, keepdims=True)))
-                else:
-                    weights.append(np.ones(self.e[src].shape))
-            self._weights_for, self._cached = key, (i, lam, weights)
-        return self._cached
+        """Bracketing points, blend factors and unnormalized reweighting factors ``(t, sample)`` at ``t``."""
+        i = np.clip(np.searchsorted(self.T, t, side="right") - 1, 0, self.T.size - 2)
+        lam = np.clip((t - self.T[i]) / (self.T[i + 1] - self.T[i]), 0.0, 1.0)
+        weights = []
+        for src in (i, i + 1):
+            if self.temperature:
+                logw = -(1.0 / t - 1.0 / self.T[src])[:, None] * self.n_sites * self.e[src]
+                weights.append(np.exp(logw - logw.max(axis=1, keepdims=True)))
+            else:
+                weights.append(np.ones(self.e[src].shape))
+        return i, lam, weights
 
-    def _averages(self, t: np.ndarray, resample: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Blended reweighted <|m|>, <m^2>, <m^4> at each ``t``; ``resample`` weighs each sample by its count."""
+    def _averages(self, t: np.ndarray, replicas: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Blended reweighted <|m|>, <m^2>, <m^4> at each ``t``: ``(t,)`` each, or ``(replica, t)``."""
         i, lam, weights = self._weights(t)
-        out = np.zeros((3, t.size))
+        out = np.zeros((3, self.counts.shape[0], t.size) if replicas else (3, t.size))
         for src, blend, w in ((i, 1.0 - lam, weights[0]), (i + 1, lam, weights[1])):
-            if resample is not None:
-                w = w * self.counts[resample]
-            out += blend * (self._powers[:, src] * w).sum(axis=2) / w.sum(axis=1)
+            moments = self._powers[:, src] * w  # (3, t, sample)
+            if replicas:  # sum_s counts[r, s] * x[t, s] for every replica r at once
+                out += blend * (moments @ self.counts.T).transpose(0, 2, 1) / (w @ self.counts.T).T
+            else:
+                out += blend * moments.sum(axis=2) / w.sum(axis=1)
         return out[0], out[1], out[2]
 
-    def binder(self, t: np.ndarray, resample: int | None) -> np.ndarray:
-        _, m2, m4 = self._averages(t, resample)
+    def binder(self, t: np.ndarray, replicas: bool = False) -> np.ndarray:
+        _, m2, m4 = self._averages(t, replicas)
         return 1.0 - m4 / (3.0 * m2**2)
 
-    def susceptibility(self, t: np.ndarray, resample: int | None) -> np.ndarray:
-        am, m2, _ = self._averages(t, resample)
+    def susceptibility(self, t: np.ndarray, replicas: bool = False) -> np.ndarray:
+        am, m2, _ = self._averages(t, replicas)
         return self.n_sites * (m2 - am**2) / (t if self.temperature else 1.0)
 
 
