@@ -272,10 +272,10 @@ class Observables:
             i = int(change[0])
             fine = np.linspace(T[max(i - 1, 0)], T[min(i + 2, T.size - 1)], 61)
 
-            # first root from + to - along the axis for either ordered side, of the data and of each replica
-            value = _first_root(fine, sign * (b.binder(fine) - a.binder(fine)))
-            diffs = sign * (b.binder(fine, replicas=True) - a.binder(fine, replicas=True))
-            reps = np.array([_first_root(fine, diff) for diff in diffs])
+            # first root from + to - along the axis for either ordered side, of the data (row 0) and each replica
+            diffs = sign * (b.binder(fine) - a.binder(fine))
+            value = _first_root(fine, diffs[0])
+            reps = np.array([_first_root(fine, diff) for diff in diffs[1:]])
             reps = reps[np.isfinite(reps)]
             if not np.isfinite(value) or reps.size < 2:
                 continue
@@ -296,8 +296,9 @@ class Observables:
                 continue  # peak at the edge of the scan: not located
             fine = np.linspace(T[max(i - 2, 0)], T[min(i + 2, T.size - 1)], 81)
             data = self._data[L]
-            peaks[L] = _argmax_parabola(fine, data.susceptibility(fine))
-            reps_all[L] = np.array([_argmax_parabola(fine, chi_r) for chi_r in data.susceptibility(fine, replicas=True)])
+            chi_rows = data.susceptibility(fine)  # row 0 the data, then each replica
+            peaks[L] = _argmax_parabola(fine, chi_rows[0])
+            reps_all[L] = np.array([_argmax_parabola(fine, chi_r) for chi_r in chi_rows[1:]])
             self.susceptibility_peaks_[L] = (peaks[L], float(reps_all[L].std(ddof=1)))
         if len(peaks) < 2:
             return
@@ -316,17 +317,17 @@ class _SizeData:
 
     A value at ``t`` between scan points ``T[i] <= t <= T[i+1]`` is the linear
     blend of the estimates reweighted from ``T[i]`` and from ``T[i+1]``
-    (Ferrenberg & Swendsen, PRL 61, 2635 (1988)). With ``replicas=False`` the
-    curves are those of the data themselves, shape ``(t,)``; with
-    ``replicas=True`` those of every bootstrap replica at once, shape
-    ``(replica, t)`` (replica ``r`` weighs each sample by its row of ``counts``:
-    how often the sample is drawn), one matrix product per moment.
+    (Ferrenberg & Swendsen, PRL 61, 2635 (1988)). Curves come as rows
+    ``(1 + replica, t)``: row 0 is the data themselves, row ``1 + r`` bootstrap
+    replica ``r`` (each sample weighed by its row of ``counts``: how often it is
+    drawn), all in one matrix product per moment.
     """
 
     def __init__(
         self, T: np.ndarray, m: np.ndarray, e: np.ndarray, n_sites: int, counts: np.ndarray, temperature: bool
     ) -> None:
-        self.T, self.e, self.n_sites, self.counts = T, e, n_sites, counts
+        self.T, self.e, self.n_sites = T, e, n_sites
+        self._counts = np.vstack([np.ones(counts.shape[1]), counts])  # the data (each sample once), then the replicas
         self.temperature = temperature  # reweight in 1/T; otherwise plain linear interpolation
         am = np.abs(m)
         self._powers = np.stack([am, am * am, (am * am) ** 2])  # (3, point, sample)
@@ -344,24 +345,22 @@ class _SizeData:
                 weights.append(np.ones(self.e[src].shape))
         return i, lam, weights
 
-    def _averages(self, t: np.ndarray, replicas: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Blended reweighted <|m|>, <m^2>, <m^4> at each ``t``: ``(t,)`` each, or ``(replica, t)``."""
+    def _averages(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Blended reweighted <|m|>, <m^2>, <m^4> at each ``t``, each ``(1 + replica, t)``."""
         i, lam, weights = self._weights(t)
-        out = np.zeros((3, self.counts.shape[0], t.size) if replicas else (3, t.size))
+        out = np.zeros((3, self._counts.shape[0], t.size))
         for src, blend, w in ((i, 1.0 - lam, weights[0]), (i + 1, lam, weights[1])):
             moments = self._powers[:, src] * w  # (3, t, sample)
-            if replicas:  # sum_s counts[r, s] * x[t, s] for every replica r at once
-                out += blend * (moments @ self.counts.T).transpose(0, 2, 1) / (w @ self.counts.T).T
-            else:
-                out += blend * moments.sum(axis=2) / w.sum(axis=1)
+            # sum_s counts[r, s] * x[t, s] for every row r at once
+            out += blend * (moments @ self._counts.T).transpose(0, 2, 1) / (w @ self._counts.T).T
         return out[0], out[1], out[2]
 
-    def binder(self, t: np.ndarray, replicas: bool = False) -> np.ndarray:
-        _, m2, m4 = self._averages(t, replicas)
+    def binder(self, t: np.ndarray) -> np.ndarray:
+        _, m2, m4 = self._averages(t)
         return 1.0 - m4 / (3.0 * m2**2)
 
-    def susceptibility(self, t: np.ndarray, replicas: bool = False) -> np.ndarray:
-        am, m2, _ = self._averages(t, replicas)
+    def susceptibility(self, t: np.ndarray) -> np.ndarray:
+        am, m2, _ = self._averages(t)
         return self.n_sites * (m2 - am**2) / (t if self.temperature else 1.0)
 
 
