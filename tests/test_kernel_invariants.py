@@ -86,3 +86,43 @@ def test_wolff_pair_records_are_the_measurements_of_the_stored_lattices():
             np.testing.assert_allclose((e[k, lane], m[k, lane]), kernels.ising.energy_magnetization(configs[k, lane], 1.0, 0.0))
     np.testing.assert_array_equal(configs[-1], spins)  # the last record is the final state
     assert not np.array_equal(configs[:, 0], configs[:, 1])  # two chains, not one copied
+
+
+def test_neighbours_match_modular_arithmetic_on_every_site():
+    # the helper returns unsigned indices (numba's negative-index wraparound is skipped); they must be
+    # the periodic neighbours (i -+ 1, j -+ 1 mod L) for every site, including L = 2 and odd L
+    from phasemapper.kernels._lattice import neighbours
+
+    for L in (2, 3, 5, 8):
+        n = L * L
+        for site in range(n):
+            i, j = divmod(site, L)
+            want = (((i - 1) % L) * L + j, ((i + 1) % L) * L + j, i * L + (j - 1) % L, i * L + (j + 1) % L)
+            got = neighbours(np.int64(site), L, n)
+            assert tuple(int(v) for v in got) == want, (L, site)
+
+
+def test_burn_in_as_one_record_runs_the_same_chain_as_one_record_per_step():
+    # chains flagged single_record_burn_in thermalize with advance(1, k) instead of advance(k, 1): that
+    # skips k - 1 discarded measurements and must leave the state and the random stream exactly as before
+    from phasemapper.systems import Ising2D
+    from phasemapper.systems._ising import _Chain, _MultispinChain
+
+    cases = [(_Chain, "metropolis", 2.0), (_Chain, "wolff", 2.27), (_MultispinChain, "multispin", 2.4)]
+    for chain_type, algorithm, T in cases:
+        assert chain_type.single_record_burn_in
+        system = Ising2D(L=12, algorithm=algorithm)
+        chains = []
+        for records, per_record in ((7, 1), (1, 7)):
+            chain = chain_type(system, T, 0.0, algorithm, new_state(5))
+            chain.initialise(np.random.default_rng(1), ordered=False)
+            chain.advance(records, per_record, store=False)
+            chains.append(chain)
+        a, b = chains
+        np.testing.assert_array_equal(a.state, b.state)
+        np.testing.assert_array_equal(*(c.words if algorithm == "multispin" else c.spins for c in chains))
+        # and the next stored records agree too
+        ca, oa = a.advance(3, 2, store=True)
+        cb, ob = b.advance(3, 2, store=True)
+        np.testing.assert_array_equal(ca, cb)
+        np.testing.assert_array_equal(oa["energy"], ob["energy"])

@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _ALWAYS = np.uint64(0xFFFFFFFFFFFFFFFF)
+_U = np.uint64
 
 
 def metropolis_tables(T: float, J: float, h: float) -> np.ndarray:
@@ -210,8 +211,9 @@ def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stack
         act_b = np.int64(tb > 0)
         ta -= act_a
         tb -= act_b
-        na = neighbours(sa[ta], L, n)
-        nbr = neighbours(sb[tb], L, n)
+        # unsigned indices (neighbours returns uint64): numba wraps signed ones, at a cost in this loop
+        na = neighbours(sa[_U(ta)], L, n)
+        nbr = neighbours(sb[_U(tb)], L, n)
         for k in range(4):
             a = na[k]
             b = nbr[k]
@@ -221,8 +223,8 @@ def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stack
             jb = np.int64((fb[b] == ob) & (bits_b < p_thr)) * act_b
             fa[a] -= 2 * oa * ja
             fb[b] -= 2 * ob * jb
-            sa[ta] = a
-            sb[tb] = b
+            sa[_U(ta)] = a
+            sb[_U(tb)] = b
             ta += ja
             tb += jb
             flipped += ja + jb

@@ -152,6 +152,10 @@ class _Chain(MarkovChain):
     The record loop runs inside the numba kernels (``run_metropolis``, ``run_wolff``).
     """
 
+    # no random number is drawn between records, and a lattice's Wolff clusters follow one another
+    # across records just as within one
+    single_record_burn_in = True
+
     def __init__(self, system: Ising2D, T: float, h: float, algorithm: str, state: np.ndarray) -> None:
         self.L, self.J, self.T, self.h = system.L, system.J, T, h
         self.algorithm = algorithm
@@ -250,6 +254,7 @@ class _MultispinChain(MarkovChain):
     """
 
     samples_per_record = 64
+    single_record_burn_in = True  # the random global flip is drawn only before stored records
     # The pilot's autocorrelation is averaged over 64 replicas: its relative error,
     # sqrt(2 (2 M + 1) / (64 n)) with Sokal's window M ~ 5 tau, is 13% at n = 20 tau, where one chain
     # needs n ~ 1000 tau for that (and has 66% at the single-chain 50 tau). 20 tau keeps the window

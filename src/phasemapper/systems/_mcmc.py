@@ -67,6 +67,9 @@ class MarkovChain(ABC):
     pilot_steps: int = 0
     #: independent samples one stored record yields (64 for multi-spin coded replicas)
     samples_per_record: int = 1
+    #: True where ``advance(1, k)`` runs exactly the updates of ``advance(k, 1)`` (the same random stream,
+    #: one measurement instead of k): thermalization then skips the measurements it would discard
+    single_record_burn_in: bool = False
 
     @abstractmethod
     def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -91,7 +94,10 @@ class MarkovChain(ABC):
         done = 0
         while done < n_steps:
             k = min(chunk, n_steps - done)
-            self.advance(k, 1, store=False)
+            if self.single_record_burn_in:
+                self.advance(1, k, store=False)
+            else:
+                self.advance(k, 1, store=False)
             self.calibrate()
             done += k
 
