@@ -24,6 +24,7 @@ from ._rng import xoshiro_step
 __all__ = ["probability_bits", "acceptance_bits", "bernoulli_words", "metropolis_sweeps", "run_records", "unpack", "pack",
            "measure"]
 
+_U = np.uint64
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ZERO = np.uint64(0)
 _BITS = 53  # precision of the bit-sliced comparison (as a double)
@@ -80,16 +81,18 @@ def update_row(words, i, parity, p4bits, p8bits, s0, s1, s2, s3):
     Returns ``(accepted flips, s0, s1, s2, s3)``: the RNG state is passed in and out
     so that callers keep it in registers (one stream per chain, or per row).
     """
-    L = words.shape[0]
-    up = i - 1 if i > 0 else L - 1
-    down = i + 1 if i + 1 < L else 0
+    # unsigned indices: numba wraps signed ones (a compare and a select per access), 6% of this loop
+    L = _U(words.shape[0])
+    i = _U(i)
+    up = i - _U(1) if i > _U(0) else L - _U(1)
+    down = i + _U(1) if i + _U(1) < L else _U(0)
     accepted = 0
-    for j in range((i + parity) & 1, L, 2):
+    for j in range((i + _U(parity)) & _U(1), L, _U(2)):
         s = words[i, j]
         a = s ^ words[up, j]
         b = s ^ words[down, j]
-        c = s ^ words[i, j - 1 if j > 0 else L - 1]
-        d = s ^ words[i, j + 1 if j + 1 < L else 0]
+        c = s ^ words[i, j - _U(1) if j > _U(0) else L - _U(1)]
+        d = s ^ words[i, j + _U(1) if j + _U(1) < L else _U(0)]
         x1 = a ^ b
         x2 = c ^ d
         two_or_more = (a & b) | (c & d) | (x1 & x2)
