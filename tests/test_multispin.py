@@ -128,3 +128,20 @@ def test_pilot_tau_matches_a_long_run(T):
     # the mean of 8 is within 3 of its standard errors (~ 16%) plus the long run's own ~2%
     assert abs(pilots.mean() / reference - 1) < 0.18, (pilots, reference)
     assert np.all(np.abs(pilots / reference - 1) < 0.5), (pilots, reference)
+
+
+def test_measure_counts_every_replicas_bonds_and_magnetization():
+    # the bit-sliced (Harley-Seal) counts must equal the sums over the unpacked +-1 replicas, for sizes whose
+    # word count is and is not a multiple of the 8-word block (L = 2, 3, 5, 8, 13) and beyond one level of the
+    # eights counter (L = 40: 1600 and 3200 words)
+    from phasemapper.kernels import multispin
+
+    for L in (2, 3, 5, 8, 13, 40):
+        rng = np.random.default_rng(L)
+        for words in (rng.integers(0, 2**64, size=(L, L), dtype=np.uint64), np.zeros((L, L), dtype=np.uint64),
+                      np.full((L, L), np.uint64(0xFFFFFFFFFFFFFFFF))):
+            bonds, mag = multispin.measure(words, 1.0)
+            s = multispin.unpack(words).astype(np.int64)
+            want_bonds = (s * np.roll(s, -1, axis=2)).sum(axis=(1, 2)) + (s * np.roll(s, -1, axis=1)).sum(axis=(1, 2))
+            np.testing.assert_array_equal(bonds, want_bonds)
+            np.testing.assert_array_equal(mag, s.sum(axis=(1, 2)))
