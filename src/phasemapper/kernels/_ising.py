@@ -73,22 +73,22 @@ def energy_magnetization(spins, J, h):
 def _metropolis_sweeps(spins, n_sweeps, table, state):
     """``n_sweeps`` checkerboard sweeps (for odd L the same order is still a valid
     sequence of single-site updates). Branch-free accept; RNG state kept in registers."""
-    L = spins.shape[0]
+    L = _U(spins.shape[0])  # unsigned indices: numba wraps signed ones
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     accepted = 0
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in range(L):
-                up = i - 1 if i > 0 else L - 1
-                down = i + 1 if i + 1 < L else 0
-                for j in range((i + parity) & 1, L, 2):
+                up = i - _U(1) if i > _U(0) else L - _U(1)
+                down = i + _U(1) if i + _U(1) < L else _U(0)
+                for j in range((i + _U(parity)) & _U(1), L, _U(2)):
                     s = np.int64(spins[i, j])
                     nn = (
                         np.int64(spins[up, j]) + spins[down, j]
-                        + spins[i, j - 1 if j > 0 else L - 1] + spins[i, j + 1 if j + 1 < L else 0]
+                        + spins[i, j - _U(1) if j > _U(0) else L - _U(1)] + spins[i, j + _U(1) if j + _U(1) < L else _U(0)]
                     )
                     r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-                    flip = np.int64(r < table[5 * ((s + 1) >> 1) + ((nn + 4) >> 1)])
+                    flip = np.int64(r < table[_U(5 * ((s + 1) >> 1) + ((nn + 4) >> 1))])
                     spins[i, j] = s - 2 * s * flip
                     accepted += flip
     state[0], state[1], state[2], state[3] = s0, s1, s2, s3

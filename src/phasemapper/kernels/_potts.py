@@ -10,6 +10,8 @@ import numpy as np
 from ._lattice import grow_cluster
 from ._rng import next_below, probability_threshold, unit_double, xoshiro_step
 
+_U = np.uint64
+
 __all__ = ["heatbath_table", "wolff_threshold", "heatbath_sweeps", "wolff_clusters", "measure", "run_records"]
 
 
@@ -30,30 +32,30 @@ def heatbath_sweeps(spins, q, n_sweeps, boltz, state):
     The new state is ``sum_m [r >= W_m]`` over the cumulative weights ``W_0..W_{q-2}``
     (a fixed-length loop, no data-dependent branch); the RNG state stays in registers.
     """
-    L = spins.shape[0]
+    L = _U(spins.shape[0])  # unsigned indices: numba wraps signed ones
     w = np.empty(q)
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     changed = 0
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in range(L):
-                up = spins[i - 1 if i > 0 else L - 1]
-                down = spins[i + 1 if i + 1 < L else 0]
+                up = spins[i - _U(1) if i > _U(0) else L - _U(1)]
+                down = spins[i + _U(1) if i + _U(1) < L else _U(0)]
                 row = spins[i]
-                for j in range((i + parity) & 1, L, 2):
+                for j in range((i + _U(parity)) & _U(1), L, _U(2)):
                     a, b = up[j], down[j]
-                    c, d = row[j - 1 if j > 0 else L - 1], row[j + 1 if j + 1 < L else 0]
+                    c, d = row[j - _U(1) if j > _U(0) else L - _U(1)], row[j + _U(1) if j + _U(1) < L else _U(0)]
                     total = 0.0
                     for k in range(q):
-                        wk = boltz[(a == k) + (b == k) + (c == k) + (d == k)]
-                        w[k] = wk
+                        wk = boltz[_U((a == k) + (b == k) + (c == k) + (d == k))]
+                        w[_U(k)] = wk
                         total += wk
                     bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
                     r = unit_double(bits) * total
                     new = 0
                     acc = 0.0
                     for k in range(q - 1):
-                        acc += w[k]
+                        acc += w[_U(k)]
                         new += r >= acc
                     changed += new != row[j]
                     row[j] = new
