@@ -7,7 +7,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import grow_cluster
+from ._lattice import after, before, grow_cluster
 from ._rng import next_below, probability_threshold, unit_double, xoshiro_step
 
 _U = np.uint64
@@ -47,12 +47,11 @@ def heatbath_sweeps(spins, n_sweeps, table, state):
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in range(L):
-                up = spins[i - _U(1) if i > _U(0) else L - _U(1)]
-                down = spins[i + _U(1) if i + _U(1) < L else _U(0)]
+                up = spins[before(i, L)]
+                down = spins[after(i, L)]
                 row = spins[i]
                 for j in range((i + _U(parity)) & _U(1), L, _U(2)):
-                    nn = (np.int64(up[j]) + down[j] + row[j - _U(1) if j > _U(0) else L - _U(1)]
-                          + row[j + _U(1) if j + _U(1) < L else _U(0)])
+                    nn = np.int64(up[j]) + down[j] + row[before(j, L)] + row[after(j, L)]
                     bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
                     r = unit_double(bits)
                     k = _U(nn + 4)

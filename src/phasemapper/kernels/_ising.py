@@ -16,7 +16,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import grow_cluster, neighbours
+from ._lattice import after, before, grow_cluster, neighbours
 from ._rng import below, next_below, probability_threshold, xoshiro_step
 
 __all__ = [
@@ -79,13 +79,13 @@ def _metropolis_sweeps(spins, n_sweeps, table, state):
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in range(L):
-                up = i - _U(1) if i > _U(0) else L - _U(1)
-                down = i + _U(1) if i + _U(1) < L else _U(0)
+                up = before(i, L)
+                down = after(i, L)
                 for j in range((i + _U(parity)) & _U(1), L, _U(2)):
                     s = np.int64(spins[i, j])
                     nn = (
                         np.int64(spins[up, j]) + spins[down, j]
-                        + spins[i, j - _U(1) if j > _U(0) else L - _U(1)] + spins[i, j + _U(1) if j + _U(1) < L else _U(0)]
+                        + spins[i, before(j, L)] + spins[i, after(j, L)]
                     )
                     r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
                     flip = np.int64(r < table[_U(5 * ((s + 1) >> 1) + ((nn + 4) >> 1))])

@@ -8,10 +8,22 @@ import numpy as np
 
 from ._rng import xoshiro_step
 
-__all__ = ["neighbours", "grow_cluster"]
+__all__ = ["neighbours", "grow_cluster", "before", "after"]
 
 
 _U = np.uint64
+
+
+@nb.njit(inline="always", cache=True)
+def before(x, L):
+    """``x - 1`` on a periodic axis of length ``L``, for ``uint64`` ``x`` and ``L`` (unsigned: see :func:`neighbours`)."""
+    return x - _U(1) if x > _U(0) else L - _U(1)
+
+
+@nb.njit(inline="always", cache=True)
+def after(x, L):
+    """``x + 1`` on a periodic axis of length ``L``, for ``uint64`` ``x`` and ``L``."""
+    return x + _U(1) if x + _U(1) < L else _U(0)
 
 
 @nb.njit(inline="always", cache=True)

@@ -19,6 +19,7 @@ import math
 import numba as nb
 import numpy as np
 
+from ._lattice import after, before
 from ._rng import xoshiro_step
 
 __all__ = ["probability_bits", "acceptance_bits", "bernoulli_words", "metropolis_sweeps", "run_records", "unpack", "pack",
@@ -84,15 +85,15 @@ def update_row(words, i, parity, p4bits, p8bits, s0, s1, s2, s3):
     # unsigned indices: numba wraps signed ones (a compare and a select per access), 6% of this loop
     L = _U(words.shape[0])
     i = _U(i)
-    up = i - _U(1) if i > _U(0) else L - _U(1)
-    down = i + _U(1) if i + _U(1) < L else _U(0)
+    up = before(i, L)
+    down = after(i, L)
     accepted = 0
     for j in range((i + _U(parity)) & _U(1), L, _U(2)):
         s = words[i, j]
         a = s ^ words[up, j]
         b = s ^ words[down, j]
-        c = s ^ words[i, j - _U(1) if j > _U(0) else L - _U(1)]
-        d = s ^ words[i, j + _U(1) if j + _U(1) < L else _U(0)]
+        c = s ^ words[i, before(j, L)]
+        d = s ^ words[i, after(j, L)]
         x1 = a ^ b
         x2 = c ^ d
         two_or_more = (a & b) | (c & d) | (x1 & x2)

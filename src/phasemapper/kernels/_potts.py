@@ -7,7 +7,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import grow_cluster
+from ._lattice import after, before, grow_cluster
 from ._rng import next_below, probability_threshold, unit_double, xoshiro_step
 
 _U = np.uint64
@@ -39,12 +39,12 @@ def heatbath_sweeps(spins, q, n_sweeps, boltz, state):
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in range(L):
-                up = spins[i - _U(1) if i > _U(0) else L - _U(1)]
-                down = spins[i + _U(1) if i + _U(1) < L else _U(0)]
+                up = spins[before(i, L)]
+                down = spins[after(i, L)]
                 row = spins[i]
                 for j in range((i + _U(parity)) & _U(1), L, _U(2)):
                     a, b = up[j], down[j]
-                    c, d = row[j - _U(1) if j > _U(0) else L - _U(1)], row[j + _U(1) if j + _U(1) < L else _U(0)]
+                    c, d = row[before(j, L)], row[after(j, L)]
                     total = 0.0
                     for k in range(q):
                         wk = boltz[_U((a == k) + (b == k) + (c == k) + (d == k))]
