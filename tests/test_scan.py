@@ -117,3 +117,41 @@ def test_spins_are_stored_as_bits_and_load_exactly(tmp_path):
                  progress=False)
     assert (bc.configuration.values == 0).any()
     xr.testing.assert_identical(pm.load(pm.save({8: bc}, tmp_path / "bc.nc"))["L8"], bc)
+
+
+@pytest.mark.parametrize("values, dtype", [((-1, 1), np.int8), ((0, 1), np.int8), ((3, 7), np.uint16), ((5, 5), np.int64)])
+def test_two_valued_sites_travel_as_bits_and_unpack_exactly(values, dtype):
+    """Sites taking two integer values (spins, occupations, a constant) are packed one bit per site,
+    whatever the two values, and unpack to the very same array; anything else is left as it is."""
+    from phasemapper._bits import PackedSites, pack_sites
+
+    rng = np.random.default_rng(0)
+    a = np.asarray(values, dtype=dtype)[rng.integers(0, 2, size=(7, 5, 3))]
+    packed = pack_sites(a)
+    assert isinstance(packed, PackedSites) and packed.bits.nbytes == 7 * 2  # 15 sites -> 2 bytes per sample
+    out = np.full_like(a, 99)
+    packed.unpack_into(out)
+    np.testing.assert_array_equal(out, a)
+    for other in (np.array([[-1, 0, 1]], np.int8), a.astype(float), a > a.min()):
+        assert pack_sites(other) is other
+    with pytest.raises(ValueError, match="shape"):
+        packed.unpack_into(np.empty((7, 15), dtype))
+
+
+def test_pool_workers_send_two_valued_sites_as_bits_and_the_scan_is_unchanged():
+    """Through a process pool, Ising spins and TASEP occupations come back as bits and Blume-Capel's
+    three-valued sites as they are; every scan equals the one sampled in this process."""
+    from phasemapper._bits import PackedSites
+    from phasemapper._scan import _sample_point
+    from phasemapper.systems import TASEP, BlumeCapel2D
+
+    shipped = _sample_point(Ising2D(L=8), np.array([2.0, 0.0]), 16, np.random.SeedSequence(0), pack=True)[0]
+    assert isinstance(shipped, PackedSites) and shipped.bits.nbytes * 8 == 16 * 64
+    cases = [(Ising2D(L=8), POINTS), (TASEP(L=20), {"alpha": [0.2, 0.8], "beta": [0.6, 0.3]}),
+             (BlumeCapel2D(L=6), {"T": [0.8, 2.0], "D": [1.0, 1.0]})]
+    with ProcessPoolExecutor(2) as pool:
+        for system, points in cases:
+            pooled = pm.scan(system, points, 30, seed=3, executor=pool, progress=False)
+            serial = pm.scan(system, points, 30, seed=3, executor=pm.SerialExecutor(), progress=False)
+            xr.testing.assert_identical(pooled.drop_attrs(), serial.drop_attrs())
+    assert (serial.configuration.values == 0).any()  # Blume-Capel's vacancies: not two-valued

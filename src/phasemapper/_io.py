@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ._bits import pack_rows, two_values, unpack_rows
+
 __all__ = ["save", "load"]
 
 
@@ -71,11 +73,9 @@ def _pack_spins(ds: xr.Dataset) -> xr.Dataset:
         return ds
     site_dims = da.dims[2:]
     x = da.values
-    # reductions and per-point chunks only: no temporary the size of the whole array (hundreds of MB)
-    if x.size == 0 or any(d in ds.coords for d in site_dims) or x.min() < -1 or x.max() > 1 or np.count_nonzero(x) != x.size:
+    if any(d in ds.coords for d in site_dims) or two_values(x) not in ((-1, 1), (-1, -1), (1, 1)):
         return ds
-    flat = x.reshape(x.shape[0], x.shape[1], -1)
-    bits = np.stack([np.packbits(flat[i] > 0, axis=-1) for i in range(flat.shape[0])])
+    bits = np.stack([pack_rows(x[i], 1) for i in range(x.shape[0])])  # per point: no whole-array temporary
     packed = xr.DataArray(bits, dims=("point", "sample", "configuration_byte"),
                           attrs={**da.attrs, "packing": _PACKING, "site_dims": json.dumps(list(site_dims)),
                                  "site_shape": json.dumps(list(da.shape[2:]))})
@@ -88,8 +88,10 @@ def _unpack_spins(ds: xr.Dataset) -> xr.Dataset:
         return ds
     attrs = {k: v for k, v in da.attrs.items() if k not in ("packing", "site_dims", "site_shape")}
     site_dims, site_shape = json.loads(da.attrs["site_dims"]), json.loads(da.attrs["site_shape"])
-    bits = np.unpackbits(da.values, axis=-1, count=int(np.prod(site_shape)))
-    spins = (2 * bits.astype(np.int8) - 1).reshape(*da.shape[:2], *site_shape)
+    bits = da.values
+    spins = np.empty((*da.shape[:2], *site_shape), np.int8)
+    for i in range(len(spins)):  # per point: no whole-array temporary
+        unpack_rows(bits[i], -1, 1, spins[i])
     out = ds.drop_vars("configuration").drop_dims("configuration_byte", errors="ignore")
     out["configuration"] = xr.DataArray(spins, dims=("point", "sample", *site_dims), attrs=attrs)
     return out[list(ds.data_vars)]  # the variables in their saved order

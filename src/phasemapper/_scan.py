@@ -11,16 +11,21 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._executors import default_executor
+from ._executors import SerialExecutor, default_executor
 from ._provenance import provenance_attrs
+from ._bits import PackedSites, pack_sites
 from ._types import Samples
 from .systems._base import System, check_positive_int
 
 __all__ = ["scan", "scan_sizes", "samples_to_dataset"]
 
 
-def _sample_point(system: System, point: np.ndarray, n_samples: int, seed: np.random.SeedSequence) -> Samples:
-    return system.sample(point, n_samples, seed)
+def _sample_point(system: System, point: np.ndarray, n_samples: int, seed: np.random.SeedSequence,
+                  pack: bool = False) -> tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]:
+    """One point's samples as ``(configurations, observables, metadata)``; with ``pack``, two-valued
+    configurations as bits (for a worker process: eight times less to send back)."""
+    s = system.sample(point, n_samples, seed)
+    return (pack_sites(s.configurations) if pack else s.configurations), s.observables, s.metadata
 
 
 def scan(
@@ -114,8 +119,9 @@ def scan_sizes(
     own_executor = executor is None
     if own_executor:
         executor = default_executor(max_workers=min(sum(len(p) for p in pts), _cpu_count()))
+    pack = not isinstance(executor, SerialExecutor)  # another process: send two-valued sites as bits
     started = time.perf_counter()
-    results: list[list[Samples | None]] = [[None] * len(p) for p in pts]
+    assemblers = [_DatasetAssembler(system, p) for system, p in zip(systems, pts)]
     left = [len(p) for p in pts]
     out: list[xr.Dataset | None] = [None] * len(systems)
     try:
@@ -123,17 +129,17 @@ def scan_sizes(
         for k in order:
             children = np.random.SeedSequence(seed).spawn(len(pts[k]))
             for i, (p, c) in enumerate(zip(pts[k], children)):
-                futures[executor.submit(_sample_point, systems[k], p, n_samples, c)] = (k, i)
+                futures[executor.submit(_sample_point, systems[k], p, n_samples, c, pack)] = (k, i)
         if while_sampling is not None:
             while_sampling()
         label = " ".join(f"{systems[k].name} {_size_label(systems[k])}".strip() for k in order)
         with _progress_bar(progress, label, len(futures)) as advance:
             for future in as_completed(futures):
                 k, i = futures[future]
-                results[k][i] = future.result()
+                assemblers[k].add(i, *future.result())  # into the scan's array as it arrives
                 left[k] -= 1
-                if left[k] == 0:  # assembled while the pool samples the other systems
-                    out[k] = _finish(systems[k], pts[k], results[k], seed, n_samples, time.perf_counter() - started)  # type: ignore[arg-type]
+                if left[k] == 0:  # finished while the pool samples the other systems
+                    out[k] = _finish(systems[k], assemblers[k].dataset(), seed, n_samples, time.perf_counter() - started)
                 advance()
     finally:
         if own_executor:
@@ -141,8 +147,7 @@ def scan_sizes(
     return out  # type: ignore[return-value]
 
 
-def _finish(system: System, pts: np.ndarray, results: list[Samples], seed: int, n_samples: int, wall: float) -> xr.Dataset:
-    ds = samples_to_dataset(system, pts, results)
+def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: float) -> xr.Dataset:
     ds.attrs.update(
         provenance_attrs(
             system=system.name,
@@ -160,23 +165,54 @@ def _finish(system: System, pts: np.ndarray, results: list[Samples], seed: int, 
 
 def samples_to_dataset(system: System, points: np.ndarray, samples: list[Samples]) -> xr.Dataset:
     """Stack per-point :class:`Samples` into the scan Dataset layout."""
-    point_dim, sample_dim = "point", "sample"
-    site_dims = tuple(system.site_dims)
-    extra = samples[0].configurations.ndim - 1 - len(site_dims)
-    if extra != 0:  # systems whose sample shape is only known from the samples (FunctionSystem)
-        site_dims = tuple(f"site_{k}" for k in range(samples[0].configurations.ndim - 1))
-    data_vars: dict[str, Any] = {
-        "configuration": ((point_dim, sample_dim) + site_dims, np.stack([s.configurations for s in samples])),
-    }
-    for name in samples[0].observables:
-        data_vars[name] = ((point_dim, sample_dim), np.stack([s.observables[name] for s in samples]))
-    for key in samples[0].metadata:
-        values = [s.metadata[key] for s in samples]
-        data_vars[key] = ((point_dim,), np.asarray(values))
-    coords = {name: (point_dim, points[:, i]) for i, name in enumerate(system.space.names)}
-    ds = xr.Dataset(data_vars, coords=coords)
-    ds["configuration"].attrs["description"] = "sampled configurations"
-    return ds
+    assembler = _DatasetAssembler(system, points)
+    for i, s in enumerate(samples):
+        assembler.add(i, s.configurations, s.observables, s.metadata)
+    return assembler.dataset()
+
+
+class _DatasetAssembler:
+    """One system's scan Dataset, filled point by point in any order: each point's configurations go
+    straight into one preallocated ``(point, sample, *sites)`` array (unpacked there if they came as
+    :class:`~phasemapper._bits.PackedSites`), so no per-point copy outlives its arrival."""
+
+    def __init__(self, system: System, points: np.ndarray) -> None:
+        self.system, self.points = system, points
+        self.configurations: np.ndarray | None = None
+        self.observables: list[dict[str, np.ndarray] | None] = [None] * len(points)
+        self.metadata: list[dict[str, Any] | None] = [None] * len(points)
+
+    def add(self, i: int, configurations: np.ndarray | PackedSites, observables: dict[str, np.ndarray],
+            metadata: dict[str, Any]) -> None:
+        shape, dtype = tuple(configurations.shape), np.dtype(configurations.dtype)
+        if self.configurations is None:
+            self.configurations = np.empty((len(self.points),) + shape, dtype)
+        elif self.configurations.shape[1:] != shape:
+            raise ValueError(f"point {i} returned configurations of shape {shape}, "
+                             f"the scan's other points {self.configurations.shape[1:]}")
+        elif not np.can_cast(dtype, self.configurations.dtype, casting="safe"):  # as np.stack would promote
+            self.configurations = self.configurations.astype(np.result_type(dtype, self.configurations.dtype))
+        if isinstance(configurations, PackedSites):
+            configurations.unpack_into(self.configurations[i])
+        else:
+            self.configurations[i] = configurations
+        self.observables[i], self.metadata[i] = observables, metadata
+
+    def dataset(self) -> xr.Dataset:
+        point_dim, sample_dim = "point", "sample"
+        configurations = self.configurations
+        site_dims = tuple(self.system.site_dims)
+        if configurations.ndim - 2 != len(site_dims):  # systems whose sample shape is only known from the samples
+            site_dims = tuple(f"site_{k}" for k in range(configurations.ndim - 2))
+        data_vars: dict[str, Any] = {"configuration": ((point_dim, sample_dim) + site_dims, configurations)}
+        for name in self.observables[0]:
+            data_vars[name] = ((point_dim, sample_dim), np.stack([o[name] for o in self.observables]))
+        for key in self.metadata[0]:
+            data_vars[key] = ((point_dim,), np.asarray([m[key] for m in self.metadata]))
+        coords = {name: (point_dim, self.points[:, i]) for i, name in enumerate(self.system.space.names)}
+        ds = xr.Dataset(data_vars, coords=coords)
+        ds["configuration"].attrs["description"] = "sampled configurations"
+        return ds
 
 
 def _cpu_count() -> int:
