@@ -17,12 +17,17 @@ __all__ = ["PackedSites", "pack_sites", "pack_rows", "two_values", "unpack_rows"
 
 def two_values(a: np.ndarray) -> tuple[int, int] | None:
     """``(low, high)`` when ``a`` holds integers taking at most two values (``low == high`` for a
-    constant array), else ``None``. Reductions only: no temporary the size of ``a`` but one boolean."""
+    constant array), else ``None``."""
     if a.dtype.kind not in "iu" or a.size == 0:
         return None
     low, high = int(a.min()), int(a.max())
-    if low != high and np.count_nonzero(a == low) + np.count_nonzero(a == high) != a.size:
-        return None
+    if low != high:
+        flat = a.reshape(-1)
+        step = 1 << 22  # compared in 4 MB blocks: a whole-array boolean would be fresh memory to fault in
+        counted = sum(np.count_nonzero(flat[i:i + step] == low) + np.count_nonzero(flat[i:i + step] == high)
+                      for i in range(0, flat.size, step))
+        if counted != a.size:
+            return None
     return low, high
 
 

@@ -154,9 +154,9 @@ def _import_analysis() -> None:
         import netCDF4  # noqa: F401
 
         from . import detectors  # noqa: F401
-        from .plot import pyplot
+        from .plot import warm_up
 
-        pyplot()
+        warm_up()
     except ImportError:
         pass
 
