@@ -154,9 +154,9 @@ def _import_analysis() -> None:
         import netCDF4  # noqa: F401
 
         from . import detectors  # noqa: F401
-        from .plot import warm_up
+        from .plot import pyplot
 
-        warm_up()
+        pyplot()
     except ImportError:
         pass
 

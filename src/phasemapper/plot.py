@@ -23,16 +23,6 @@ def pyplot() -> Any:
     return plt
 
 
-def warm_up() -> None:
-    """Pay the first figure's fixed cost now: load the fonts and build the mathtext parser (about
-    0.3 s on one core). ``phasemapper scan`` calls it while the workers sample."""
-    plt = pyplot()
-    fig = plt.figure(figsize=(1, 1))
-    fig.text(0.5, 0.5, r"$\langle |m| \rangle$ $T_c$ 2.27")
-    fig.canvas.draw()
-    plt.close(fig)
-
-
 def _save(fig: Any, path: str | os.PathLike, dpi: int = 110) -> str:
     """Lay out, write and close ``fig``; return the path as a string."""
     fig.tight_layout()
