@@ -119,7 +119,9 @@ def test_spins_are_stored_as_bits_and_load_exactly(tmp_path):
     xr.testing.assert_identical(pm.load(pm.save({8: bc}, tmp_path / "bc.nc"))["L8"], bc)
 
 
-@pytest.mark.parametrize("values, dtype", [((-1, 1), np.int8), ((0, 1), np.int8), ((3, 7), np.uint16), ((5, 5), np.int64)])
+@pytest.mark.parametrize("values, dtype", [((-1, 1), np.int8), ((0, 1), np.int8), ((3, 7), np.uint16), ((5, 5), np.int64),
+                                           ((-100, 100), np.int8), ((0, 1000), np.int16), ((0, 2**64 - 1), np.uint64),
+                                           ((-2**63, 2**63 - 1), np.int64)])
 def test_two_valued_sites_travel_as_bits_and_unpack_exactly(values, dtype):
     """Sites taking two integer values (spins, occupations, a constant) are packed one bit per site,
     whatever the two values, and unpack to the very same array; anything else is left as it is."""

@@ -41,8 +41,11 @@ def unpack_rows(bits: np.ndarray, low: int, high: int, out: np.ndarray) -> np.nd
     if not out.flags.c_contiguous:
         raise ValueError("out must be C-contiguous")
     flat = out.reshape(len(out), -1)
-    np.multiply(np.unpackbits(bits, axis=-1, count=flat.shape[1]), high - low, out=flat, casting="unsafe")
-    flat += low
+    # low + is_high * (high - low), computed in out's dtype: for integers the difference may overflow it
+    # (int8 sites -100 and 100), and the sum then wraps back to ``high``
+    step, base = np.array(high - low).astype(out.dtype), np.array(low).astype(out.dtype)
+    np.multiply(np.unpackbits(bits, axis=-1, count=flat.shape[1]), step, out=flat, casting="unsafe")
+    np.add(flat, base, out=flat, casting="unsafe")
     return out
 
 
