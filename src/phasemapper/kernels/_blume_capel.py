@@ -87,10 +87,11 @@ def measure(spins, J, D):
     bond = 0
     mag = 0
     occupied = 0
-    for i in range(L):
-        ip = i + 1 if i + 1 < L else 0
-        for j in range(L):
-            jp = j + 1 if j + 1 < L else 0
+    Lu = _U(L)
+    for i in range(Lu):
+        ip = after(i, Lu)
+        for j in range(Lu):
+            jp = after(j, Lu)
             s = np.int64(spins[i, j])
             bond += s * (spins[ip, j] + spins[i, jp])
             mag += s

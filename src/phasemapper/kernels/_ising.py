@@ -59,10 +59,11 @@ def energy_magnetization(spins, J, h):
     L = spins.shape[0]
     bond = 0
     mag = 0
-    for i in range(L):
-        ip = i + 1 if i + 1 < L else 0
-        for j in range(L):
-            jp = j + 1 if j + 1 < L else 0
+    Lu = _U(L)
+    for i in range(Lu):
+        ip = after(i, Lu)
+        for j in range(Lu):
+            jp = after(j, Lu)
             s = np.int64(spins[i, j])
             bond += s * (spins[ip, j] + spins[i, jp])
             mag += s

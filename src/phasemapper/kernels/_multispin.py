@@ -199,12 +199,13 @@ def measure(words, J):
     L = words.shape[0]
     n = L * L
     anti_aligned = np.empty(2 * n, dtype=np.uint64)  # s ^ right, then s ^ down, for every site
-    for i in range(L):
-        ip = i + 1 if i + 1 < L else 0
-        for j in range(L):
-            jp = j + 1 if j + 1 < L else 0
-            anti_aligned[i * L + j] = words[i, j] ^ words[i, jp]
-            anti_aligned[n + i * L + j] = words[i, j] ^ words[ip, j]
+    Lu = _U(L)
+    for i in range(Lu):
+        ip = after(i, Lu)
+        for j in range(Lu):
+            jp = after(j, Lu)
+            anti_aligned[i * Lu + j] = words[i, j] ^ words[i, jp]
+            anti_aligned[_U(n) + i * Lu + j] = words[i, j] ^ words[ip, j]
     up_count = _lane_counts(words.reshape(n))
     anti = _lane_counts(anti_aligned)
     return 2 * n - 2 * anti, 2 * up_count - n

@@ -84,10 +84,11 @@ def measure(spins, q, J):
     L = spins.shape[0]
     counts = np.zeros(q, dtype=np.int64)
     satisfied = 0
-    for i in range(L):
-        ip = i + 1 if i + 1 < L else 0
-        for j in range(L):
-            jp = j + 1 if j + 1 < L else 0
+    Lu = _U(L)
+    for i in range(Lu):
+        ip = after(i, Lu)
+        for j in range(Lu):
+            jp = after(j, Lu)
             s = spins[i, j]
             counts[s] += 1
             satisfied += (s == spins[ip, j]) + (s == spins[i, jp])

@@ -7,8 +7,10 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import neighbours
+from ._lattice import after, before, neighbours
 from ._rng import next_below, next_double, unit_double, xoshiro_step
+
+_U = np.uint64
 
 __all__ = ["fill_components", "metropolis_sweeps", "wolff_clusters", "measure", "measure_components", "run_records"]
 
@@ -34,18 +36,18 @@ def metropolis_sweeps(theta, n_sweeps, beta, J, delta, state, work):
     trigonometric calls instead of eight: ``dE = -J (s_new - s_old) . h`` with
     ``h`` the sum of the neighbours' spin vectors. The RNG state stays in registers.
     """
-    L = theta.shape[0]
+    L = _U(theta.shape[0])  # unsigned indices, as in every lattice kernel (see _lattice.neighbours)
     cos_t, sin_t = work[0], work[1]
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     accepted = 0
     for _ in range(n_sweeps):
         for parity in range(2):
             for i in range(L):
-                up = i - 1 if i > 0 else L - 1
-                down = i + 1 if i + 1 < L else 0
-                for j in range((i + parity) & 1, L, 2):
-                    left = j - 1 if j > 0 else L - 1
-                    right = j + 1 if j + 1 < L else 0
+                up = before(i, L)
+                down = after(i, L)
+                for j in range((i + _U(parity)) & _U(1), L, _U(2)):
+                    left = before(j, L)
+                    right = after(j, L)
                     hx = cos_t[up, j] + cos_t[down, j] + cos_t[i, left] + cos_t[i, right]
                     hy = sin_t[up, j] + sin_t[down, j] + sin_t[i, left] + sin_t[i, right]
                     bits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
@@ -117,10 +119,11 @@ def measure_components(work, J, beta):
     L = c.shape[0]
     cx = cy = sx = sy = 0.0
     mx = my = 0.0
-    for i in range(L):
-        ip = i + 1 if i + 1 < L else 0
-        for j in range(L):
-            jp = j + 1 if j + 1 < L else 0
+    Lu = _U(L)
+    for i in range(Lu):
+        ip = after(i, Lu)
+        for j in range(Lu):
+            jp = after(j, Lu)
             ci, si = c[i, j], s[i, j]
             cx += ci * c[i, jp] + si * s[i, jp]
             cy += ci * c[ip, j] + si * s[ip, j]
