@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._bits import PackedSites, pack_sites
 from ._executors import SerialExecutor, default_executor
 from ._provenance import provenance_attrs
-from ._bits import PackedSites, pack_sites
 from ._types import Samples
 from .systems._base import System, check_positive_int
 
