@@ -63,7 +63,8 @@ class Samples:
     Parameters
     ----------
     configurations : ndarray
-        First axis is the sample; the rest are the system's site dims.
+        First axis is the sample; the rest are the system's site dims. Built-in
+        systems return it C-contiguous (each sample's sites together in memory).
     observables : dict of str to ndarray
         Named scalar observables, each of shape ``(n_samples,)``.
     metadata : dict

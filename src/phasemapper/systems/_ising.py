@@ -287,7 +287,7 @@ class _MultispinChain(MarkovChain):
         e, m = -self.J * bonds / n_sites, mag / n_sites
         if not store:  # pilot: every replica's series (time first), for the averaged autocorrelation
             return np.empty((0, self.L, self.L), dtype=np.int8), {"energy": e, "magnetization": m}
-        configs = np.concatenate([multispin.unpack(w) for w in stored]) if n_records else np.empty((0, self.L, self.L), np.int8)
+        configs = multispin.unpack(stored)  # (64 n_records, L, L), record-major as the records are
         return configs, {"energy": e.reshape(-1), "magnetization": m.reshape(-1)}
 
     def acceptance_rate(self) -> float:
