@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -118,20 +119,23 @@ def run_worker(src: Path, quick: bool) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def time_cli(src: Path, quick: bool, out_dir: Path) -> float:
-    """Wall time of ``phasemapper scan ising2d`` with the demo's settings, as a user runs it (scan, analysis,
-    plot, netCDF); the second of two runs, so the first pays for numba's compilation."""
+def time_cli(src: Path, quick: bool, out_dir: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, the command and its pool's workers) of ``phasemapper scan
+    ising2d`` with the demo's settings, as a user runs it (scan, analysis, plot, netCDF); the second of
+    two runs, so the first pays for numba's compilation."""
     env = {**os.environ, "PYTHONPATH": str(src), "NUMBA_CACHE_DIR": str(Path(tempfile.gettempdir()) / f"nb-{src.parent.name}")}
     sizes = DEMO_SIZES[:2] if quick else DEMO_SIZES
     cmd = [sys.executable, "-m", "phasemapper", "scan", "ising2d", "--axis", f"T={DEMO_T[0]}:{DEMO_T[1]}:{DEMO_T[2]}",
            "--size", ",".join(map(str, sizes)), "--samples", str(300 if quick else DEMO_SAMPLES),
            "--seed", str(DEMO_SEED), "--out", str(out_dir), "--no-progress"]
-    seconds = []
     for _ in range(2):
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)  # counts grandchildren (workers) once waited for
         t = time.perf_counter()
         subprocess.run(cmd, env=env, check=True, capture_output=True)
-        seconds.append(time.perf_counter() - t)
-    return seconds[-1]
+        wall = time.perf_counter() - t
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
+    return wall, cpu
 
 
 def main() -> None:
@@ -145,9 +149,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         before_src = extract_before(Path(tmp))
         before = run_worker(before_src, args.quick)
-        before["cli_seconds"] = time_cli(before_src, args.quick, Path(tmp) / "run")
+        before["cli_seconds"], before["cli_cpu_seconds"] = time_cli(before_src, args.quick, Path(tmp) / "run")
         after = run_worker(ROOT / "src", args.quick)
-        after["cli_seconds"] = time_cli(ROOT / "src", args.quick, Path(tmp) / "run")
+        after["cli_seconds"], after["cli_cpu_seconds"] = time_cli(ROOT / "src", args.quick, Path(tmp) / "run")
 
     L = 16 if args.quick else 32
     print(f"\nSampler throughput through sample(), samples/s, L = {L} ({os.cpu_count()} cores; one process each)")
@@ -166,6 +170,10 @@ def main() -> None:
           f"analysis, plot, netCDF): before {before['cli_seconds']:.1f} s, after {after['cli_seconds']:.1f} s, "
           f"{cli_speedup:.2f}x")
     cores = os.cpu_count() or 1
+    for when in ("before", "after"):
+        run = before if when == "before" else after
+        print(f"  {when}: {run['cli_cpu_seconds']:.1f} s of CPU (the command and its workers), "
+              f"{run['cli_cpu_seconds'] / run['cli_seconds']:.2f} of {cores} cores busy on average")
     floor = after["serial_sampling_seconds"] / cores
     print(f"Sampling floor: the demo's points sampled serially take {after['serial_sampling_seconds']:.1f} s "
           f"(before: {before['serial_sampling_seconds']:.1f} s), at least {floor:.1f} s on {cores} cores, so the "
@@ -177,7 +185,8 @@ def main() -> None:
         "quick": args.quick, "cpu_count": os.cpu_count(), "L": L, "before_commit": BEFORE, "throughput": rows,
         "demo": {"before_s": before["demo_seconds"], "after_s": after["demo_seconds"], "speedup": speedup,
                  "sizes": after["sizes"], "samples": after["samples"]},
-        "cli": {"before_s": before["cli_seconds"], "after_s": after["cli_seconds"], "speedup": cli_speedup},
+        "cli": {"before_s": before["cli_seconds"], "after_s": after["cli_seconds"], "speedup": cli_speedup,
+                "before_cpu_s": before["cli_cpu_seconds"], "after_cpu_s": after["cli_cpu_seconds"]},
         "serial_sampling": {"before_s": before["serial_sampling_seconds"], "after_s": after["serial_sampling_seconds"],
                             "floor_s": floor, "max_cli_speedup": before["cli_seconds"] / floor},
     }, indent=2))
