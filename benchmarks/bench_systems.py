@@ -5,7 +5,8 @@ extracted with ``git archive`` into a temporary directory); "after" is the
 working tree. Both are timed in the same run, each in its own subprocess, so
 the old kernels stay callable without keeping dead code in the package. The demo's
 scan is timed twice: the scans alone, and the ``phasemapper scan`` command as a user
-runs it (with its analysis, plot and netCDF output); and the same points sampled one
+runs it (with its analysis, plot and netCDF output; the median of three rounds that
+alternate before and after, with its CPU time); and the same points sampled one
 after another on one core, whose sum divided by the cores is a floor under the command's
 time that no pool, import or file format removes. For
 Ising above 1.2 Tc the multi-spin engine (new in this issue) is timed as an
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -27,6 +29,7 @@ import tempfile
 import time
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 #: last commit before the Speed issue's first change
@@ -119,23 +122,39 @@ def run_worker(src: Path, quick: bool) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def time_cli(src: Path, quick: bool, out_dir: Path) -> tuple[float, float]:
-    """Wall time and CPU time (user + system, the command and its pool's workers) of ``phasemapper scan
-    ising2d`` with the demo's settings, as a user runs it (scan, analysis, plot, netCDF); the second of
-    two runs, so the first pays for numba's compilation."""
+def cli_command(src: Path, quick: bool, out_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """``phasemapper scan ising2d`` with the demo's settings, importing the package from ``src``."""
     env = {**os.environ, "PYTHONPATH": str(src), "NUMBA_CACHE_DIR": str(Path(tempfile.gettempdir()) / f"nb-{src.parent.name}")}
     sizes = DEMO_SIZES[:2] if quick else DEMO_SIZES
     cmd = [sys.executable, "-m", "phasemapper", "scan", "ising2d", "--axis", f"T={DEMO_T[0]}:{DEMO_T[1]}:{DEMO_T[2]}",
            "--size", ",".join(map(str, sizes)), "--samples", str(300 if quick else DEMO_SAMPLES),
            "--seed", str(DEMO_SEED), "--out", str(out_dir), "--no-progress"]
-    for _ in range(2):
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)  # counts grandchildren (workers) once waited for
-        t = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
-        wall = time.perf_counter() - t
-        now = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
-    return wall, cpu
+    return cmd, env
+
+
+def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system of the command and of its pool's workers) of one run."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)  # counts grandchildren (workers) once waited for
+    t = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - t
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
+
+
+def time_cli(sources: dict[str, Path], quick: bool, out_dir: Path, repeats: int) -> dict[str, dict[str, Any]]:
+    """The command as a user runs it (scan, analysis, plot, netCDF) from each source tree: one run each
+    to pay for numba's compilation, then ``repeats`` rounds that alternate the trees, so a machine
+    drifting during the benchmark moves both alike. Median wall and CPU time per tree, and every run."""
+    commands = {name: cli_command(src, quick, out_dir) for name, src in sources.items()}
+    for cmd, env in commands.values():
+        run_timed(cmd, env)
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in sources}
+    for _ in range(repeats):
+        for name, (cmd, env) in commands.items():
+            runs[name].append(run_timed(cmd, env))
+    return {name: {"wall_s": statistics.median(w for w, _ in r), "cpu_s": statistics.median(c for _, c in r),
+                   "runs_wall_s": [w for w, _ in r]} for name, r in runs.items()}
 
 
 def main() -> None:
@@ -149,9 +168,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         before_src = extract_before(Path(tmp))
         before = run_worker(before_src, args.quick)
-        before["cli_seconds"], before["cli_cpu_seconds"] = time_cli(before_src, args.quick, Path(tmp) / "run")
         after = run_worker(ROOT / "src", args.quick)
-        after["cli_seconds"], after["cli_cpu_seconds"] = time_cli(ROOT / "src", args.quick, Path(tmp) / "run")
+        cli = time_cli({"before": before_src, "after": ROOT / "src"}, args.quick, Path(tmp) / "run",
+                       repeats=1 if args.quick else 3)
+    for run, timing in ((before, cli["before"]), (after, cli["after"])):
+        run["cli_seconds"], run["cli_cpu_seconds"], run["cli_runs"] = timing["wall_s"], timing["cpu_s"], timing["runs_wall_s"]
 
     L = 16 if args.quick else 32
     print(f"\nSampler throughput through sample(), samples/s, L = {L} ({os.cpu_count()} cores; one process each)")
@@ -172,7 +193,8 @@ def main() -> None:
     cores = os.cpu_count() or 1
     for when in ("before", "after"):
         run = before if when == "before" else after
-        print(f"  {when}: {run['cli_cpu_seconds']:.1f} s of CPU (the command and its workers), "
+        print(f"  {when}: runs {', '.join(f'{w:.2f}' for w in run['cli_runs'])} s (median shown above); "
+              f"{run['cli_cpu_seconds']:.1f} s of CPU (the command and its workers), "
               f"{run['cli_cpu_seconds'] / run['cli_seconds']:.2f} of {cores} cores busy on average")
     floor = after["serial_sampling_seconds"] / cores
     print(f"Sampling floor: the demo's points sampled serially take {after['serial_sampling_seconds']:.1f} s "
@@ -186,7 +208,8 @@ def main() -> None:
         "demo": {"before_s": before["demo_seconds"], "after_s": after["demo_seconds"], "speedup": speedup,
                  "sizes": after["sizes"], "samples": after["samples"]},
         "cli": {"before_s": before["cli_seconds"], "after_s": after["cli_seconds"], "speedup": cli_speedup,
-                "before_cpu_s": before["cli_cpu_seconds"], "after_cpu_s": after["cli_cpu_seconds"]},
+                "before_cpu_s": before["cli_cpu_seconds"], "after_cpu_s": after["cli_cpu_seconds"],
+                "before_runs_s": before["cli_runs"], "after_runs_s": after["cli_runs"]},
         "serial_sampling": {"before_s": before["serial_sampling_seconds"], "after_s": after["serial_sampling_seconds"],
                             "floor_s": floor, "max_cli_speedup": before["cli_seconds"] / floor},
     }, indent=2))
