@@ -336,3 +336,36 @@ def test_cli_map_bad_input_exits_2(tmp_path):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--budget", "0"], "budget must be >= 1"),
+    (["--entropy-goal", "-1"], "entropy_goal"),
+    (["--time-limit", "nan"], "time_limit"),
+    (["--workers", "0"], "--workers"),
+    (["--dask", "notaurl"], "--dask 'notaurl'"),
+    (["--flip", "0.1"], "--flip: only with --experiment"),
+    (["--detection-limit", "0.1"], "--detection-limit: only with --experiment"),
+    (["--components", "A,B"], "--components: only for calphad"),
+])
+def test_cli_map_typo_leaves_no_run_behind(tmp_path, capsys, args, words):
+    # every option is checked before the run directory is created: the corrected command then runs in the same --out
+    from phasemapper.cli import main
+
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exc:
+        main(["map", "three_phase", "--budget", "4", *args, "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and words in err[0], err
+    assert not out.exists()
+
+
+def test_cli_map_and_scan_refuse_an_unusable_out(tmp_path, capsys):
+    from phasemapper.cli import main
+
+    (tmp_path / "file").write_text("")
+    for argv in (["map", "three_phase", "--budget", "4"], ["scan", "ising2d", "--axis", "T=2:2.5:3", "--size", "4"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--out", str(tmp_path / "file" / "run"), "--no-progress"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and "--out" in err[0] and "cannot create" in err[0], err

@@ -55,6 +55,7 @@ def test_scan_writes_outputs(tmp_path):
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "divergence:nosuch=1"], "has no option 'nosuch'"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "divergence:locate"], "must be KEY=VALUE"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "pca,pca"], "given twice"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--workers", "0"], "--workers must be >= 1"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, words):

@@ -187,13 +187,16 @@ def test_a_resumed_theory_run_equals_the_uninterrupted_one(tmp_path):
 
 
 def test_cli_calphad_errors_exit_2(tmp_path):
+    garbage = tmp_path / "garbage.tdb"
+    garbage.write_text("root:x:0:0:root\nbin:x:1:1:bin\n")  # the parser's message quotes this on extra lines
     for args, word in ((["calphad:no_such.tdb"], "neither a built-in"),
+                       ([f"calphad:{garbage}"], "does not parse as a TDB file at line 1"),
                        (["calphad:pbsn", "--components", "PB,ZN"], "ZN"),
                        (["calphad:pbsn", "--experiment", "--free", "LIQUID"], "--free")):
         r = subprocess.run([sys.executable, "-m", "phasemapper", "map", *args, "--budget", "4",
                             "--out", str(tmp_path / word.strip("-"))], capture_output=True, text=True)
         assert r.returncode == 2, r.stderr
-        assert word in r.stderr and "Traceback" not in r.stderr
+        assert word in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_a_pickled_system_with_free_parameters_computes_the_same_equilibria():

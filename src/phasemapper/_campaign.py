@@ -38,6 +38,26 @@ def _evaluate(system: System, labeler: Any, point: dict[str, float], n_samples: 
     return proba, samples, time.perf_counter() - started
 
 
+def check_run_limits(budget: int | None = None, entropy_goal: float | None = None,
+                     time_limit: float | None = None) -> None:
+    """Check the stopping limits of :meth:`Campaign.run` (``None``: not given); raise ``ValueError`` naming the field.
+
+    Examples
+    --------
+    >>> check_run_limits(budget=10, time_limit=60.0)
+    >>> check_run_limits(budget=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: budget must be >= 1, got 0
+    """
+    if budget is not None:
+        check_positive_int("budget", budget)
+    if entropy_goal is not None and not (isinstance(entropy_goal, (int, float)) and entropy_goal > 0):
+        raise ValueError(f"entropy_goal must be a positive number (nats), got {entropy_goal!r}")
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+
+
 @dataclass
 class CampaignResult:
     """What a campaign returns: the phase map and every evaluation.
@@ -262,16 +282,13 @@ class Campaign:
         planner has nothing left to ask, or a callback ``cb(campaign, info)`` returns True after a batch
         (``info``: batch, n_evaluations, n_failed, elapsed). Limits not given are taken from the run's manifest (a resumed run
         continues to the limits it was started with); at least one limit is needed."""
+        check_run_limits(budget, entropy_goal, time_limit)
         stored = self.store.manifest().get("run", {})
-        budget = stored.get("budget") if budget is None else check_positive_int("budget", budget)
+        budget = stored.get("budget") if budget is None else budget
         entropy_goal = stored.get("entropy_goal") if entropy_goal is None else entropy_goal
         time_limit = stored.get("time_limit") if time_limit is None else time_limit
         if budget is None and entropy_goal is None and time_limit is None:
             raise ValueError("give at least one of budget, entropy_goal, time_limit")
-        if entropy_goal is not None and not (isinstance(entropy_goal, (int, float)) and entropy_goal > 0):
-            raise ValueError(f"entropy_goal must be a positive number (nats), got {entropy_goal!r}")
-        if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
-            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
         self.store.update_manifest(run={"budget": budget, "entropy_goal": entropy_goal, "time_limit": time_limit})
 
         self._replay()

@@ -37,10 +37,11 @@ def default_executor(max_workers: int | None = None) -> ProcessPoolExecutor:
     guard and inherit compiled kernels; other platforms spawn. Pass your own
     executor (e.g. a ``forkserver`` pool) where forking a threaded parent is a concern.
     """
+    from .systems._base import check_positive_int
+
+    workers = os.cpu_count() or 1 if max_workers is None else check_positive_int("max_workers", max_workers)
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(
-        max_workers=max_workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context(method)
-    )
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
 
 
 def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:

@@ -99,6 +99,7 @@ def run_scan(
 
     if not axes:
         raise ValueError("--axis: give at least one axis, e.g. --axis T=1.8:2.8:41")
+    _check_workers(workers)
     parsed = [parse_axis(a) for a in axes]
     names = [n for n, _ in parsed]
     if len(set(names)) != len(names):
@@ -119,7 +120,7 @@ def run_scan(
     if len(scanned) == 2 and dict(parsed)[scanned[0]].size < 3:
         raise ValueError(f"--axis {scanned[0]!r}: detectors read along the first axis given; give it at least 3 values")
 
-    out.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(out)
     executor = default_executor(workers)
     try:  # every size's points in one pool, the largest size first
         datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor, progress=progress,
@@ -329,9 +330,23 @@ def _map_space(system: Any, axes: list[str]) -> Any:
     return Space([Axis(n, lo, hi) for n, lo, hi in bounds])
 
 
+def _make_out_dir(out: Path) -> None:
+    """Create the output directory now, so an unusable ``--out`` fails before any work."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {str(out)!r}: cannot create the directory ({exc.strerror or exc})") from None
+
+
+def _check_workers(workers: int | None) -> None:
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+
+
 def _executor_for(dask: str | None, workers: int | None) -> tuple[Any, Any]:
     from ._executors import dask_executor, default_executor
 
+    _check_workers(workers)
     if dask:
         return dask_executor(dask)
     executor = default_executor(workers)
@@ -389,11 +404,23 @@ def map_command(
     ``--experiment`` each evaluation is a simulated measurement and the theory is refit in the loop.
     """
     from . import Campaign
+    from ._campaign import check_run_limits
     from .maps import load_priors
     from .systems import make_system
 
+    # everything the user typed is checked before the run directory is created, so a typo leaves nothing behind
+    check_run_limits(budget, entropy_goal, time_limit)
+    _check_workers(workers)
+    calphad = system.lower().startswith("calphad:")
+    if not experiment:
+        given = {"--detection-limit": detection_limit != 0.03, "--flip": flip != 0.0,
+                 "--free": free != "LIQUID:0,LIQUID:1", "--perturb": perturb is not None, "--no-theory": not theory}
+        for option in (o for o, used in given.items() if used):
+            raise ValueError(f"{option}: only with --experiment (a calphad:DATABASE system)")
+    if components is not None and not calphad:
+        raise ValueError("--components: only for calphad:DATABASE systems")
     theory_obj = None
-    if system.lower().startswith("calphad:"):
+    if calphad:
         sys_obj, theory_obj = _calphad_setup(system.split(":", 1)[1], components, experiment, detection_limit, flip,
                                              free, perturb, theory)
     else:
@@ -410,11 +437,12 @@ def map_command(
     priors = load_priors(prior) if prior is not None else None
     if planner not in ("boundary", "refine", "grid", "sobol", "random"):
         raise ValueError(f"--planner {planner!r}: choose boundary, refine, grid, sobol or random")
-    campaign = Campaign(sys_obj, space, planner=planner, model=model, store=out, batch_size=batch_size, seed=seed,
-                        n_samples=samples, timeout=timeout, priors=priors, executor=None, theory=theory_obj)
     executor, close = _executor_for(dask, workers)
-    campaign.executor = executor
     try:
+        _make_out_dir(out)
+        campaign = Campaign(sys_obj, space, planner=planner, model=model, store=out, batch_size=batch_size,
+                            seed=seed, n_samples=samples, timeout=timeout, priors=priors, executor=executor,
+                            theory=theory_obj)
         result = campaign.run(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, progress=progress)
     finally:
         close()
@@ -538,7 +566,7 @@ def demo_command(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app; ValueError/TypeError and usage errors print one line and exit 2."""
+    """Entry point: run the app; ValueError/TypeError/OSError and usage errors print one line and exit 2."""
     try:
         app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
@@ -551,8 +579,8 @@ def main(argv: list[str] | None = None) -> None:
         if message:  # an empty one follows the help shown for a bare `phasemapper`
             print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
-    except (ValueError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, OSError) as exc:  # bad input, or an output path that cannot be written
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, whatever the message
         sys.exit(2)
 
 

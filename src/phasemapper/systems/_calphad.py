@@ -71,7 +71,10 @@ def _load_database(database: Any) -> tuple[Any, str]:
     try:
         db = Database(str(path))
     except Exception as exc:  # noqa: BLE001 - pycalphad's parser raises many types
-        raise ValueError(f"database {key!r} does not parse as a TDB file: {type(exc).__name__}: {exc}") from None
+        where = f" at line {exc.lineno}, column {exc.col}" if hasattr(exc, "lineno") and hasattr(exc, "col") else ""
+        first = (str(exc).splitlines() or [""])[0]  # the parser's message quotes the offending text on more lines
+        raise ValueError(f"database {key!r} does not parse as a TDB file{where}: {type(exc).__name__}: {first}") \
+            from None
     if len(db.phases) == 0:
         raise ValueError(f"database {key!r} defines no phases")
     return db, key
