@@ -80,6 +80,8 @@ def test_map_contract(cls, tmp_path):
     assert np.abs(line[:, 0] - 0.5).max() < 0.1
     with pytest.raises(ValueError, match="proba must have shape"):
         m1.fit(pts, np.ones((len(pts), 3)))
+    with pytest.raises(ValueError, match="row 1 is all zeros"):
+        m1.fit(pts[:3], np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]))
     with pytest.raises(ValueError, match="certainty"):
         m1.add_prior(region=[[0, 0], [1, 0], [1, 1]], phase="left", certainty=2)
     with pytest.raises(ValueError, match="phase 'up'"):

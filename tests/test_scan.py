@@ -83,6 +83,10 @@ def test_bad_n_samples_and_paths(tmp_path):
         pm.load(tmp_path / "junk.nc")
     with pytest.raises(ValueError, match=r"\.nc"):
         pm.save(xr.Dataset(), tmp_path / "scan.pickle")
+    with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
+        pm.scan(Ising2D(L=4), {"T": [2.0]}, 5, seed=0, executor="pool", progress=False)
+    with pytest.raises(TypeError, match="executor must be"):
+        pm.Campaign(Ising2D(L=4), executor="pool")
 
 
 def test_scan_sizes_in_one_pool_equals_one_scan_per_size():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._executors import default_executor
+from ._executors import check_executor, default_executor
 from ._io import save
 from ._provenance import package_versions, provenance_attrs
 from ._scan import _progress_bar
@@ -206,6 +206,7 @@ class Campaign:
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = timeout
+        check_executor(executor)
         self.executor = executor
         if _store is not None:
             self.store = _store

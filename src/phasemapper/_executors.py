@@ -8,7 +8,7 @@ import sys
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Callable
 
-__all__ = ["SerialExecutor", "default_executor", "dask_executor"]
+__all__ = ["SerialExecutor", "default_executor", "dask_executor", "check_executor"]
 
 
 class SerialExecutor(Executor):
@@ -28,6 +28,22 @@ class SerialExecutor(Executor):
         except BaseException as exc:  # noqa: BLE001 - delivered through the future
             future.set_exception(exc)
         return future
+
+
+def check_executor(executor: Any) -> None:
+    """Raise ``TypeError`` unless ``executor`` is ``None`` or a ``concurrent.futures.Executor``.
+
+    Examples
+    --------
+    >>> check_executor(SerialExecutor())
+    >>> check_executor("pool")
+    Traceback (most recent call last):
+    ...
+    TypeError: executor must be a concurrent.futures.Executor (or None for a process pool), got str
+    """
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError("executor must be a concurrent.futures.Executor (or None for a process pool), "
+                        f"got {type(executor).__name__}")
 
 
 def default_executor(max_workers: int | None = None) -> ProcessPoolExecutor:

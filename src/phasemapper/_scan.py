@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from ._bits import PackedSites, pack_sites
-from ._executors import SerialExecutor, default_executor
+from ._executors import SerialExecutor, check_executor, default_executor
 from ._provenance import provenance_attrs
 from ._types import Samples
 from .systems._base import System, check_positive_int
@@ -116,6 +116,7 @@ def scan_sizes(
     seed = check_positive_int("seed", seed, minimum=0)
     order = sorted(range(len(systems)), key=lambda k: -(systems[k].size() or 0))  # largest first
 
+    check_executor(executor)
     own_executor = executor is None
     if own_executor:
         executor = default_executor(max_workers=min(sum(len(p) for p in pts), _cpu_count()))
