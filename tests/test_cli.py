@@ -2,9 +2,14 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import xarray as xr
 
 import phasemapper as pm
+from phasemapper._checkpoint import ScanCheckpoint
+from phasemapper.cli import CHECKPOINT
+from phasemapper.systems import Ising2D
 
 CLI = [sys.executable, "-m", "phasemapper"]
 
@@ -128,3 +133,41 @@ def test_importing_the_analysis_during_sampling_tolerates_a_missing_module(monke
     with pytest.raises(ImportError):
         import netCDF4  # noqa: F401
     assert cli._import_analysis() is None
+
+
+def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
+    # SIGKILL the scan command three times as its points arrive; the same command then finishes the scan,
+    # sampling only the points not yet stored, and scan.nc equals an uninterrupted scan's
+    import signal
+    import time
+
+    out = tmp_path / "scan"
+    args = [*CLI, "scan", "ising2d", "--axis", "T=2.0:2.6:12", "--size", "24", "--samples", "1500", "--seed", "4",
+            "--workers", "1", "--out", str(out), "--no-progress"]
+    points = out / CHECKPOINT / "s0"
+    stored = 0
+    for kill_after in (2, 5, 8):
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while proc.poll() is None and len(list(points.glob("p*.npz"))) < kill_after:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        files = list(points.glob("p*.npz"))
+        assert len(files) >= stored  # nothing stored was lost
+        stored = len(files)
+    assert 8 <= stored < 12, "the kills came too late to test resuming"
+    r = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"resumed: {stored} of 12 points" in r.stdout  # the stored points were read, not sampled again
+    assert not (out / CHECKPOINT).exists()  # scan.nc holds them now
+    resumed = pm.load(out / "scan.nc")["L24"]
+    whole = pm.scan(Ising2D(L=24), {"T": np.linspace(2.0, 2.6, 12)}, 1500, seed=4, executor=pm.SerialExecutor(),
+                    progress=False)
+    xr.testing.assert_identical(resumed.drop_attrs(), whole.drop_attrs())
+
+
+def test_a_checkpoint_of_another_scan_exits_2(tmp_path):
+    out = tmp_path / "scan"
+    ScanCheckpoint(out / CHECKPOINT, {"seed": 99})  # as a killed scan with other settings leaves it
+    r = run("scan", "ising2d", "--axis", "T=2:3:3", "--size", "4", "--samples", "5", "--out", str(out), "--no-progress")
+    assert r.returncode == 2 and "holds another scan" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -161,3 +161,46 @@ def test_pool_workers_send_two_valued_sites_as_bits_and_the_scan_is_unchanged():
             serial = pm.scan(system, points, 30, seed=3, executor=pm.SerialExecutor(), progress=False)
             xr.testing.assert_identical(pooled.drop_attrs(), serial.drop_attrs())
     assert (serial.configuration.values == 0).any()  # Blume-Capel's vacancies: not two-valued
+
+
+class _FailsAt(Ising2D):
+    """Ising2D whose sampling raises at the temperatures in ``fail_at``; counts its calls (in this process)."""
+
+    calls: list = []
+
+    def __init__(self, fail_at=(), **kwargs):
+        super().__init__(**kwargs)
+        self.fail_at = set(fail_at)
+
+    def sample(self, point, n_samples, seed):
+        _FailsAt.calls.append(float(point[0]))
+        if float(point[0]) in self.fail_at:
+            raise RuntimeError("the node went away")
+        return super().sample(point, n_samples, seed)
+
+
+def test_a_failed_scan_resumes_from_its_checkpoint_with_nothing_lost_or_repeated(tmp_path):
+    points = {"T": [1.8, 2.0, 2.2, 2.4, 2.6, 2.8]}
+    kwargs = dict(n_samples=30, seed=3, executor=pm.SerialExecutor(), progress=False, checkpoint=tmp_path / "ck")
+    _FailsAt.calls = []
+    with pytest.raises(RuntimeError, match="went away") as err:
+        pm.scan(_FailsAt(fail_at={2.4}, L=8), points, **kwargs)
+    assert any("point 3 of ising2d L=8" in note for note in err.value.__notes__)
+    assert _FailsAt.calls == points["T"]  # the points after the failed one were not given up on
+    _FailsAt.calls = []
+    resumed = pm.scan(_FailsAt(L=8), points, **kwargs)
+    assert _FailsAt.calls == [2.4]  # only the failed point is sampled again
+    assert resumed.attrs["resumed_points"] == 5
+    whole = pm.scan(Ising2D(L=8), points, n_samples=30, seed=3, executor=pm.SerialExecutor(), progress=False)
+    xr.testing.assert_identical(resumed.drop_attrs(), whole.drop_attrs())
+
+
+def test_a_checkpoint_of_another_scan_is_refused(tmp_path):
+    kwargs = dict(seed=3, executor=pm.SerialExecutor(), progress=False, checkpoint=tmp_path)
+    pm.scan(Ising2D(L=4), {"T": [2.0, 3.0]}, 5, **kwargs)
+    with pytest.raises(ValueError, match="holds another scan .*n_samples"):
+        pm.scan(Ising2D(L=4), {"T": [2.0, 3.0]}, 6, **kwargs)
+    with pytest.raises(ValueError, match="holds another scan .*points"):
+        pm.scan(Ising2D(L=4), {"T": [2.0, 3.5]}, 5, **kwargs)
+    with pytest.raises(ValueError, match="holds another scan .*systems"):
+        pm.scan(Ising2D(L=6), {"T": [2.0, 3.0]}, 5, **kwargs)

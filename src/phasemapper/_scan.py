@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from ._bits import PackedSites, pack_sites
+from ._checkpoint import ScanCheckpoint
 from ._executors import SerialExecutor, check_executor, default_executor
 from ._provenance import provenance_attrs
 from ._types import Samples
@@ -35,6 +36,7 @@ def scan(
     seed: int | None = None,
     executor: Executor | None = None,
     progress: bool = True,
+    checkpoint: str | os.PathLike | None = None,
 ) -> xr.Dataset:
     """Sample ``system`` at each of ``points`` and return one ``xarray.Dataset``.
 
@@ -57,6 +59,11 @@ def scan(
         :class:`phasemapper.SerialExecutor` runs them in this process).
     progress : bool
         Show a Rich progress bar.
+    checkpoint : str or os.PathLike, optional
+        A directory where each finished point is stored as it arrives. Calling
+        again with the same directory and arguments (after a crash or a kill)
+        samples only the points not yet stored, and returns the Dataset an
+        uninterrupted scan returns. Another scan's checkpoint raises ``ValueError``.
 
     Returns
     -------
@@ -75,7 +82,8 @@ def scan(
     >>> ds.configuration.shape
     (2, 20, 8, 8)
     """
-    return scan_sizes([system], points, n_samples, seed=seed, executor=executor, progress=progress)[0]
+    return scan_sizes([system], points, n_samples, seed=seed, executor=executor, progress=progress,
+                      checkpoint=checkpoint)[0]
 
 
 def scan_sizes(
@@ -86,6 +94,7 @@ def scan_sizes(
     executor: Executor | None = None,
     progress: bool = True,
     while_sampling: Callable[[], object] | None = None,
+    checkpoint: str | os.PathLike | None = None,
 ) -> list[xr.Dataset]:
     """:func:`scan` several systems (e.g. one per lattice size) over the same points in one pool.
 
@@ -96,7 +105,8 @@ def scan_sizes(
     ``wall_time_s`` is the time until that system's last point arrived.
     ``while_sampling``, if given, is called once in this process after every point
     is submitted (a forked pool's workers exist by then), while the pool samples:
-    the place to import what the analysis after the scan needs.
+    the place to import what the analysis after the scan needs. ``checkpoint`` is as in
+    :func:`scan`: a killed multi-size scan resumes with the points it had finished.
 
     Examples
     --------
@@ -117,38 +127,71 @@ def scan_sizes(
     order = sorted(range(len(systems)), key=lambda k: -(systems[k].size() or 0))  # largest first
 
     check_executor(executor)
-    own_executor = executor is None
-    if own_executor:
-        executor = default_executor(max_workers=min(sum(len(p) for p in pts), _cpu_count()))
-    pack = not isinstance(executor, SerialExecutor)  # another process: send two-valued sites as bits
+    store = None if checkpoint is None else ScanCheckpoint(checkpoint, ScanCheckpoint.spec_of(systems, pts, n_samples,
+                                                                                                seed))
     started = time.perf_counter()
     assemblers = [_DatasetAssembler(system, p) for system, p in zip(systems, pts)]
-    left = [len(p) for p in pts]
+    stored = [[] if store is None else store.done(k) for k in range(len(systems))]
+    for k, indices in enumerate(stored):
+        for i in indices:
+            assemblers[k].add(i, *store.read(k, i))  # type: ignore[union-attr]
+    left = [len(p) - len(done) for p, done in zip(pts, stored)]
     out: list[xr.Dataset | None] = [None] * len(systems)
+
+    def finish(k: int) -> None:
+        out[k] = _finish(systems[k], assemblers[k].dataset(), seed, n_samples, time.perf_counter() - started,
+                         len(stored[k]))
+
+    for k in (k for k in order if left[k] == 0):
+        finish(k)
+    if sum(left) == 0:
+        return out  # type: ignore[return-value]
+    own_executor = executor is None
+    if own_executor:
+        executor = default_executor(max_workers=min(sum(left), _cpu_count()))
+    pack = not isinstance(executor, SerialExecutor)  # another process: send two-valued sites as bits
     try:
         futures = {}
         for k in order:
             children = np.random.SeedSequence(seed).spawn(len(pts[k]))
+            done = set(stored[k])
             for i, (p, c) in enumerate(zip(pts[k], children)):
-                futures[executor.submit(_sample_point, systems[k], p, n_samples, c, pack)] = (k, i)
+                if i not in done:
+                    futures[executor.submit(_sample_point, systems[k], p, n_samples, c, pack)] = (k, i)
         if while_sampling is not None:
             while_sampling()
         label = " ".join(f"{systems[k].name} {_size_label(systems[k])}".strip() for k in order)
-        with _progress_bar(progress, label, len(futures)) as advance:
+        failed: BaseException | None = None
+        with _progress_bar(progress, label, sum(len(p) for p in pts), sum(map(len, stored))) as advance:
             for future in as_completed(futures):
                 k, i = futures[future]
-                assemblers[k].add(i, *future.result())  # into the scan's array as it arrives
+                if future.cancelled():
+                    continue
+                if future.exception() is not None:  # stop submitting work, but keep what is already running
+                    if failed is None:
+                        failed = future.exception()
+                        failed.add_note(f"while sampling point {i} of {systems[k].name} {_size_label(systems[k])}"
+                                        + ("; the finished points are in the checkpoint" if store else ""))
+                        for other in futures:
+                            other.cancel()
+                    continue
+                result = future.result()
+                if store is not None:  # on disk first: a kill from here on loses nothing
+                    store.write(k, i, *result)
+                assemblers[k].add(i, *result)  # into the scan's array as it arrives
                 left[k] -= 1
                 if left[k] == 0:  # finished while the pool samples the other systems
-                    out[k] = _finish(systems[k], assemblers[k].dataset(), seed, n_samples, time.perf_counter() - started)
+                    finish(k)
                 advance()
+        if failed is not None:
+            raise failed
     finally:
         if own_executor:
             executor.shutdown(cancel_futures=True)
     return out  # type: ignore[return-value]
 
 
-def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: float) -> xr.Dataset:
+def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: float, resumed: int = 0) -> xr.Dataset:
     ds.attrs.update(
         provenance_attrs(
             system=system.name,
@@ -159,6 +202,7 @@ def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: flo
             seed=seed,
             n_samples=n_samples,
             wall_time_s=round(wall, 3),
+            **({"resumed_points": resumed} if resumed else {}),
         )
     )
     return ds

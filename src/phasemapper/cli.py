@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +33,9 @@ DEMO = {
     "out": Path("runs/demo"),
 }
 
+
+#: Where ``phasemapper scan`` keeps finished points until ``scan.nc`` is written (inside ``--out``).
+CHECKPOINT = "points.partial"
 
 #: The active map that ``phasemapper demo`` adds: the open-TASEP phase diagram.
 DEMO_MAP = {"system": "tasep", "L": 100, "samples": 20, "planner": "boundary", "budget": 120}
@@ -121,14 +125,19 @@ def run_scan(
         raise ValueError(f"--axis {scanned[0]!r}: detectors read along the first axis given; give it at least 3 values")
 
     _make_out_dir(out)
+    checkpoint = out / CHECKPOINT  # each point as it arrives: the same command after a kill resumes from here
     executor = default_executor(workers)
     try:  # every size's points in one pool, the largest size first
         datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor, progress=progress,
-                              while_sampling=_import_analysis)
+                              while_sampling=_import_analysis, checkpoint=checkpoint)
         scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
     finally:
         executor.shutdown()
+    resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
+    if resumed:
+        console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
     scan_path = save(scans, out / "scan.nc")
+    shutil.rmtree(checkpoint)  # scan.nc now holds every point
 
     summary: dict[str, Any] = {
         "system": system,
@@ -549,7 +558,6 @@ def demo_command(
         f"{DEMO['samples']} samples per point, seed {DEMO['seed']}"
     )
     run_scan(DEMO["system"], DEMO["axes"], DEMO["sizes"], DEMO["samples"], DEMO["seed"], out, None, progress)  # type: ignore[arg-type]
-    import shutil
 
     from . import Campaign
     from .systems import make_system
