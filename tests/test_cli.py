@@ -150,11 +150,13 @@ def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         while proc.poll() is None and len(list(points.glob("p*.npz"))) < kill_after:
             time.sleep(0.01)
+        workers = _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         files = list(points.glob("p*.npz"))
         assert len(files) >= stored  # nothing stored was lost
         stored = len(files)
+        assert workers and _exited(workers, within=10.0), "the pool's workers outlived their killed parent"
     assert 8 <= stored < 12, "the kills came too late to test resuming"
     r = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -164,6 +166,34 @@ def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
     whole = pm.scan(Ising2D(L=24), {"T": np.linspace(2.0, 2.6, 12)}, 1500, seed=4, executor=pm.SerialExecutor(),
                     progress=False)
     xr.testing.assert_identical(resumed.drop_attrs(), whole.drop_attrs())
+
+
+def _children(pid):
+    """Process ids of ``pid``'s children (Linux /proc)."""
+    from pathlib import Path
+
+    tasks = Path(f"/proc/{pid}/task")
+    return {int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()} if tasks.exists() else set()
+
+
+def _exited(pids, within):
+    import os
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = set()
+        for pid in pids:
+            try:
+                state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                continue
+            if state != "Z":  # a zombie has exited; only its (dead) parent would reap it
+                alive.add(pid)
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_a_checkpoint_of_another_scan_exits_2(tmp_path):

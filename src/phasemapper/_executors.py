@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Callable
 
@@ -57,7 +59,22 @@ def default_executor(max_workers: int | None = None) -> ProcessPoolExecutor:
 
     workers = os.cpu_count() or 1 if max_workers is None else check_positive_int("max_workers", max_workers)
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """In a pool worker: exit when the process that started the pool is gone.
+
+    A parent killed with SIGKILL cannot tell its workers; a forked worker holds both ends of its
+    call queue's pipe itself, so it would wait on it for ever, keeping its memory.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="phasemapper-exit-with-parent", daemon=True).start()
 
 
 def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
