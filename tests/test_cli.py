@@ -201,3 +201,16 @@ def test_a_checkpoint_of_another_scan_exits_2(tmp_path):
     ScanCheckpoint(out / CHECKPOINT, {"seed": 99})  # as a killed scan with other settings leaves it
     r = run("scan", "ising2d", "--axis", "T=2:3:3", "--size", "4", "--samples", "5", "--out", str(out), "--no-progress")
     assert r.returncode == 2 and "holds another scan" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_exits_130_and_says_how_to_continue(monkeypatch, capsys):
+    # outside standalone mode Typer turns KeyboardInterrupt into a returned 130; that must not become exit 0
+    from phasemapper import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_scan", interrupted)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["scan", "ising2d", "--axis", "T=2:3:3"])
+    assert exc.value.code == 130 and "run the same scan command again" in capsys.readouterr().err

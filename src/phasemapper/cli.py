@@ -576,7 +576,7 @@ def demo_command(
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; ValueError/TypeError/OSError and usage errors print one line and exit 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # outside standalone mode Typer returns exit codes, Ctrl-C's too
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -590,6 +590,11 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, TypeError, OSError) as exc:  # bad input, or an output path that cannot be written
         print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, whatever the message
         sys.exit(2)
+    if code == 130:  # KeyboardInterrupt
+        print("interrupted; what finished is kept: run the same scan command again, or `phasemapper resume OUT` "
+              "for a map, to continue", file=sys.stderr)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
