@@ -132,7 +132,7 @@ def run_scan(
                               while_sampling=_import_analysis, checkpoint=checkpoint)
         scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
     finally:
-        executor.shutdown()
+        executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
     resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
     if resumed:
         console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
@@ -359,7 +359,7 @@ def _executor_for(dask: str | None, workers: int | None) -> tuple[Any, Any]:
     if dask:
         return dask_executor(dask)
     executor = default_executor(workers)
-    return executor, executor.shutdown
+    return executor, lambda: executor.shutdown(cancel_futures=True)
 
 
 def _finish_run(result: Any) -> None:
