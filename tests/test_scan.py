@@ -204,3 +204,5 @@ def test_a_checkpoint_of_another_scan_is_refused(tmp_path):
         pm.scan(Ising2D(L=4), {"T": [2.0, 3.5]}, 5, **kwargs)
     with pytest.raises(ValueError, match="holds another scan .*systems"):
         pm.scan(Ising2D(L=6), {"T": [2.0, 3.0]}, 5, **kwargs)
+    with pytest.raises(ValueError, match="explicit seed"):
+        pm.scan(Ising2D(L=4), {"T": [2.0, 3.0]}, 5, **{**kwargs, "seed": None})

@@ -63,7 +63,8 @@ def scan(
         A directory where each finished point is stored as it arrives. Calling
         again with the same directory and arguments (after a crash or a kill)
         samples only the points not yet stored, and returns the Dataset an
-        uninterrupted scan returns. Another scan's checkpoint raises ``ValueError``.
+        uninterrupted scan returns. Another scan's checkpoint raises ``ValueError``;
+        so does a checkpoint without an explicit ``seed``.
 
     Returns
     -------
@@ -104,7 +105,8 @@ def scan_sizes(
     arguments (point ``i`` draws from ``SeedSequence(seed).spawn(n)[i]``); its
     ``wall_time_s`` is the time until that system's last point arrived.
     ``while_sampling``, if given, is called once in this process after every point
-    is submitted (a forked pool's workers exist by then), while the pool samples:
+    is submitted (a forked pool's workers exist by then; not at all when the checkpoint
+    holds every point), while the pool samples:
     the place to import what the analysis after the scan needs. ``checkpoint`` is as in
     :func:`scan`: a killed multi-size scan resumes with the points it had finished.
 
@@ -122,6 +124,8 @@ def scan_sizes(
     pts = [system.points(points) for system in systems]
     n_samples = check_positive_int("n_samples", n_samples)
     if seed is None:
+        if checkpoint is not None:
+            raise ValueError("seed: a checkpoint needs an explicit seed (a resumed scan must draw the same numbers)")
         seed = int(np.random.SeedSequence().entropy % (2**63))
     seed = check_positive_int("seed", seed, minimum=0)
     order = sorted(range(len(systems)), key=lambda k: -(systems[k].size() or 0))  # largest first
