@@ -52,10 +52,14 @@ def check_run_limits(budget: int | None = None, entropy_goal: float | None = Non
     """
     if budget is not None:
         check_positive_int("budget", budget)
-    if entropy_goal is not None and not (isinstance(entropy_goal, (int, float)) and entropy_goal > 0):
-        raise ValueError(f"entropy_goal must be a positive number (nats), got {entropy_goal!r}")
-    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
-        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    _check_positive_number("entropy_goal", entropy_goal, " (nats)")
+    _check_positive_number("time_limit", time_limit, " of seconds")
+
+
+def _check_positive_number(name: str, value: Any, unit: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is ``None`` or a number > 0 (NaN is not)."""
+    if value is not None and not (isinstance(value, (int, float)) and value > 0):
+        raise ValueError(f"{name} must be a positive number{unit}, got {value!r}")
 
 
 @dataclass
@@ -203,8 +207,7 @@ class Campaign:
         default_n = 1 if getattr(system, "_takes_rng", False) or not system.site_dims else 50
         self.n_samples = default_n if n_samples is None else check_positive_int("n_samples", n_samples)
         self.max_attempts = check_positive_int("max_attempts", max_attempts)
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        _check_positive_number("timeout", timeout, " of seconds")
         self.timeout = timeout
         check_executor(executor)
         self.executor = executor

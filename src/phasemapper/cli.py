@@ -34,6 +34,9 @@ DEMO = {
 }
 
 
+#: ``phasemapper map``'s defaults for the options that only ``--experiment`` uses (a changed one without it is refused).
+EXPERIMENT_DEFAULTS = {"detection_limit": 0.03, "flip": 0.0, "free": "LIQUID:0,LIQUID:1"}
+
 #: Where ``phasemapper scan`` keeps finished points until ``scan.nc`` is written (inside ``--out``).
 CHECKPOINT = "points.partial"
 
@@ -348,8 +351,10 @@ def _make_out_dir(out: Path) -> None:
 
 
 def _check_workers(workers: int | None) -> None:
-    if workers is not None and workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
+    from .systems._base import check_positive_int
+
+    if workers is not None:
+        check_positive_int("--workers", workers)
 
 
 def _executor_for(dask: str | None, workers: int | None) -> tuple[Any, Any]:
@@ -401,9 +406,9 @@ def map_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     experiment: Annotated[bool, typer.Option("--experiment", help="calphad: measure with an Experiment around the database and refit the theory in the loop.")] = False,
     components: Annotated[str | None, typer.Option("--components", help="calphad with your own TDB: A,B.")] = None,
-    detection_limit: Annotated[float, typer.Option("--detection-limit", help="Experiment: smallest phase fraction seen.")] = 0.03,
-    flip: Annotated[float, typer.Option("--flip", help="Experiment: probability a reported assemblage is wrong.")] = 0.0,
-    free: Annotated[str, typer.Option("--free", help="Theory: free Redlich-Kister terms PHASE:ORDER,...")] = "LIQUID:0,LIQUID:1",
+    detection_limit: Annotated[float, typer.Option("--detection-limit", help="Experiment: smallest phase fraction seen.")] = EXPERIMENT_DEFAULTS["detection_limit"],
+    flip: Annotated[float, typer.Option("--flip", help="Experiment: probability a reported assemblage is wrong.")] = EXPERIMENT_DEFAULTS["flip"],
+    free: Annotated[str, typer.Option("--free", help="Theory: free Redlich-Kister terms PHASE:ORDER,...")] = EXPERIMENT_DEFAULTS["free"],
     perturb: Annotated[str | None, typer.Option("--perturb", help="Theory: starting offsets NAME=J/mol,... (the theory starts wrong by these).")] = None,
     theory: Annotated[bool, typer.Option("--theory/--no-theory", help="With --experiment: refit the CALPHAD theory in the loop.")] = True,
 ) -> None:
@@ -422,8 +427,9 @@ def map_command(
     _check_workers(workers)
     calphad = system.lower().startswith("calphad:")
     if not experiment:
-        given = {"--detection-limit": detection_limit != 0.03, "--flip": flip != 0.0,
-                 "--free": free != "LIQUID:0,LIQUID:1", "--perturb": perturb is not None, "--no-theory": not theory}
+        values = {"detection_limit": detection_limit, "flip": flip, "free": free}
+        given = {f"--{k.replace('_', '-')}": v != EXPERIMENT_DEFAULTS[k] for k, v in values.items()}
+        given.update({"--perturb": perturb is not None, "--no-theory": not theory})
         for option in (o for o, used in given.items() if used):
             raise ValueError(f"{option}: only with --experiment (a calphad:DATABASE system)")
     if components is not None and not calphad:

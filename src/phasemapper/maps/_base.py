@@ -35,9 +35,10 @@ def sorted_training_data(space: Space, points: Any, proba: Any, n_phases: int) -
         raise ValueError(f"proba must have shape ({len(pts)}, {n_phases}), got {p.shape}")
     if not np.all(np.isfinite(p)) or (p < 0).any():
         raise ValueError("proba must be finite and non-negative")
-    if (p.sum(axis=1) <= 0).any():
-        raise ValueError(f"proba: row {int(np.argmax(p.sum(axis=1) <= 0))} is all zeros; each row needs some weight")
-    p = p / p.sum(axis=1, keepdims=True)
+    totals = p.sum(axis=1, keepdims=True)
+    if (totals <= 0).any():
+        raise ValueError(f"proba: row {int(np.argmax(totals[:, 0] <= 0))} is all zeros; each row needs some weight")
+    p = p / totals
     order = np.lexsort(np.column_stack([pts, p]).T[::-1])
     return pts[order], p[order]
 
