@@ -243,6 +243,63 @@ def test_failing_evaluations_are_recorded_and_retried(tmp_path):
     assert "ZeroDivisionError" in res.evaluations[0].error
 
 
+def _hangs_left(point):
+    """Hangs for a minute left of x = 0.5 (long enough that a campaign waiting for it fails the test below)."""
+    if point["x"] < 0.5:
+        time.sleep(60)
+    return int(point["x"] > 0.5)
+
+
+def _dies_once_left(point, marks):
+    """Left of x = 0.5, kills its own process (a crash in native code, the OOM killer) the first time at each point."""
+    mark = os.path.join(marks, f"{point['x']:.9f}-{point['y']:.9f}")
+    if point["x"] < 0.5 and not os.path.exists(mark):
+        open(mark, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return int(point["x"] > 0.5)
+
+
+def _alive_children():
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.is_alive()]
+
+
+def test_a_hung_evaluation_times_out_and_frees_its_worker(tmp_path):
+    """Hung calls fail by timeout on their own; those queued behind them (two workers, several hung) are not blamed."""
+    system = FunctionSystem(_hangs_left, SQUARE, phases=["left", "right"])
+    started = time.perf_counter()
+    res = pm.Campaign(system, planner="sobol", executor=None, batch_size=8, store=tmp_path / "r", max_attempts=2,
+                      timeout=0.5, seed=1).run(budget=16, progress=False)
+    hung = np.array([e.point[0] < 0.5 for e in res.evaluations])
+    assert 2 <= hung.sum() <= 14
+    for e, h in zip(res.evaluations, hung):
+        assert (e.status, e.attempts) == (("failed", 2) if h else ("done", 1)), e
+        assert (e.error or "").startswith("timeout after 0.5 s") == h
+    # each hung point costs two 0.5 s attempts and a restart of the pool, far below one 60 s hang
+    assert time.perf_counter() - started < 30
+    assert _alive_children() == []  # the hung workers were killed, not left sleeping
+
+
+def test_a_worker_that_dies_is_replaced_and_its_evaluation_retried(tmp_path):
+    import functools
+
+    from phasemapper._executors import default_executor
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    system = FunctionSystem(functools.partial(_dies_once_left, marks=str(marks)), SQUARE, phases=["left", "right"])
+    with default_executor(2) as pool:  # as the CLI passes it
+        res = pm.Campaign(system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=3,
+                          seed=1).run(budget=16, progress=False)
+    dying = [e.point[0] < 0.5 for e in res.evaluations]
+    assert any(dying)
+    assert [e.status for e in res.evaluations] == ["done"] * 16
+    # a dead worker fails every call in the pool with BrokenProcessPool: the one that died needed a second attempt
+    assert all(e.attempts >= 2 for e, d in zip(res.evaluations, dying) if d)
+    assert len(list(marks.iterdir())) == sum(dying)
+
+
 def test_resume_continues_to_the_same_result(tmp_path):
     system = ThreePhase()
     kw = dict(executor=pm.SerialExecutor(), batch_size=8, seed=5)

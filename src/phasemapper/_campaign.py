@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, FIRST_COMPLETED, wait
+from collections import deque
+from concurrent.futures import Executor, FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._executors import check_executor, default_executor
+from ._executors import ProcessPool, check_executor, default_executor
 from ._io import save
 from ._provenance import package_versions, provenance_attrs
 from ._scan import _progress_bar
@@ -131,7 +131,10 @@ class Campaign:
     max_attempts : int
         Attempts per evaluation before it is recorded as failed for good.
     timeout : float, optional
-        Seconds an evaluation may take (per wave of workers) before it counts as failed.
+        Seconds one evaluation may run before it counts as a failed attempt (calls are submitted one
+        per worker, so the clock starts when the call does). On the default process pool the workers
+        are then replaced, which stops a call that hangs; Dask and other executors cannot stop a
+        running call, so a hung one keeps its worker.
     planner_params : dict, optional
         Extra parameters for a planner given by name (e.g. ``{"points_per_axis": 20}``).
     priors : list of dict, optional
@@ -379,43 +382,57 @@ class Campaign:
         self.store.write_theory({"n_evaluations": len(done), **summary, "prior": prior})
 
     def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: Any) -> None:
-        todo = {e.id: e for e in rows}
-        workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
-        while todo:
-            futures = {executor.submit(_evaluate, self.system, self.labeler, dict(zip(self.space.names, map(float, e.point))),
-                                       self.n_samples, e.seed): e for e in todo.values()}
-            limit = None if self.timeout is None else self.timeout * math.ceil(len(futures) / workers)
-            t0 = time.perf_counter()
-            remaining = set(futures)
-            while remaining:
-                left = None if limit is None else max(limit - (time.perf_counter() - t0), 0.0)
-                finished, remaining = wait(remaining, timeout=left, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    e = futures[fut]
-                    try:
-                        proba, samples, seconds = fut.result()
-                        if not np.all(np.isfinite(proba)):
-                            raise ValueError(f"labeler returned non-finite probabilities {proba!r}")
-                    except Exception as exc:  # noqa: BLE001 - recorded, retried, never fatal
-                        msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                        self._record_failure(e, msg, time.perf_counter() - t0, todo, bar)
-                        continue
-                    self.store.record_success(e.id, proba, seconds, samples, self.system.site_dims)
-                    self.planner.tell(e.point[None], np.asarray(proba)[None])
-                    del todo[e.id]
-                    bar()
-                if not finished and remaining:  # timed out
-                    for fut in remaining:
-                        fut.cancel()
-                        self._record_failure(futures[fut], f"timeout after {limit:g} s", limit, todo, bar)
-                    remaining = set()
+        """Evaluate ``rows``, one call per worker at a time, so that each call's clock starts when it starts.
 
-    def _record_failure(self, e: Evaluation, error: str, seconds: float, todo: dict[int, Evaluation], bar: Any) -> None:
-        """Count a failed attempt; after the last one, drop it from ``todo`` and keep the planner from asking it again."""
+        A call that raises, returns a non-finite probability or outlives ``timeout`` counts a failed
+        attempt and goes to the back of the queue. A timeout on a :class:`ProcessPool` replaces its
+        workers: that stops the hung call, and the calls cut short with it run again, no attempt counted.
+        """
+        queue = deque(rows)
+        running: dict[Future, tuple[Evaluation, float]] = {}
+        workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+        while queue or running:
+            while queue and len(running) < workers:
+                e = queue.popleft()
+                future = executor.submit(_evaluate, self.system, self.labeler,
+                                         dict(zip(self.space.names, map(float, e.point))), self.n_samples, e.seed)
+                running[future] = (e, time.perf_counter())
+            first_deadline = None if self.timeout is None else min(t for _, t in running.values()) + self.timeout
+            finished, _ = wait(running, return_when=FIRST_COMPLETED,
+                               timeout=None if first_deadline is None else max(first_deadline - time.perf_counter(), 0.0))
+            for future in finished:
+                e, started = running.pop(future)
+                try:
+                    proba, samples, seconds = future.result()
+                    if not np.all(np.isfinite(proba)):
+                        raise ValueError(f"labeler returned non-finite probabilities {proba!r}")
+                except Exception as exc:  # noqa: BLE001 - recorded, retried, never fatal
+                    msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                    self._record_failure(e, msg, time.perf_counter() - started, queue, bar)
+                    continue
+                self.store.record_success(e.id, proba, seconds, samples, self.system.site_dims)
+                self.planner.tell(e.point[None], np.asarray(proba)[None])
+                bar()
+            if self.timeout is None:
+                continue
+            now = time.perf_counter()
+            expired = [f for f, (_, started) in running.items() if now - started >= self.timeout]
+            for future in expired:
+                e, started = running.pop(future)
+                future.cancel()
+                self._record_failure(e, f"timeout after {self.timeout:g} s", now - started, queue, bar)
+            if expired and isinstance(executor, ProcessPool):  # the hung calls hold their workers: replace them
+                queue.extendleft(e for e, _ in reversed(running.values()))  # cut short, not failed
+                running.clear()
+                executor.restart()
+
+    def _record_failure(self, e: Evaluation, error: str, seconds: float, queue: deque, bar: Any) -> None:
+        """Count a failed attempt: queue it again at the back, or after the last attempt keep the planner from asking it again."""
         if self.store.record_failure(e.id, error, seconds, self.max_attempts):
-            del todo[e.id]
             self.planner.tell_pending(e.point[None])
             bar()
+        else:
+            queue.append(e)
 
 
 def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int) -> CampaignResult:

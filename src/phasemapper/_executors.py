@@ -8,9 +8,10 @@ import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
-__all__ = ["SerialExecutor", "default_executor", "dask_executor", "check_executor"]
+__all__ = ["SerialExecutor", "ProcessPool", "default_executor", "dask_executor", "check_executor"]
 
 
 class SerialExecutor(Executor):
@@ -48,19 +49,74 @@ def check_executor(executor: Any) -> None:
                         f"got {type(executor).__name__}")
 
 
-def default_executor(max_workers: int | None = None) -> ProcessPoolExecutor:
-    """A process pool with one worker per core.
+class ProcessPool(Executor):
+    """The default executor: a process pool that can replace its workers.
 
-    Workers are forked on Linux, so scripts need no ``if __name__ == "__main__"``
-    guard and inherit compiled kernels; other platforms spawn. Pass your own
-    executor (e.g. a ``forkserver`` pool) where forking a threaded parent is a concern.
+    A ``concurrent.futures.ProcessPoolExecutor`` cannot stop a call once it runs, and once a
+    worker dies (a crash in native code, the out-of-memory killer) it refuses every later call.
+    This pool can :meth:`restart`: kill its workers, which fails their calls with
+    ``BrokenProcessPool``, and go on with fresh ones. It restarts by itself when a submit finds it
+    broken. Workers are forked on Linux, so scripts need no ``if __name__ == "__main__"`` guard
+    and inherit compiled kernels; other platforms spawn. Each worker exits when the process that
+    started the pool is gone, even after a SIGKILL.
+
+    Parameters
+    ----------
+    max_workers : int, optional
+        Worker processes (default: one per core).
+
+    Examples
+    --------
+    >>> from phasemapper._executors import ProcessPool
+    >>> with ProcessPool(1) as pool:
+    ...     first = pool.submit(pow, 2, 10).result()
+    ...     pool.restart()
+    ...     first, pool.submit(pow, 3, 2).result()
+    (1024, 9)
     """
-    from .systems._base import check_positive_int
 
-    workers = os.cpu_count() or 1 if max_workers is None else check_positive_int("max_workers", max_workers)
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+    def __init__(self, max_workers: int | None = None) -> None:
+        from .systems._base import check_positive_int
+
+        self._max_workers = (os.cpu_count() or 1) if max_workers is None else check_positive_int("max_workers", max_workers)
+        self._lock = threading.Lock()
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=multiprocessing.get_context(method),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        with self._lock:
+            try:
+                return self._pool.submit(fn, *args, **kwargs)
+            except BrokenProcessPool:  # a worker died: its calls have failed; go on with fresh workers
+                self._replace_pool()
+                return self._pool.submit(fn, *args, **kwargs)
+
+    def restart(self) -> None:
+        """Kill every worker (their running and queued calls fail with ``BrokenProcessPool``) and start fresh ones."""
+        with self._lock:
+            self._replace_pool()
+
+    def _replace_pool(self) -> None:
+        old, self._pool = self._pool, self._new_pool()
+        for process in list((getattr(old, "_processes", None) or {}).values()):
+            process.kill()  # ProcessPoolExecutor has no public way to stop a running call before Python 3.14
+        old.shutdown(wait=True, cancel_futures=True)  # the killed pool breaks at once; this joins its workers
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def default_executor(max_workers: int | None = None) -> ProcessPool:
+    """A :class:`ProcessPool` with ``max_workers`` workers (default: one per core).
+
+    Pass your own executor (e.g. a ``forkserver`` pool) where forking a threaded parent is a concern.
+    """
+    return ProcessPool(max_workers)
 
 
 def _exit_with_parent(parent: int, every: float = 0.5) -> None:
