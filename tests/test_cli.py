@@ -214,3 +214,21 @@ def test_ctrl_c_exits_130_and_says_how_to_continue(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["scan", "ising2d", "--axis", "T=2:3:3"])
     assert exc.value.code == 130 and "run the same scan command again" in capsys.readouterr().err
+
+
+def test_workers_that_keep_dying_end_in_one_line_not_a_traceback(monkeypatch, capsys):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from phasemapper import cli
+
+    def dying(*args, **kwargs):
+        exc = BrokenProcessPool("A process in the process pool was terminated abruptly")
+        exc.add_note("a worker process died while sampling ising2d L=4; the pool had been restarted 3 times")
+        raise exc
+
+    monkeypatch.setattr(cli, "run_scan", dying)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["scan", "ising2d", "--axis", "T=2:3:3"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1 and len(err.strip().splitlines()) == 1
+    assert "restarted 3 times" in err and "run the same command again" in err

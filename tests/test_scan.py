@@ -1,10 +1,14 @@
+import os
+import signal
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
 import xarray as xr
 
 import phasemapper as pm
+from phasemapper._scan import MAX_POOL_RESTARTS
 from phasemapper.systems import Ising2D
 
 POINTS = {"T": [1.8, 2.3, 3.0]}
@@ -206,3 +210,31 @@ def test_a_checkpoint_of_another_scan_is_refused(tmp_path):
         pm.scan(Ising2D(L=6), {"T": [2.0, 3.0]}, 5, **kwargs)
     with pytest.raises(ValueError, match="explicit seed"):
         pm.scan(Ising2D(L=4), {"T": [2.0, 3.0]}, 5, **{**kwargs, "seed": None})
+
+
+class _DiesAt(Ising2D):
+    """Ising2D whose worker process is killed (SIGKILL, as by the OOM killer) at ``T = 2.4``, at most ``times`` times."""
+
+    def __init__(self, marks, times, **kwargs):
+        super().__init__(**kwargs)
+        self.marks, self.times = str(marks), times
+
+    def sample(self, point, n_samples, seed):
+        if float(point[0]) == 2.4 and len(os.listdir(self.marks)) < self.times:
+            open(os.path.join(self.marks, str(len(os.listdir(self.marks)))), "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().sample(point, n_samples, seed)
+
+
+def test_a_dead_worker_is_replaced_and_its_points_sampled_again(tmp_path):
+    points = {"T": [1.8, 2.0, 2.2, 2.4, 2.6, 2.8]}
+    (tmp_path / "once").mkdir()
+    ds = pm.scan(_DiesAt(tmp_path / "once", times=1, L=8), points, 30, seed=3, progress=False)
+    whole = pm.scan(Ising2D(L=8), points, 30, seed=3, executor=pm.SerialExecutor(), progress=False)
+    xr.testing.assert_identical(ds.drop_attrs(), whole.drop_attrs())  # same seeds: the same samples
+    assert ds.attrs["worker_restarts"] == 1
+    (tmp_path / "always").mkdir()
+    with pytest.raises(BrokenProcessPool) as err:  # a point that kills every worker: give up after a few
+        pm.scan(_DiesAt(tmp_path / "always", times=99, L=8), points, 30, seed=3, progress=False)
+    assert any(f"restarted {MAX_POOL_RESTARTS} times" in note for note in err.value.__notes__)
+    assert len(os.listdir(tmp_path / "always")) == MAX_POOL_RESTARTS + 1

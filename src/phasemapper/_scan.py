@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -13,12 +14,15 @@ import xarray as xr
 
 from ._bits import PackedSites, pack_sites
 from ._checkpoint import ScanCheckpoint
-from ._executors import SerialExecutor, check_executor, default_executor
+from ._executors import ProcessPool, SerialExecutor, check_executor, default_executor
 from ._provenance import provenance_attrs
 from ._types import Samples
 from .systems._base import System, check_positive_int
 
 __all__ = ["scan", "scan_sizes", "samples_to_dataset"]
+
+#: How many times a scan starts fresh workers after one died (the OOM killer, a crash in native code) before it gives up.
+MAX_POOL_RESTARTS = 3
 
 
 def _sample_point(system: System, point: np.ndarray, n_samples: int, seed: np.random.SeedSequence,
@@ -65,6 +69,13 @@ def scan(
         samples only the points not yet stored, and returns the Dataset an
         uninterrupted scan returns. Another scan's checkpoint raises ``ValueError``;
         so does a checkpoint without an explicit ``seed``.
+
+    Notes
+    -----
+    On the default pool (``executor=None``, or a :class:`phasemapper._executors.ProcessPool`) a
+    worker that dies (the out-of-memory killer, a crash in native code) fails every call running
+    beside it; the scan starts fresh workers and samples those points again, with the same seeds,
+    up to ``MAX_POOL_RESTARTS`` times (``attrs["worker_restarts"]`` counts them).
 
     Returns
     -------
@@ -142,9 +153,11 @@ def scan_sizes(
     left = [len(p) - len(done) for p, done in zip(pts, stored)]
     out: list[xr.Dataset | None] = [None] * len(systems)
 
+    restarts = 0  # fresh workers started after one died
+
     def finish(k: int) -> None:
         out[k] = _finish(systems[k], assemblers[k].dataset(), seed, n_samples, time.perf_counter() - started,
-                         len(stored[k]))
+                         len(stored[k]), restarts)
 
     for k in (k for k in order if left[k] == 0):
         finish(k)
@@ -154,48 +167,69 @@ def scan_sizes(
     if own_executor:
         executor = default_executor(max_workers=min(sum(left), _cpu_count()))
     pack = not isinstance(executor, SerialExecutor)  # another process: send two-valued sites as bits
+    done = [set(indices) for indices in stored]
     try:
-        futures = {}
-        for k in order:
-            children = np.random.SeedSequence(seed).spawn(len(pts[k]))
-            done = set(stored[k])
-            for i, (p, c) in enumerate(zip(pts[k], children)):
-                if i not in done:
-                    futures[executor.submit(_sample_point, systems[k], p, n_samples, c, pack)] = (k, i)
-        if while_sampling is not None:
-            while_sampling()
-        label = " ".join(f"{systems[k].name} {_size_label(systems[k])}".strip() for k in order)
         failed: BaseException | None = None
+        label = " ".join(f"{systems[k].name} {_size_label(systems[k])}".strip() for k in order)
         with _progress_bar(progress, label, sum(len(p) for p in pts), sum(map(len, stored))) as advance:
-            for future in as_completed(futures):
-                k, i = futures[future]
-                if future.cancelled():
-                    continue
-                if future.exception() is not None:  # stop submitting work, but keep what is already running
-                    if failed is None:
-                        failed = future.exception()
-                        failed.add_note(f"while sampling point {i} of {systems[k].name} {_size_label(systems[k])}"
-                                        + ("; the finished points are in the checkpoint" if store else ""))
-                        for other in futures:
-                            other.cancel()
-                    continue
-                result = future.result()
-                if store is not None:  # on disk first: a kill from here on loses nothing
-                    store.write(k, i, *result)
-                assemblers[k].add(i, *result)  # into the scan's array as it arrives
-                left[k] -= 1
-                if left[k] == 0:  # finished while the pool samples the other systems
-                    finish(k)
-                advance()
-        if failed is not None:
-            raise failed
+            while True:  # one round, and another on fresh workers after a worker died
+                futures = {}
+                for k in order:
+                    children = np.random.SeedSequence(seed).spawn(len(pts[k]))
+                    for i, (p, c) in enumerate(zip(pts[k], children)):
+                        if i not in done[k]:
+                            futures[executor.submit(_sample_point, systems[k], p, n_samples, c, pack)] = (k, i)
+                if while_sampling is not None and restarts == 0:
+                    while_sampling()
+                worker_died = False
+                for future in as_completed(futures):
+                    k, i = futures[future]
+                    if future.cancelled():
+                        continue
+                    exc = future.exception()
+                    if isinstance(exc, BrokenProcessPool) and isinstance(executor, ProcessPool) \
+                            and restarts < MAX_POOL_RESTARTS:
+                        worker_died = True  # every call in the pool fails with it: sample them again
+                        continue
+                    if exc is not None:  # stop submitting work, but keep what is already running
+                        if failed is None:
+                            failed = exc
+                            failed.add_note(_failure_note(exc, systems[k], i, restarts, store is not None))
+                            for other in futures:
+                                other.cancel()
+                        continue
+                    result = future.result()
+                    if store is not None:  # on disk first: a kill from here on loses nothing
+                        store.write(k, i, *result)
+                    assemblers[k].add(i, *result)  # into the scan's array as it arrives
+                    done[k].add(i)
+                    left[k] -= 1
+                    if left[k] == 0:  # finished while the pool samples the other systems
+                        finish(k)
+                    advance()
+                if failed is not None:
+                    raise failed
+                if not worker_died:
+                    break
+                restarts += 1  # the next submit starts fresh workers (ProcessPool)
     finally:
         if own_executor:
             executor.shutdown(cancel_futures=True)
     return out  # type: ignore[return-value]
 
 
-def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: float, resumed: int = 0) -> xr.Dataset:
+def _failure_note(exc: BaseException, system: System, i: int, restarts: int, checkpointed: bool) -> str:
+    """What to add to the exception that ends a scan."""
+    if isinstance(exc, BrokenProcessPool):  # the point it arrived with need not be the one that killed the worker
+        where = f"a worker process died (killed, or crashed in native code) while sampling {system.name} " \
+                f"{_size_label(system)}; the pool had been restarted {restarts} times"
+    else:
+        where = f"while sampling point {i} of {system.name} {_size_label(system)}"
+    return where + ("; the finished points are in the checkpoint" if checkpointed else "")
+
+
+def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: float, resumed: int = 0,
+            worker_restarts: int = 0) -> xr.Dataset:
     ds.attrs.update(
         provenance_attrs(
             system=system.name,
@@ -207,6 +241,7 @@ def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: flo
             n_samples=n_samples,
             wall_time_s=round(wall, 3),
             **({"resumed_points": resumed} if resumed else {}),
+            **({"worker_restarts": worker_restarts} if worker_restarts else {}),
         )
     )
     return ds

@@ -6,6 +6,7 @@ import itertools
 import json
 import shutil
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -596,6 +597,10 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, TypeError, OSError) as exc:  # bad input, or an output path that cannot be written
         print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, whatever the message
         sys.exit(2)
+    except BrokenProcessPool as exc:  # workers kept dying (e.g. out of memory): not the input, and no traceback helps
+        notes = "; ".join(getattr(exc, "__notes__", []))
+        print(f"error: {notes or exc}; what finished is kept: run the same command again to continue", file=sys.stderr)
+        sys.exit(1)
     if code == 130:  # KeyboardInterrupt
         print("interrupted; what finished is kept: run the same scan command again, or `phasemapper resume OUT` "
               "for a map, to continue", file=sys.stderr)
