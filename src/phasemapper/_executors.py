@@ -102,13 +102,20 @@ class ProcessPool(Executor):
 
     def _replace_pool(self) -> None:
         old, self._pool = self._pool, self._new_pool()
-        for process in list((getattr(old, "_processes", None) or {}).values()):
-            process.kill()  # ProcessPoolExecutor has no public way to stop a running call before Python 3.14
+        _kill_workers(old)
         old.shutdown(wait=True, cancel_futures=True)  # the killed pool breaks at once; this joins its workers
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
+            if getattr(self._pool, "_broken", False):  # a worker died: the others may never exit by themselves
+                _kill_workers(self._pool)
             self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGKILL a pool's workers (there is no public way to stop a running call before Python 3.14)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
 
 
 def default_executor(max_workers: int | None = None) -> ProcessPool:
