@@ -300,6 +300,21 @@ def test_a_worker_that_dies_is_replaced_and_its_evaluation_retried(tmp_path):
     assert len(list(marks.iterdir())) == sum(dying)
 
 
+def test_a_run_directory_is_created_whole_or_not_at_all(tmp_path, monkeypatch):
+    import sqlite3
+
+    from phasemapper import _store
+
+    monkeypatch.setattr(_store, "_SCHEMA", "CREATE TABLE broken (")  # fail half-way, as a kill there would
+    with pytest.raises(sqlite3.OperationalError):
+        _store.RunStore.create(tmp_path / "r", {"seed": 0})
+    assert not (tmp_path / "r" / _store.RunStore.LEDGER).exists()  # no half-made ledger that says "holds a run"
+    monkeypatch.undo()
+    store = _store.RunStore.create(tmp_path / "r", {"seed": 0})  # the same directory works at once
+    assert store.evaluations() == [] and store.manifest() == {"seed": 0}
+    assert sorted(p.name for p in (tmp_path / "r").iterdir() if "partial" in p.name) == []
+
+
 def test_resume_continues_to_the_same_result(tmp_path):
     system = ThreePhase()
     kw = dict(executor=pm.SerialExecutor(), batch_size=8, seed=5)

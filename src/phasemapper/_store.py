@@ -92,12 +92,16 @@ class RunStore:
         if (path / cls.LEDGER).exists():
             raise ValueError(f"{str(path)!r} already holds a run; resume it or choose another directory")
         (path / cls.SAMPLES).mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path / cls.LEDGER)
-        db.execute("PRAGMA journal_mode=WAL")
+        _write_json_atomic(path / cls.MANIFEST, manifest)
+        # the ledger marks a run: built under another name and renamed, so a kill leaves a whole run or none
+        partial = path / (cls.LEDGER + ".partial")
+        partial.unlink(missing_ok=True)
+        db = sqlite3.connect(partial)
+        db.execute("PRAGMA journal_mode=WAL")  # recorded in the file; a clean close leaves no -wal beside it
         db.execute(_SCHEMA)
         db.commit()
         db.close()
-        _write_json_atomic(path / cls.MANIFEST, manifest)
+        os.replace(partial, path / cls.LEDGER)
         return cls(path)
 
     def close(self) -> None:
