@@ -362,12 +362,13 @@ def test_crash_safety_sigkill_ten_times(tmp_path):
 
 def test_dask_local_cluster_matches_process_pool(tmp_path):
     pytest.importorskip("distributed")
-    from phasemapper._executors import dask_executor, default_executor
+    from phasemapper._executors import dask_executor, default_executor, worker_count
 
     system = TASEP(L=30)
     kw = dict(batch_size=6, seed=1, n_samples=8)
     executor, close = dask_executor("local")
     try:
+        assert worker_count(executor) == (os.cpu_count() or 1)  # one single-threaded worker per core
         a = pm.Campaign(system, executor=executor, store=tmp_path / "dask", **kw).run(budget=24, progress=False)
     finally:
         close()

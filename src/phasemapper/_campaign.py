@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._executors import ProcessPool, check_executor, default_executor
+from ._executors import ProcessPool, check_executor, default_executor, worker_count
 from ._io import save
 from ._provenance import package_versions, provenance_attrs
 from ._scan import _progress_bar
@@ -132,7 +132,8 @@ class Campaign:
         Attempts per evaluation before it is recorded as failed for good.
     timeout : float, optional
         Seconds one evaluation may run before it counts as a failed attempt (calls are submitted one
-        per worker, so the clock starts when the call does). On the default process pool the workers
+        per worker, so the clock starts when the call does; on an executor that does not tell how
+        many workers it has, the whole batch is submitted and the clock starts at submission). On the default process pool the workers
         are then replaced, which stops a call that hangs; Dask and other executors cannot stop a
         running call, so a hung one keeps its worker.
     planner_params : dict, optional
@@ -382,7 +383,8 @@ class Campaign:
         self.store.write_theory({"n_evaluations": len(done), **summary, "prior": prior})
 
     def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: Any) -> None:
-        """Evaluate ``rows``, one call per worker at a time, so that each call's clock starts when it starts.
+        """Evaluate ``rows``, one call per worker at a time, so that each call's clock starts when it starts
+        (an executor that does not tell its workers, see :func:`worker_count`, gets the whole batch at once).
 
         A call that raises, returns a non-finite probability or outlives ``timeout`` counts a failed
         attempt and goes to the back of the queue. A timeout on a :class:`ProcessPool` replaces its
@@ -390,7 +392,7 @@ class Campaign:
         """
         queue = deque(rows)
         running: dict[Future, tuple[Evaluation, float]] = {}
-        workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+        workers = worker_count(executor) or len(rows)  # an executor that does not say: the whole batch at once
         while queue or running:
             while queue and len(running) < workers:
                 e = queue.popleft()

@@ -11,7 +11,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
-__all__ = ["SerialExecutor", "ProcessPool", "default_executor", "dask_executor", "check_executor"]
+__all__ = ["SerialExecutor", "ProcessPool", "default_executor", "worker_count", "dask_executor", "check_executor"]
 
 
 class SerialExecutor(Executor):
@@ -124,6 +124,24 @@ def default_executor(max_workers: int | None = None) -> ProcessPool:
     Pass your own executor (e.g. a ``forkserver`` pool) where forking a threaded parent is a concern.
     """
     return ProcessPool(max_workers)
+
+
+def worker_count(executor: Executor) -> int | None:
+    """How many calls ``executor`` runs at once, where it tells (``None``: it does not say).
+
+    Process and thread pools say ``max_workers``; a Dask ``ClientExecutor`` its cluster's threads now.
+
+    Examples
+    --------
+    >>> worker_count(ProcessPool(3)), worker_count(SerialExecutor())
+    (3, None)
+    """
+    if isinstance(getattr(executor, "_max_workers", None), int):
+        return executor._max_workers  # type: ignore[attr-defined]
+    client = getattr(executor, "_client", None)  # distributed.cfexecutor.ClientExecutor
+    if client is not None and hasattr(client, "nthreads"):
+        return sum(client.nthreads().values()) or None
+    return None
 
 
 def _exit_with_parent(parent: int, every: float = 0.5) -> None:
