@@ -11,7 +11,7 @@ Examples
 """
 
 from ._campaign import Campaign, CampaignResult
-from ._executors import SerialExecutor
+from ._executors import ProcessPool, SerialExecutor
 from ._io import load, save
 from ._scan import scan, scan_sizes
 from ._space import Axis, Space
@@ -19,4 +19,4 @@ from ._types import CriticalPoint, Samples
 
 __version__ = "0.1.0"
 
-__all__ = ["Campaign", "CampaignResult", "Axis", "Space", "CriticalPoint", "Samples", "scan", "scan_sizes", "save", "load", "SerialExecutor", "__version__"]
+__all__ = ["Campaign", "CampaignResult", "Axis", "Space", "CriticalPoint", "Samples", "scan", "scan_sizes", "save", "load", "SerialExecutor", "ProcessPool", "__version__"]

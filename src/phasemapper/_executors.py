@@ -67,7 +67,7 @@ class ProcessPool(Executor):
 
     Examples
     --------
-    >>> from phasemapper._executors import ProcessPool
+    >>> from phasemapper import ProcessPool
     >>> with ProcessPool(1) as pool:
     ...     first = pool.submit(pow, 2, 10).result()
     ...     pool.restart()

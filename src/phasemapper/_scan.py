@@ -72,7 +72,7 @@ def scan(
 
     Notes
     -----
-    On the default pool (``executor=None``, or a :class:`phasemapper._executors.ProcessPool`) a
+    On the default pool (``executor=None``, or a :class:`phasemapper.ProcessPool`) a
     worker that dies (the out-of-memory killer, a crash in native code) fails every call running
     beside it; the scan starts fresh workers and samples those points again, with the same seeds,
     up to ``MAX_POOL_RESTARTS`` times (``attrs["worker_restarts"]`` counts them).
