@@ -312,7 +312,7 @@ def test_a_run_directory_is_created_whole_or_not_at_all(tmp_path, monkeypatch):
     monkeypatch.undo()
     store = _store.RunStore.create(tmp_path / "r", {"seed": 0})  # the same directory works at once
     assert store.evaluations() == [] and store.manifest() == {"seed": 0}
-    assert sorted(p.name for p in (tmp_path / "r").iterdir() if "partial" in p.name) == []
+    assert sorted(p.name for p in (tmp_path / "r").iterdir() if p.name.endswith(".tmp")) == []  # nor a leftover
 
 
 def test_resume_continues_to_the_same_result(tmp_path):

@@ -133,9 +133,9 @@ class Campaign:
     timeout : float, optional
         Seconds one evaluation may run before it counts as a failed attempt (calls are submitted one
         per worker, so the clock starts when the call does; on an executor that does not tell how
-        many workers it has, the whole batch is submitted and the clock starts at submission). On the default process pool the workers
-        are then replaced, which stops a call that hangs; Dask and other executors cannot stop a
-        running call, so a hung one keeps its worker.
+        many workers it has, the whole batch is submitted and the clock starts at submission). On
+        the default process pool the workers are then replaced, which stops a call that hangs; Dask
+        and other executors cannot stop a running call, so a hung one keeps its worker.
     planner_params : dict, optional
         Extra parameters for a planner given by name (e.g. ``{"points_per_axis": 20}``).
     priors : list of dict, optional

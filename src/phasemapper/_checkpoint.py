@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import write_atomically
 from ._bits import PackedSites, pack_sites
 
 __all__ = ["ScanCheckpoint"]
@@ -62,7 +63,7 @@ class ScanCheckpoint:
                 raise ValueError(f"checkpoint {str(self.path)!r} holds another scan (it differs in "
                                  f"{', '.join(differ)}); remove it or write elsewhere")
         else:
-            _replace(spec_path, lambda tmp: tmp.write_text(json.dumps(spec, indent=1)))
+            write_atomically(spec_path, lambda tmp: tmp.write_text(json.dumps(spec, indent=1)))
 
     @staticmethod
     def spec_of(systems: list[Any], points: list[np.ndarray], n_samples: int, seed: int) -> dict[str, Any]:
@@ -98,7 +99,7 @@ class ScanCheckpoint:
             arrays["configurations"] = packed
         target = self._file(system, point)
         target.parent.mkdir(exist_ok=True)
-        _replace(target, lambda tmp: _save_npz(tmp, arrays))
+        write_atomically(target, lambda tmp: _save_npz(tmp, arrays))
 
     def read(self, system: int, point: int) -> tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]:
         """One stored point as ``(configurations, observables, metadata)``, as the sampler returned it."""
@@ -124,10 +125,3 @@ def _plain(value: Any) -> Any:
 def _save_npz(path: Path, arrays: dict[str, Any]) -> None:
     with open(path, "wb") as fh:  # a file object: np.savez would append ".npz" to a path
         np.savez(fh, **arrays)
-
-
-def _replace(target: Path, write: Any) -> None:
-    """Write through ``write(tmp)`` and rename onto ``target``: a kill leaves the old file or the new, never half."""
-    tmp = target.with_name(target.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, target)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ._atomic import write_atomically
 from ._bits import pack_rows, two_values, unpack_rows
 
 __all__ = ["save", "load"]
@@ -36,16 +37,13 @@ def save(data: xr.Dataset | Mapping[str | int, xr.Dataset], path: str | os.PathL
     if path.suffix != ".nc":
         raise ValueError(f"path must end in .nc, got {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     if isinstance(data, xr.Dataset):
-        _pack_spins(data).to_netcdf(tmp)
+        packed: xr.Dataset | xr.DataTree = _pack_spins(data)
     elif isinstance(data, Mapping):
-        tree = xr.DataTree.from_dict({f"/{_group(k)}": _pack_spins(ds) for k, ds in data.items()})
-        tree.to_netcdf(tmp)
+        packed = xr.DataTree.from_dict({f"/{_group(k)}": _pack_spins(ds) for k, ds in data.items()})
     else:
         raise TypeError(f"data must be an xarray.Dataset or a mapping of them, got {type(data).__name__}")
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, packed.to_netcdf)
 
 
 def load(path: str | os.PathLike) -> xr.Dataset | dict[str, xr.Dataset]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import write_atomically
 from ._types import Samples
 
 __all__ = ["RunStore", "Evaluation"]
@@ -93,15 +94,7 @@ class RunStore:
             raise ValueError(f"{str(path)!r} already holds a run; resume it or choose another directory")
         (path / cls.SAMPLES).mkdir(parents=True, exist_ok=True)
         _write_json_atomic(path / cls.MANIFEST, manifest)
-        # the ledger marks a run: built under another name and renamed, so a kill leaves a whole run or none
-        partial = path / (cls.LEDGER + ".partial")
-        partial.unlink(missing_ok=True)
-        db = sqlite3.connect(partial)
-        db.execute("PRAGMA journal_mode=WAL")  # recorded in the file; a clean close leaves no -wal beside it
-        db.execute(_SCHEMA)
-        db.commit()
-        db.close()
-        os.replace(partial, path / cls.LEDGER)
+        write_atomically(path / cls.LEDGER, _create_ledger)  # the ledger marks a run: a kill leaves a whole run or none
         return cls(path)
 
     def close(self) -> None:
@@ -209,13 +202,22 @@ def read_theory(run: str | os.PathLike) -> dict[str, Any] | None:
         return json.load(fh)
 
 
+def _create_ledger(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")  # recorded in the file; a clean close leaves no -wal beside it
+    db.execute(_SCHEMA)
+    db.commit()
+    db.close()
+
+
 def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w") as fh:
+            json.dump(data, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    write_atomically(path, write)
 
 
 def _write_samples(path: Path, samples: Samples, site_dims: Sequence[str]) -> None:
@@ -227,6 +229,4 @@ def _write_samples(path: Path, samples: Samples, site_dims: Sequence[str]) -> No
     data = {"configuration": (dims, samples.configurations)}
     data.update({name: ("sample", np.asarray(v)) for name, v in samples.observables.items()})
     attrs = {k: v for k, v in samples.metadata.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
-    tmp = path.with_name(path.name + ".tmp")
-    xr.Dataset(data, attrs=attrs).to_netcdf(tmp)
-    os.replace(tmp, path)
+    write_atomically(path, xr.Dataset(data, attrs=attrs).to_netcdf)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._atomic import write_atomically
 from ._store import read_theory
 from ._types import CriticalPoint
 
@@ -189,7 +190,4 @@ window.addEventListener("load", function () {{
 </body></html>
 """
     out = Path(path) if path is not None else result.path / "report.html"
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return write_atomically(out, lambda tmp: tmp.write_text(doc, encoding="utf-8"))

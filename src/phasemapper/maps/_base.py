@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._atomic import write_atomically
 from .._space import Space
 from ._priors import Priors
 
@@ -151,10 +152,7 @@ class PhaseMap(ABC):
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the map (parameters, priors, training data) as JSON; :func:`load_map` refits it."""
-        tmp = f"{os.fspath(path)}.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(self.to_dict(), fh)
-        os.replace(tmp, path)
+        write_atomically(path, lambda tmp: tmp.write_text(json.dumps(self.to_dict())))
 
     # ------------------------------------------------------------- internals
     @abstractmethod
