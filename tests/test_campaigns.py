@@ -422,6 +422,12 @@ def test_cli_map_bad_input_exits_2(tmp_path):
     (["--flip", "0.1"], "--flip: only with --experiment"),
     (["--detection-limit", "0.1"], "--detection-limit: only with --experiment"),
     (["--components", "A,B"], "--components: only for calphad"),
+    # checked by the campaign itself, after --out is created: the empty directory is removed again
+    (["--batch-size", "0"], "batch_size must be >= 1"),
+    (["--timeout", "0"], "timeout must be a positive number"),
+    (["--samples", "0"], "n_samples must be >= 1"),
+    (["--seed", "-1"], "seed must be >= 0"),
+    (["--model", "nope"], "unknown map 'nope'"),
 ])
 def test_cli_map_typo_leaves_no_run_behind(tmp_path, capsys, args, words):
     # every option is checked before the run directory is created: the corrected command then runs in the same --out

@@ -61,6 +61,9 @@ def test_scan_writes_outputs(tmp_path):
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "divergence:locate"], "must be KEY=VALUE"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "pca,pca"], "given twice"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--workers", "0"], "--workers must be >= 1"),
+        # checked by the sampler, after --out is created: the empty directory is removed again
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "4", "--samples", "0"], "n_samples must be >= 1"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "4", "--seed", "-1"], "seed must be >= 0"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, words):
@@ -69,7 +72,7 @@ def test_bad_input_one_line_exit_2(tmp_path, args, words):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], r.stderr
     assert "Traceback" not in r.stderr + r.stdout
-    assert not (tmp_path / "x" / "scan.nc").exists()
+    assert not (tmp_path / "x").exists()  # nothing left behind: the corrected command can use the same --out
 
 
 def scan_summary(out, *args):

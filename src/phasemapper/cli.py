@@ -6,7 +6,9 @@ import itertools
 import json
 import shutil
 import sys
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -128,15 +130,15 @@ def run_scan(
     if len(scanned) == 2 and dict(parsed)[scanned[0]].size < 3:
         raise ValueError(f"--axis {scanned[0]!r}: detectors read along the first axis given; give it at least 3 values")
 
-    _make_out_dir(out)
     checkpoint = out / CHECKPOINT  # each point as it arrives: the same command after a kill resumes from here
-    executor = default_executor(workers)
-    try:  # every size's points in one pool, the largest size first
-        datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor, progress=progress,
-                              while_sampling=_import_analysis, checkpoint=checkpoint)
-        scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
-    finally:
-        executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
+    with _out_dir(out):
+        executor = default_executor(workers)
+        try:  # every size's points in one pool, the largest size first
+            datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor,
+                                  progress=progress, while_sampling=_import_analysis, checkpoint=checkpoint)
+            scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
+        finally:
+            executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
     resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
     if resumed:
         console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
@@ -343,12 +345,25 @@ def _map_space(system: Any, axes: list[str]) -> Any:
     return Space([Axis(n, lo, hi) for n, lo, hi in bounds])
 
 
-def _make_out_dir(out: Path) -> None:
-    """Create the output directory now, so an unusable ``--out`` fails before any work."""
+@contextmanager
+def _out_dir(out: Path) -> Iterator[None]:
+    """Create the output directory now, so an unusable ``--out`` fails before any work; if the command then
+    fails before writing anything into it (an option only the sampler or the campaign checks), remove the
+    directories it created, so the corrected command can use the same ``--out``. Work written there is kept."""
+    created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(f"--out {str(out)!r}: cannot create the directory ({exc.strerror or exc})") from None
+    try:
+        yield
+    except BaseException:
+        for path in created:
+            try:
+                path.rmdir()  # only if empty
+            except OSError:
+                break
+        raise
 
 
 def _check_workers(workers: int | None) -> None:
@@ -455,10 +470,10 @@ def map_command(
         raise ValueError(f"--planner {planner!r}: choose boundary, refine, grid, sobol or random")
     executor, close = _executor_for(dask, workers)
     try:
-        _make_out_dir(out)
-        campaign = Campaign(sys_obj, space, planner=planner, model=model, store=out, batch_size=batch_size,
-                            seed=seed, n_samples=samples, timeout=timeout, priors=priors, executor=executor,
-                            theory=theory_obj)
+        with _out_dir(out):
+            campaign = Campaign(sys_obj, space, planner=planner, model=model, store=out, batch_size=batch_size,
+                                seed=seed, n_samples=samples, timeout=timeout, priors=priors, executor=executor,
+                                theory=theory_obj)
         result = campaign.run(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, progress=progress)
     finally:
         close()
