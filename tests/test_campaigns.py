@@ -450,3 +450,41 @@ def test_cli_map_and_scan_refuse_an_unusable_out(tmp_path, capsys):
             main([*argv, "--out", str(tmp_path / "file" / "run"), "--no-progress"])
         err = capsys.readouterr().err.strip().splitlines()
         assert exc.value.code == 2 and len(err) == 1 and "--out" in err[0] and "cannot create" in err[0], err
+
+
+def _drop_table(path):
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE evaluations")
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda run: (run / "ledger.sqlite").write_text("garbage"), "ledger.sqlite' is not a phasemapper ledger"),
+    (lambda run: _drop_table(run / "ledger.sqlite"), "no such table: evaluations"),
+    (lambda run: (run / "manifest.json").write_text("{"), "manifest.json' is not valid JSON"),
+    (lambda run: (run / "manifest.json").write_text("[1, 2]"), "must hold a JSON object, got list"),
+    (lambda run: (run / "manifest.json").write_text("{}"), "unknown manifest format None"),
+    (lambda run: (run / "manifest.json").write_text(json.dumps(
+        {k: v for k, v in json.loads((run / "manifest.json").read_text()).items() if k != "space"})),
+     "field 'space' is missing"),
+])
+def test_a_damaged_run_directory_gets_one_line_naming_the_file(tmp_path, capsys, damage, words):
+    # a ledger or manifest that is not what the run wrote (a disk that filled up, a hand edit) is bad input:
+    # resume, plot and report each say which file, exit 2, and change nothing
+    from phasemapper.cli import main
+
+    run = tmp_path / "run"
+    main(["map", "three_phase", "--budget", "4", "--batch-size", "4", "--out", str(run), "--no-progress"])
+    capsys.readouterr()
+    damage(run)
+    def files():  # SQLite's shared-memory index (-shm) is rewritten by any reader
+        return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.endswith("-shm")}
+
+    before = files()
+    for argv in (["resume", str(run), "--no-progress"], ["plot", str(run)], ["report", str(run)]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and words in err[0], (argv, err)
+    assert files() == before

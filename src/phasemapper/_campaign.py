@@ -6,9 +6,10 @@ import os
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections import deque
 from concurrent.futures import Executor, FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,13 +252,16 @@ class Campaign:
         Systems and labelers registered by name are rebuilt from the manifest;
         pass ``system=`` (and ``labeler=``) for your own.
         """
+        store = RunStore(path)
+        with _manifest_fields(store) as spec:
+            return cls._from_manifest(store, spec, system, labeler, executor)
+
+    @classmethod
+    def _from_manifest(cls, store: RunStore, spec: dict[str, Any], system: System | None, labeler: Any,
+                       executor: Executor | None) -> Campaign:
         from .labelers import make_labeler
         from .theory import make_theory
 
-        store = RunStore(path)
-        spec = store.manifest()
-        if spec.get("format") != MANIFEST_FORMAT:
-            raise ValueError(f"{str(path)!r}: unknown manifest format {spec.get('format')!r}")
         if system is None:
             try:
                 system = make_system(spec["system"]["name"], **spec["system"]["params"])
@@ -464,11 +468,25 @@ def _model_from_manifest(spec: dict[str, Any], phases: Sequence[str]) -> Any:
     return model
 
 
+@contextmanager
+def _manifest_fields(store: RunStore) -> Iterator[dict[str, Any]]:
+    """The run's manifest, checked for this package's format; a field missing from it raises ``ValueError``
+    naming the field and the file instead of a ``KeyError`` from wherever it was read."""
+    spec = store.manifest()
+    where = repr(str(store.path / store.MANIFEST))
+    if spec.get("format") != MANIFEST_FORMAT:
+        raise ValueError(f"{where}: unknown manifest format {spec.get('format')!r}")
+    try:
+        yield spec
+    except KeyError as exc:
+        raise ValueError(f"{where}: field {exc} is missing") from None
+
+
 def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
     """Read a run directory without its system: refit the recorded model to the ledger's done evaluations."""
     store = RunStore(path)
-    spec = store.manifest()
-    model = _model_from_manifest(spec, spec["phases"])
+    with _manifest_fields(store) as spec:
+        model = _model_from_manifest(spec, spec["phases"])
     theory = store.theory()
     if theory and "prior" in theory:  # the map as the run last had it: with the refit theory's prior
         model.priors.add(**theory["prior"])

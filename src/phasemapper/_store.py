@@ -83,8 +83,13 @@ class RunStore:
         if not (self.path / self.MANIFEST).is_file() or not (self.path / self.LEDGER).is_file():
             raise ValueError(f"{str(self.path)!r} is not a phasemapper run directory (no manifest.json and ledger.sqlite)")
         self._db = sqlite3.connect(self.path / self.LEDGER, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("SELECT id, batch, point, seed, status, attempts, proba FROM evaluations LIMIT 1")
+        except sqlite3.DatabaseError as exc:  # not SQLite, or not our table: a damaged or foreign file
+            self._db.close()
+            raise ValueError(f"{str(self.path / self.LEDGER)!r} is not a phasemapper ledger ({exc})") from None
 
     @classmethod
     def create(cls, path: str | os.PathLike, manifest: dict[str, Any]) -> RunStore:
@@ -102,8 +107,16 @@ class RunStore:
 
     # -------------------------------------------------------------- manifest
     def manifest(self) -> dict[str, Any]:
-        with open(self.path / self.MANIFEST) as fh:
-            return json.load(fh)
+        """The manifest as a dict; a damaged file raises ``ValueError`` naming it."""
+        path = self.path / self.MANIFEST
+        try:
+            with open(path) as fh:
+                manifest = json.load(fh)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{str(path)!r} is not valid JSON ({exc})") from None
+        if not isinstance(manifest, dict):
+            raise ValueError(f"{str(path)!r} must hold a JSON object, got {type(manifest).__name__}")
+        return manifest
 
     def update_manifest(self, **fields: Any) -> None:
         manifest = self.manifest()
