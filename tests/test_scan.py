@@ -212,6 +212,25 @@ def test_a_checkpoint_of_another_scan_is_refused(tmp_path):
         pm.scan(Ising2D(L=4), {"T": [2.0, 3.0]}, 5, **{**kwargs, "seed": None})
 
 
+def test_a_damaged_checkpoint_point_is_sampled_again_and_a_damaged_spec_refused(tmp_path):
+    # a kill cannot leave a damaged point file (each is renamed into place whole), but a full or failing disk can:
+    # that point is sampled again from its own seed, so the scan still equals an uninterrupted one
+    points = {"T": [2.0, 2.3, 2.6]}
+    kwargs = dict(n_samples=20, seed=1, executor=pm.SerialExecutor(), progress=False, checkpoint=tmp_path / "ck")
+    whole = pm.scan(Ising2D(L=8), points, **{**kwargs, "checkpoint": None})
+    pm.scan(Ising2D(L=8), points, **kwargs)
+    damaged = tmp_path / "ck" / "s0" / "p0000001.npz"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    _FailsAt.calls = []
+    with pytest.warns(RuntimeWarning, match="p0000001.npz' is damaged"):
+        resumed = pm.scan(_FailsAt(L=8), points, **kwargs)
+    assert _FailsAt.calls == [2.3] and resumed.attrs["resumed_points"] == 2
+    xr.testing.assert_identical(resumed.drop_attrs(), whole.drop_attrs())
+    (tmp_path / "ck" / "spec.json").write_text("{")
+    with pytest.raises(ValueError, match="spec.json' is not valid JSON"):
+        pm.scan(Ising2D(L=8), points, **kwargs)
+
+
 class _DiesAt(Ising2D):
     """Ising2D whose worker process is killed (SIGKILL, as by the OOM killer) at ``T = 2.4``, at most ``times`` times."""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,13 @@ class ScanCheckpoint:
         spec = json.loads(json.dumps(spec))  # as it reads back
         spec_path = self.path / _SPEC
         if spec_path.exists():
-            held = json.loads(spec_path.read_text())
+            try:
+                held = json.loads(spec_path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ValueError(f"checkpoint {str(spec_path)!r} is not valid JSON ({exc}); remove the checkpoint "
+                                 "or write elsewhere") from None
+            if not isinstance(held, dict):
+                held = {"spec.json": held}
             if held != spec:
                 differ = sorted(k for k in set(held) | set(spec) if held.get(k) != spec.get(k))
                 raise ValueError(f"checkpoint {str(self.path)!r} holds another scan (it differs in "
@@ -100,6 +108,21 @@ class ScanCheckpoint:
         target = self._file(system, point)
         target.parent.mkdir(exist_ok=True)
         write_atomically(target, lambda tmp: _save_npz(tmp, arrays))
+
+    def read_done(self, system: int) -> dict[int, tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]]:
+        """Every finished point of system ``system`` that reads back whole, as :meth:`read` gives it.
+
+        A damaged file (a disk that filled up or failed; a kill cannot leave one) is skipped with a warning:
+        the point is sampled again from its own seed, and the new file replaces it.
+        """
+        points = {}
+        for i in self.done(system):
+            try:
+                points[i] = self.read(system, i)
+            except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+                warnings.warn(f"checkpoint {str(self._file(system, i))!r} is damaged ({type(exc).__name__}: {exc}); "
+                              "sampling that point again", RuntimeWarning, stacklevel=2)
+        return points
 
     def read(self, system: int, point: int) -> tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]:
         """One stored point as ``(configurations, observables, metadata)``, as the sampler returned it."""

@@ -146,10 +146,12 @@ def scan_sizes(
                                                                                                 seed))
     started = time.perf_counter()
     assemblers = [_DatasetAssembler(system, p) for system, p in zip(systems, pts)]
-    stored = [[] if store is None else store.done(k) for k in range(len(systems))]
-    for k, indices in enumerate(stored):
-        for i in indices:
-            assemblers[k].add(i, *store.read(k, i))  # type: ignore[union-attr]
+    stored: list[list[int]] = []
+    for k, assembler in enumerate(assemblers):
+        readable = {} if store is None else store.read_done(k)
+        for i, point in readable.items():
+            assembler.add(i, *point)
+        stored.append(sorted(readable))
     left = [len(p) - len(done) for p, done in zip(pts, stored)]
     out: list[xr.Dataset | None] = [None] * len(systems)
 
