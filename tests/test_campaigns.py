@@ -327,6 +327,33 @@ def test_resume_continues_to_the_same_result(tmp_path):
         pm.Campaign(system, store=tmp_path / "full", **kw)
 
 
+def test_a_run_directory_is_run_by_one_campaign_at_a_time(tmp_path):
+    # `resume` typed while the run is still going used to evaluate the same batch twice and crash the first
+    # run on a renamed temporary file; now the second campaign is refused, and freed once the first process ends
+    system, kw = ThreePhase(), dict(executor=pm.SerialExecutor(), batch_size=4, seed=5)
+    pm.Campaign(system, store=tmp_path / "run", **kw).run(budget=4, progress=False)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from phasemapper._store import RunStore\n"
+        "with RunStore(sys.argv[1]).exclusive():\n    print('held', flush=True); time.sleep(120)"),
+        str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ValueError, match=f"is being run by process {holder.pid}"):
+            pm.Campaign.resume(tmp_path / "run", executor=pm.SerialExecutor()).run(budget=8, progress=False)
+    finally:
+        holder.kill()  # SIGKILL: the kernel drops the lock with the process
+        holder.wait()
+    campaign = pm.Campaign.resume(tmp_path / "run", executor=pm.SerialExecutor())
+
+    def nested(c, info):  # a second campaign of the same process on the same directory
+        with pytest.raises(ValueError, match="is being run by"):
+            pm.Campaign.resume(tmp_path / "run", executor=pm.SerialExecutor()).run(budget=12, progress=False)
+
+    result = campaign.run(budget=8, callbacks=[nested], progress=False)
+    assert len(result.points) == 8
+    assert len(pm.Campaign.resume(tmp_path / "run", executor=pm.SerialExecutor()).run(budget=12, progress=False).points) == 12
+
+
 def test_crash_safety_sigkill_ten_times(tmp_path):
     """Kill a running campaign process at random moments ten times; resume; compare with an uninterrupted run."""
     cli = [sys.executable, "-m", "phasemapper"]

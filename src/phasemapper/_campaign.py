@@ -295,6 +295,11 @@ class Campaign:
         (``info``: batch, n_evaluations, n_failed, elapsed). Limits not given are taken from the run's manifest (a resumed run
         continues to the limits it was started with); at least one limit is needed."""
         check_run_limits(budget, entropy_goal, time_limit)
+        with self.store.exclusive():  # one campaign at a time writes a run directory
+            return self._run(budget, entropy_goal, time_limit, callbacks, progress, grid_size)
+
+    def _run(self, budget: int | None, entropy_goal: float | None, time_limit: float | None,
+             callbacks: Sequence[Callable[..., Any]], progress: bool, grid_size: int) -> CampaignResult:
         stored = self.store.manifest().get("run", {})
         budget = stored.get("budget") if budget is None else budget
         entropy_goal = stored.get("entropy_goal") if entropy_goal is None else entropy_goal

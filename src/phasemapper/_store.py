@@ -6,7 +6,8 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,10 @@ class Evaluation:
     seconds: float | None
 
 
+#: run directories a campaign of this process is running (record locks do not exclude their own process)
+_HELD: set[str] = set()
+
+
 class RunStore:
     """A run directory on disk; every change is atomic, so a killed run resumes with nothing lost or duplicated.
 
@@ -76,7 +81,7 @@ class RunStore:
     ['done']
     """
 
-    MANIFEST, LEDGER, SAMPLES, THEORY = "manifest.json", "ledger.sqlite", "samples", "theory.json"
+    MANIFEST, LEDGER, SAMPLES, THEORY, LOCK = "manifest.json", "ledger.sqlite", "samples", "theory.json", "run.lock"
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -104,6 +109,40 @@ class RunStore:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the run directory for one writer: a second campaign on it (``resume`` while the run is still
+        going) raises ``ValueError`` instead of evaluating the same batch twice and renaming the same files.
+
+        The lock is a POSIX record lock on ``run.lock``: the kernel drops it when the process ends, however
+        it ends, and worker processes forked while it is held do not inherit it.
+        """
+        key = os.path.realpath(self.path)
+        try:
+            import fcntl
+        except ImportError:  # no record locks on this platform: guard this process only
+            fcntl = None  # type: ignore[assignment]
+        with open(self.path / self.LOCK, "a+") as fh:
+            try:
+                if key in _HELD:
+                    raise BlockingIOError
+                if fcntl is not None:
+                    fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another campaign"
+                raise ValueError(f"{str(self.path)!r} is being run by {holder}; wait for it to finish or stop it, "
+                                 "then resume") from None
+            _HELD.add(key)
+            try:
+                fh.truncate(0)
+                fh.write(f"process {os.getpid()}")
+                fh.flush()
+                yield
+            finally:
+                _HELD.discard(key)
+                fh.truncate(0)  # closing the file releases the lock
 
     # -------------------------------------------------------------- manifest
     def manifest(self) -> dict[str, Any]:
