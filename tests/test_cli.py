@@ -199,6 +199,26 @@ def _exited(pids, within):
     return False
 
 
+def test_a_second_scan_into_the_same_out_exits_2_while_the_first_runs(tmp_path):
+    out = tmp_path / "x"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from phasemapper._lock import hold_directory\n"
+        "with hold_directory(sys.argv[1], 'scan.lock', 'written', 'wait'):\n    print('held', flush=True); time.sleep(120)"),
+        str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        r = run("scan", "ising2d", "--axis", "T=2:2.5:3", "--size", "4", "--out", str(out), "--no-progress")
+    finally:
+        holder.kill()
+        holder.wait()
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and f"is being written by process {holder.pid}" in lines[0], r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["scan.lock"]  # the holder's: nothing of the refused scan
+    r = run("scan", "ising2d", "--axis", "T=2:2.5:3", "--size", "4", "--out", str(out), "--no-progress")
+    assert r.returncode == 0 and sorted(p.name for p in out.iterdir()) == ["observables.png", "scan.nc", "summary.json"]
+
+
 def test_a_checkpoint_of_another_scan_exits_2(tmp_path):
     out = tmp_path / "scan"
     ScanCheckpoint(out / CHECKPOINT, {"seed": 99})  # as a killed scan with other settings leaves it

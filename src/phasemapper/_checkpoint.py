@@ -13,6 +13,7 @@ import json
 import os
 import warnings
 import zipfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from ._atomic import write_atomically
 from ._bits import PackedSites, pack_sites
+from ._lock import hold_directory
 
 __all__ = ["ScanCheckpoint"]
 
@@ -72,6 +74,11 @@ class ScanCheckpoint:
                                  f"{', '.join(differ)}); remove it or write elsewhere")
         else:
             write_atomically(spec_path, lambda tmp: tmp.write_text(json.dumps(spec, indent=1)))
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold the checkpoint for one scan (lock file ``scan.lock``): a second scan into it raises ``ValueError``."""
+        return hold_directory(self.path, "scan.lock", "written",
+                              "wait for that scan to finish, or give this one another checkpoint")
 
     @staticmethod
     def spec_of(systems: list[Any], points: list[np.ndarray], n_samples: int, seed: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,14 @@ def scan_sizes(
     check_executor(executor)
     store = None if checkpoint is None else ScanCheckpoint(checkpoint, ScanCheckpoint.spec_of(systems, pts, n_samples,
                                                                                                 seed))
+    with nullcontext() if store is None else store.exclusive():  # one scan at a time writes a checkpoint
+        return _scan_held(systems, pts, n_samples, seed, executor, progress, while_sampling, store, order)
+
+
+def _scan_held(systems: list[System], pts: list[np.ndarray], n_samples: int, seed: int, executor: Executor | None,
+               progress: bool, while_sampling: Callable[[], object] | None, store: ScanCheckpoint | None,
+               order: list[int]) -> list[xr.Dataset]:
+    """:func:`scan_sizes` once its arguments are checked and its checkpoint, if any, is held."""
     started = time.perf_counter()
     assemblers = [_DatasetAssembler(system, p) for system, p in zip(systems, pts)]
     stored: list[list[int]] = []

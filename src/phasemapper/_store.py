@@ -6,8 +6,8 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import write_atomically
+from ._lock import hold_directory
 from ._types import Samples
 
 __all__ = ["RunStore", "Evaluation"]
@@ -50,10 +51,6 @@ class Evaluation:
     proba: np.ndarray | None
     error: str | None
     seconds: float | None
-
-
-#: run directories a campaign of this process is running (record locks do not exclude their own process)
-_HELD: set[str] = set()
 
 
 class RunStore:
@@ -110,39 +107,11 @@ class RunStore:
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> AbstractContextManager[None]:
         """Hold the run directory for one writer: a second campaign on it (``resume`` while the run is still
         going) raises ``ValueError`` instead of evaluating the same batch twice and renaming the same files.
-
-        The lock is a POSIX record lock on ``run.lock``: the kernel drops it when the process ends, however
-        it ends, and worker processes forked while it is held do not inherit it.
-        """
-        key = os.path.realpath(self.path)
-        try:
-            import fcntl
-        except ImportError:  # no record locks on this platform: guard this process only
-            fcntl = None  # type: ignore[assignment]
-        with open(self.path / self.LOCK, "a+") as fh:
-            try:
-                if key in _HELD:
-                    raise BlockingIOError
-                if fcntl is not None:
-                    fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                fh.seek(0)
-                holder = fh.read().strip() or "another campaign"
-                raise ValueError(f"{str(self.path)!r} is being run by {holder}; wait for it to finish or stop it, "
-                                 "then resume") from None
-            _HELD.add(key)
-            try:
-                fh.truncate(0)
-                fh.write(f"process {os.getpid()}")
-                fh.flush()
-                yield
-            finally:
-                _HELD.discard(key)
-                fh.truncate(0)  # closing the file releases the lock
+        See :func:`~phasemapper._lock.hold_directory` (the lock file is ``run.lock``)."""
+        return hold_directory(self.path, self.LOCK, "run", "wait for it to finish or stop it, then resume")
 
     # -------------------------------------------------------------- manifest
     def manifest(self) -> dict[str, Any]:

@@ -105,6 +105,7 @@ def run_scan(
     """Scan ``system`` over the ``--axis`` grid at each size, detect, and write the outputs under ``out``."""
     from . import save, scan_sizes
     from ._executors import default_executor
+    from ._lock import hold_directory
     from .systems import make_system
 
     if not axes:
@@ -131,7 +132,8 @@ def run_scan(
         raise ValueError(f"--axis {scanned[0]!r}: detectors read along the first axis given; give it at least 3 values")
 
     checkpoint = out / CHECKPOINT  # each point as it arrives: the same command after a kill resumes from here
-    with _out_dir(out):
+    with _out_dir(out), hold_directory(out, "scan.lock", "written",
+                                       "wait for that scan to finish, or give this one another --out"):
         executor = default_executor(workers)
         try:  # every size's points in one pool, the largest size first
             datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor,
@@ -139,26 +141,26 @@ def run_scan(
             scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
         finally:
             executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
-    resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
-    if resumed:
-        console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
-    scan_path = save(scans, out / "scan.nc")
-    shutil.rmtree(checkpoint)  # scan.nc now holds every point
+        resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
+        if resumed:
+            console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
+        scan_path = save(scans, out / "scan.nc")
+        shutil.rmtree(checkpoint)  # scan.nc now holds every point
 
-    summary: dict[str, Any] = {
-        "system": system,
-        "sizes": [L for L in scans],
-        "axes": {n: [float(v.min()), float(v.max()), int(v.size)] for n, v in parsed},
-        "samples": samples,
-        "seed": seed,
-        "critical_points": [],
-        "outputs": {"scan": str(scan_path)},
-    }
-    if len(scanned) in (1, 2):
-        _detect(summary, scans, probe, parsed, scanned, detect, seed, out)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    summary["outputs"]["summary"] = str(out / "summary.json")
-    _print_summary(summary)
+        summary: dict[str, Any] = {
+            "system": system,
+            "sizes": [L for L in scans],
+            "axes": {n: [float(v.min()), float(v.max()), int(v.size)] for n, v in parsed},
+            "samples": samples,
+            "seed": seed,
+            "critical_points": [],
+            "outputs": {"scan": str(scan_path)},
+        }
+        if len(scanned) in (1, 2):
+            _detect(summary, scans, probe, parsed, scanned, detect, seed, out)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        summary["outputs"]["summary"] = str(out / "summary.json")
+        _print_summary(summary)
     return summary
 
 
