@@ -22,6 +22,8 @@ from phasemapper.metrics import boundary_distance, misclassified_area
 from phasemapper.planners import Boundary, Grid, Random, Refine, Sobol, planner_from_dict
 from phasemapper.systems import TASEP, FunctionSystem, ThreePhase
 
+from lock_holder import held_by_another_process
+
 SQUARE = Space([Axis("x", 0.0, 1.0), Axis("y", 0.0, 1.0)])
 
 
@@ -332,17 +334,9 @@ def test_a_run_directory_is_run_by_one_campaign_at_a_time(tmp_path):
     # run on a renamed temporary file; now the second campaign is refused, and freed once the first process ends
     system, kw = ThreePhase(), dict(executor=pm.SerialExecutor(), batch_size=4, seed=5)
     pm.Campaign(system, store=tmp_path / "run", **kw).run(budget=4, progress=False)
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from phasemapper._store import RunStore\n"
-        "with RunStore(sys.argv[1]).exclusive():\n    print('held', flush=True); time.sleep(120)"),
-        str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(ValueError, match=f"is being run by process {holder.pid}"):
+    with held_by_another_process(tmp_path / "run", "run.lock") as pid:
+        with pytest.raises(ValueError, match=f"is being run by process {pid}"):
             pm.Campaign.resume(tmp_path / "run", executor=pm.SerialExecutor()).run(budget=8, progress=False)
-    finally:
-        holder.kill()  # SIGKILL: the kernel drops the lock with the process
-        holder.wait()
     campaign = pm.Campaign.resume(tmp_path / "run", executor=pm.SerialExecutor())
 
     def nested(c, info):  # a second campaign of the same process on the same directory

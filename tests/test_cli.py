@@ -11,6 +11,8 @@ from phasemapper._checkpoint import ScanCheckpoint
 from phasemapper.cli import CHECKPOINT
 from phasemapper.systems import Ising2D
 
+from lock_holder import held_by_another_process
+
 CLI = [sys.executable, "-m", "phasemapper"]
 
 
@@ -202,18 +204,10 @@ def _exited(pids, within):
 def test_a_second_scan_into_the_same_out_exits_2_while_the_first_runs(tmp_path):
     out = tmp_path / "x"
     out.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from phasemapper._lock import hold_directory\n"
-        "with hold_directory(sys.argv[1], 'scan.lock', 'written', 'wait'):\n    print('held', flush=True); time.sleep(120)"),
-        str(out)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(out, "scan.lock") as pid:
         r = run("scan", "ising2d", "--axis", "T=2:2.5:3", "--size", "4", "--out", str(out), "--no-progress")
-    finally:
-        holder.kill()
-        holder.wait()
     lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and f"is being written by process {holder.pid}" in lines[0], r.stderr
+    assert r.returncode == 2 and len(lines) == 1 and f"is being written by process {pid}" in lines[0], r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["scan.lock"]  # the holder's: nothing of the refused scan
     r = run("scan", "ising2d", "--axis", "T=2:2.5:3", "--size", "4", "--out", str(out), "--no-progress")
     assert r.returncode == 0 and sorted(p.name for p in out.iterdir()) == ["observables.png", "scan.nc", "summary.json"]

@@ -11,6 +11,8 @@ import phasemapper as pm
 from phasemapper._scan import MAX_POOL_RESTARTS
 from phasemapper.systems import Ising2D
 
+from lock_holder import held_by_another_process
+
 POINTS = {"T": [1.8, 2.3, 3.0]}
 
 
@@ -234,22 +236,11 @@ def test_a_damaged_checkpoint_point_is_sampled_again_and_a_damaged_spec_refused(
 def test_a_checkpoint_is_written_by_one_scan_at_a_time(tmp_path):
     # two scans into one checkpoint (the same command typed in two terminals) used to race on the point files and
     # the second died on a directory the first had removed; now the second is refused while the first runs
-    import subprocess
-    import sys
-
     kwargs = dict(n_samples=5, seed=1, executor=pm.SerialExecutor(), progress=False, checkpoint=tmp_path / "ck")
     pm.scan(Ising2D(L=4), {"T": [2.0, 3.0]}, **kwargs)
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from phasemapper._lock import hold_directory\n"
-        "with hold_directory(sys.argv[1], 'scan.lock', 'written', 'wait'):\n    print('held', flush=True); time.sleep(120)"),
-        str(tmp_path / "ck")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(ValueError, match=f"'.*ck' is being written by process {holder.pid}; wait"):
+    with held_by_another_process(tmp_path / "ck", "scan.lock") as pid:
+        with pytest.raises(ValueError, match=f"'.*ck' is being written by process {pid}; wait"):
             pm.scan(Ising2D(L=4), {"T": [2.0, 3.0]}, **kwargs)
-    finally:
-        holder.kill()  # the kernel drops the lock with the process
-        holder.wait()
     assert pm.scan(Ising2D(L=4), {"T": [2.0, 3.0]}, **kwargs).attrs["resumed_points"] == 2
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["s0", "spec.json"]  # no lock file left
 
