@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 __all__ = ["hold_directory"]
 
@@ -36,22 +38,13 @@ def hold_directory(directory: str | os.PathLike, name: str, verb: str, advice: s
     """
     path = Path(directory) / name
     key = os.path.realpath(path)
-    try:
-        import fcntl
-    except ImportError:  # no record locks on this platform: guard this process only
-        fcntl = None  # type: ignore[assignment]
     while True:
         fh = open(path, "a+")
-        try:
-            if key in _HELD:
-                raise BlockingIOError
-            if fcntl is not None:
-                fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _lock(fh, key):
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             fh.close()
-            raise ValueError(f"{str(directory)!r} is being {verb} by {holder}; {advice}") from None
+            raise ValueError(f"{str(directory)!r} is being {verb} by {holder}; {advice}")
         try:  # the holder before us may have removed the file between our open and our lock: lock the new one
             same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
         except FileNotFoundError:
@@ -69,3 +62,20 @@ def hold_directory(directory: str | os.PathLike, name: str, verb: str, advice: s
         _HELD.discard(key)
         path.unlink(missing_ok=True)
         fh.close()  # closing releases the lock
+
+
+def _lock(fh: Any, key: str) -> bool:
+    """Lock the open file ``fh``; False if another writer holds it. Where there are no record locks (no
+    ``fcntl``, or a file system answering ENOLCK) only this process's other writers are kept out."""
+    if key in _HELD:
+        return False
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+    return True
