@@ -21,6 +21,7 @@ import numpy as np
 
 from ._atomic import write_atomically
 from ._bits import PackedSites, pack_sites
+from ._jsonfile import read_json
 from ._lock import hold_directory
 
 __all__ = ["ScanCheckpoint"]
@@ -61,11 +62,7 @@ class ScanCheckpoint:
         spec = json.loads(json.dumps(spec))  # as it reads back
         spec_path = self.path / _SPEC
         if spec_path.exists():
-            try:
-                held = json.loads(spec_path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ValueError(f"checkpoint {str(spec_path)!r} is not valid JSON ({exc}); remove the checkpoint "
-                                 "or write elsewhere") from None
+            held = read_json(spec_path, "checkpoint ", "; remove the checkpoint or write elsewhere")
             if not isinstance(held, dict):
                 held = {"spec.json": held}
             if held != spec:

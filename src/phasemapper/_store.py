@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import write_atomically
+from ._jsonfile import read_json
 from ._lock import hold_directory
 from ._types import Samples
 
@@ -117,11 +118,7 @@ class RunStore:
     def manifest(self) -> dict[str, Any]:
         """The manifest as a dict; a damaged file raises ``ValueError`` naming it."""
         path = self.path / self.MANIFEST
-        try:
-            with open(path) as fh:
-                manifest = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{str(path)!r} is not valid JSON ({exc})") from None
+        manifest = read_json(path)
         if not isinstance(manifest, dict):
             raise ValueError(f"{str(path)!r} must hold a JSON object, got {type(manifest).__name__}")
         return manifest
@@ -219,8 +216,7 @@ def read_theory(run: str | os.PathLike) -> dict[str, Any] | None:
     path = Path(run) / RunStore.THEORY
     if not path.exists():
         return None
-    with open(path) as fh:
-        return json.load(fh)
+    return read_json(path)
 
 
 def _create_ledger(path: Path) -> None:

@@ -7,7 +7,6 @@ map as a prior, weighted by how sure they are, and data override it.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._jsonfile import read_json
 from .._space import Space
 
 __all__ = ["RegionPrior", "BoundaryPrior", "FieldPrior", "Priors", "load_priors"]
@@ -238,12 +238,9 @@ def _field_prior(spec: Any, space: Space, n_phases: int, certainty: float, sourc
 def load_priors(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Read a prior file: a JSON list of region/boundary objects (or ``{"priors": [...]}``)."""
     try:
-        with open(path) as fh:
-            data = json.load(fh)
+        data = read_json(path, "prior file ")
     except FileNotFoundError:
         raise ValueError(f"prior file {str(path)!r} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"prior file {str(path)!r} is not valid JSON: {exc}") from None
     if isinstance(data, Mapping):
         data = data.get("priors")
     if not isinstance(data, list):
