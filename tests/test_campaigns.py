@@ -509,3 +509,23 @@ def test_a_damaged_run_directory_gets_one_line_naming_the_file(tmp_path, capsys,
         err = capsys.readouterr().err.strip().splitlines()
         assert exc.value.code == 2 and len(err) == 1 and words in err[0], (argv, err)
     assert files() == before
+
+
+def test_a_damaged_samples_file_is_a_value_error_naming_it_and_the_others_still_load(tmp_path):
+    # a truncated or missing samples/<id>.nc (a full disk, a hand edit) is bad input, not xarray's OSError;
+    # the ledger and the other evaluations' samples are untouched
+    from phasemapper._store import RunStore
+
+    run = tmp_path / "run"
+    pm.Campaign(pm.systems.ThreePhase(), planner="grid", seed=0, store=run, batch_size=4).run(budget=4)
+    store = RunStore(run)
+    ids = [row.id for row in store.evaluations() if row.status == "done"]
+    intact = store.load_samples(ids[0])
+    damaged, missing = run / "samples" / f"{ids[1]:06d}.nc", run / "samples" / f"{ids[2]:06d}.nc"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    missing.unlink()
+    for eval_id, path, why in ((ids[1], damaged, "HDF error"), (ids[2], missing, "No such file")):
+        with pytest.raises(ValueError, match=rf"samples of evaluation {eval_id}: '.*{path.name}' cannot be read \(.*{why}"):
+            store.load_samples(eval_id)
+    assert store.load_samples(ids[0]).equals(intact)
+    assert [row.status for row in store.evaluations()] == ["done"] * 4

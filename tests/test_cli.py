@@ -163,9 +163,13 @@ def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
         stored = len(files)
         assert workers and _exited(workers, within=10.0), "the pool's workers outlived their killed parent"
     assert 8 <= stored < 12, "the kills came too late to test resuming"
+    damaged = sorted(points.glob("p*.npz"))[0]  # as a full disk can leave one: sampled again, with a one-line warning
+    damaged.write_bytes(damaged.read_bytes()[:100])
     r = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert f"resumed: {stored} of 12 points" in r.stdout  # the stored points were read, not sampled again
+    assert f"resumed: {stored - 1} of 12 points" in r.stdout  # the stored points were read, not sampled again
+    assert r.stderr.startswith("warning: checkpoint ") and f"{damaged.name}' is damaged" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (out / CHECKPOINT).exists()  # scan.nc holds them now
     resumed = pm.load(out / "scan.nc")["L24"]
     whole = pm.scan(Ising2D(L=24), {"T": np.linspace(2.0, 2.6, 12)}, 1500, seed=4, executor=pm.SerialExecutor(),

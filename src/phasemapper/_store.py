@@ -186,14 +186,23 @@ class RunStore:
         return self._db.execute("SELECT COALESCE(MAX(batch), -1) + 1 FROM evaluations").fetchone()[0]
 
     def load_samples(self, eval_id: int) -> Any:
-        """The stored samples of a done evaluation as an xarray Dataset."""
+        """The stored samples of a done evaluation as an xarray Dataset.
+
+        A samples file that is missing or cannot be read (a full disk, a hand edit) raises
+        ``ValueError`` naming it; the ledger and the other evaluations are untouched.
+        """
         import xarray as xr
 
         rel = self._db.execute("SELECT samples FROM evaluations WHERE id=?", (eval_id,)).fetchone()
         if not rel or rel[0] is None:
             raise ValueError(f"evaluation {eval_id} has no stored samples")
-        with xr.open_dataset(self.path / rel[0]) as ds:
-            return ds.load()
+        path = self.path / rel[0]
+        try:
+            with xr.open_dataset(path) as ds:
+                return ds.load()
+        except (OSError, ValueError) as exc:  # missing, truncated or not netCDF: a damaged run directory
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ValueError(f"samples of evaluation {eval_id}: {str(path)!r} cannot be read ({why})") from None
 
     # -------------------------------------------------------------- helpers
     class _Tx:

@@ -6,6 +6,7 @@ import itertools
 import json
 import shutil
 import sys
+import warnings
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -597,10 +598,18 @@ def demo_command(
     console.print(f"[green]demo finished[/green]; outputs are in {out.resolve()}")
 
 
+def _show_warning_on_one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                              file: Any = None, line: str | None = None) -> None:
+    """Print a warning as the CLI prints errors: one line on stderr, without Python's source line."""
+    print("warning: " + " ".join(str(message).split()), file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; ValueError/TypeError/OSError and usage errors print one line and exit 2."""
     try:
-        code = app(args=argv, standalone_mode=False)  # outside standalone mode Typer returns exit codes, Ctrl-C's too
+        with warnings.catch_warnings():  # restores the default display when main returns (tests call it in-process)
+            warnings.showwarning = _show_warning_on_one_line
+            code = app(args=argv, standalone_mode=False)  # outside standalone mode Typer returns exit codes, Ctrl-C's too
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
