@@ -529,3 +529,39 @@ def test_a_damaged_samples_file_is_a_value_error_naming_it_and_the_others_still_
             store.load_samples(eval_id)
     assert store.load_samples(ids[0]).equals(intact)
     assert [row.status for row in store.evaluations()] == ["done"] * 4
+
+
+def test_a_full_disk_ends_map_with_one_line_and_resume_finishes_the_run(tmp_path, capsys, monkeypatch):
+    # a disk that fills up while a samples file is written: netCDF leaves a partial file and raises an OSError that
+    # names no file. The command says which file, how much space is left, that the finished work is kept and how
+    # to continue; no temporary is left; resume then finishes the run with every evaluation once in the ledger
+    import errno
+
+    from phasemapper import _store
+    from phasemapper.cli import main
+
+    run, real, calls = tmp_path / "run", _store._write_samples, []
+
+    def fills_up(path, samples, site_dims):
+        calls.append(path)
+        if len(calls) == 6:
+            def write(tmp):
+                tmp.write_bytes(b"CDF")
+                raise OSError(errno.ENOSPC, "No space left on device")
+            _store.write_atomically(path, write)
+        real(path, samples, site_dims)
+
+    monkeypatch.setattr(_store, "_write_samples", fills_up)
+    with pytest.raises(SystemExit) as exc:
+        main(["map", "three_phase", "--budget", "12", "--batch-size", "4", "--out", str(run), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    assert f"No space left on device: '{calls[-1]}.tmp'; " in err[0], err
+    assert "free on its disk; what finished is kept: run `phasemapper resume" in err[0], err
+    assert not list((run / "samples").glob("*.tmp"))
+    assert [row.status for row in _store.RunStore(run).evaluations()].count("done") == 5
+    monkeypatch.setattr(_store, "_write_samples", real)
+    main(["resume", str(run), "--no-progress"])
+    rows = _store.RunStore(run).evaluations()
+    assert [(row.status, row.attempts) for row in rows] == [("done", 1)] * 12 and len({row.id for row in rows}) == 12
+    assert len(list((run / "samples").iterdir())) == 12

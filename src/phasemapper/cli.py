@@ -134,7 +134,8 @@ def run_scan(
 
     checkpoint = out / CHECKPOINT  # each point as it arrives: the same command after a kill resumes from here
     with _out_dir(out), hold_directory(out, "scan.lock", "written",
-                                       "wait for that scan to finish, or give this one another --out"):
+                                       "wait for that scan to finish, or give this one another --out"), \
+            _kept_on_os_error(out, "run the same command again to continue"):
         executor = default_executor(workers)
         try:  # every size's points in one pool, the largest size first
             datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor,
@@ -369,6 +370,33 @@ def _out_dir(out: Path) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def _kept_on_os_error(out: Path, advice: str) -> Iterator[None]:
+    """An ``OSError`` while a scan or a run writes into ``out`` (a full disk, a directory removed under it) ends
+    the command with one line that also says how much space that disk has left, that what finished is kept,
+    and ``advice`` on how to continue (netCDF reports a full disk as "Permission denied", so the free space
+    is the useful fact)."""
+    try:
+        yield
+    except OSError as exc:
+        if not getattr(exc, "__notes__", None):  # a failed scan point already says where and what is kept
+            try:
+                free = f"{_size_text(shutil.disk_usage(out).free)} free on its disk; "
+            except OSError:
+                free = ""
+            exc.add_note(f"{free}what finished is kept: {advice}")
+        raise
+
+
+def _size_text(n_bytes: int) -> str:
+    """``n_bytes`` as a person reads it, e.g. ``'68 kB'`` or ``'1.5 GB'`` (powers of 1000)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n_bytes < 1000 or unit == "TB":
+            return f"{n_bytes:.3g} {unit}" if unit != "B" else f"{n_bytes} B"
+        n_bytes /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _check_workers(workers: int | None) -> None:
     from .systems._base import check_positive_int
 
@@ -477,7 +505,8 @@ def map_command(
             campaign = Campaign(sys_obj, space, planner=planner, model=model, store=out, batch_size=batch_size,
                                 seed=seed, n_samples=samples, timeout=timeout, priors=priors, executor=executor,
                                 theory=theory_obj)
-        result = campaign.run(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, progress=progress)
+        with _kept_on_os_error(out, f"run `phasemapper resume {out}` to continue"):
+            result = campaign.run(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, progress=progress)
     finally:
         close()
     if theory_obj is not None:
@@ -548,7 +577,8 @@ def resume_command(
     executor, close = _executor_for(dask, workers)
     campaign.executor = executor
     try:
-        result = campaign.run(budget=budget, progress=progress)
+        with _kept_on_os_error(run, f"run `phasemapper resume {run}` again to continue"):
+            result = campaign.run(budget=budget, progress=progress)
     finally:
         close()
     _finish_run(result)
@@ -621,7 +651,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
     except (ValueError, TypeError, OSError) as exc:  # bad input, or an output path that cannot be written
-        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, whatever the message
+        message = "; ".join([str(exc), *getattr(exc, "__notes__", [])])  # notes say where, and what is kept
+        print("error: " + " ".join(message.split()), file=sys.stderr)  # one line, whatever the message
         sys.exit(2)
     except BrokenProcessPool as exc:  # workers kept dying (e.g. out of memory): not the input, and no traceback helps
         notes = "; ".join(getattr(exc, "__notes__", []))
