@@ -134,19 +134,20 @@ def run_scan(
 
     checkpoint = out / CHECKPOINT  # each point as it arrives: the same command after a kill resumes from here
     with _out_dir(out), hold_directory(out, "scan.lock", "written",
-                                       "wait for that scan to finish, or give this one another --out"), \
-            _kept_on_os_error(out, "run the same command again to continue"):
-        executor = default_executor(workers)
-        try:  # every size's points in one pool, the largest size first
-            datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor,
-                                  progress=progress, while_sampling=_import_analysis, checkpoint=checkpoint)
-            scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
-        finally:
-            executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
-        resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
-        if resumed:
-            console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
-        scan_path = save(scans, out / "scan.nc")
+                                       "wait for that scan to finish, or give this one another --out"):
+        # until scan.nc is written the checkpoint holds the finished points, so the same command continues
+        with _kept_on_os_error(out, "run the same command again to continue"):
+            executor = default_executor(workers)
+            try:  # every size's points in one pool, the largest size first
+                datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor,
+                                      progress=progress, while_sampling=_import_analysis, checkpoint=checkpoint)
+                scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
+            finally:
+                executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
+            resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
+            if resumed:
+                console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
+            scan_path = save(scans, out / "scan.nc")
         shutil.rmtree(checkpoint)  # scan.nc now holds every point
 
         summary: dict[str, Any] = {
@@ -389,12 +390,21 @@ def _kept_on_os_error(out: Path, advice: str) -> Iterator[None]:
 
 
 def _size_text(n_bytes: int) -> str:
-    """``n_bytes`` as a person reads it, e.g. ``'68 kB'`` or ``'1.5 GB'`` (powers of 1000)."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n_bytes < 1000 or unit == "TB":
-            return f"{n_bytes:.3g} {unit}" if unit != "B" else f"{n_bytes} B"
-        n_bytes /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
+    """``n_bytes`` as a person reads it, in at most 3 digits below a petabyte (powers of 1000).
+
+    Examples
+    --------
+    >>> [_size_text(n) for n in (999, 24_600, 999_999, 1_500_000_000)]
+    ['999 B', '24.6 kB', '1 MB', '1.5 GB']
+    """
+    if n_bytes < 1000:
+        return f"{n_bytes} B"
+    value = float(n_bytes)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 999.5 or unit == "TB":  # below 999.5 it prints in 3 digits; above, in the next unit
+            break
+    return f"{value:.3g} {unit}" if value < 999.5 else f"{value:.0f} {unit}"
 
 
 def _check_workers(workers: int | None) -> None:
