@@ -565,3 +565,35 @@ def test_a_full_disk_ends_map_with_one_line_and_resume_finishes_the_run(tmp_path
     rows = _store.RunStore(run).evaluations()
     assert [(row.status, row.attempts) for row in rows] == [("done", 1)] * 12 and len({row.id for row in rows}) == 12
     assert len(list((run / "samples").iterdir())) == 12
+
+
+def test_a_full_ledger_ends_map_with_one_line_naming_it_and_resume_finishes_the_run(tmp_path, capsys, monkeypatch):
+    # SQLite ends (rolls back) a transaction itself when the disk is full, so a ROLLBACK after it used to fail with
+    # "cannot rollback - no transaction is active" and a traceback. PRAGMA max_page_count gives the same
+    # SQLITE_FULL as a full disk: the command now says "database or disk is full" with the ledger's path in one
+    # line, and resume finishes the run with every evaluation once, each evaluated once
+    from phasemapper import _store
+    from phasemapper.cli import main
+
+    run, real_init = tmp_path / "run", _store.RunStore.__init__
+
+    def capped(self, path):
+        real_init(self, path)
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        self._db.execute(f"PRAGMA max_page_count={pages}")  # the ledger cannot grow by a page
+
+    monkeypatch.setattr(_store.RunStore, "__init__", capped)
+    with pytest.raises(SystemExit) as exc:
+        main(["map", "three_phase", "--budget", "40", "--batch-size", "20", "--out", str(run), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    assert f"database or disk is full: '{run / 'ledger.sqlite'}'; " in err[0], err
+    assert "what finished is kept: run `phasemapper resume" in err[0], err
+    store = _store.RunStore(run)
+    kept = store.evaluations()
+    assert 0 < len(kept) < 40 and store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+    monkeypatch.setattr(_store.RunStore, "__init__", real_init)
+    main(["resume", str(run), "--no-progress"])
+    rows = _store.RunStore(run).evaluations()
+    assert [(row.status, row.attempts) for row in rows] == [("done", 1)] * 40 and len({row.id for row in rows}) == 40

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,18 +207,47 @@ class RunStore:
 
     # -------------------------------------------------------------- helpers
     class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
-            self.db = db
+        """One transaction on the ledger. SQLite ends a transaction itself when the disk is full (and rolls it
+        back), so the rollback here runs only if one is still open; a full disk or an I/O error on the ledger
+        becomes an ``OSError`` naming ``ledger.sqlite``, as every other write of a run reports one."""
+
+        def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+            self.db, self.path = db, path
 
         def __enter__(self) -> sqlite3.Connection:
-            self.db.execute("BEGIN IMMEDIATE")
+            with _disk_errors_as_os_error(self.path):
+                self.db.execute("BEGIN IMMEDIATE")
             return self.db
 
-        def __exit__(self, exc_type: Any, *exc: Any) -> None:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+            with _disk_errors_as_os_error(self.path):
+                if exc_type is None:
+                    self.db.execute("COMMIT")
+                    return
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise exc
 
     def _transaction(self) -> RunStore._Tx:
-        return RunStore._Tx(self._db)
+        return RunStore._Tx(self._db, self.path / self.LEDGER)
+
+
+# SQLite's extended codes reduced to their primary code (the low byte): a full disk, and the I/O errors
+_SQLITE_DISK_ERRNO = {sqlite3.SQLITE_FULL: errno.ENOSPC, sqlite3.SQLITE_IOERR: errno.EIO}
+
+
+@contextmanager
+def _disk_errors_as_os_error(path: Path) -> Iterator[None]:
+    """Re-raise SQLite's "database or disk is full" and "disk I/O error" as ``OSError`` with the ledger's path
+    (the form the CLI turns into one line with the free space); other SQLite errors pass unchanged."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        code = _SQLITE_DISK_ERRNO.get((getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF)
+        if code is None:
+            raise
+        raise OSError(code, str(exc), str(path)) from None
 
 
 def read_theory(run: str | os.PathLike) -> dict[str, Any] | None:
