@@ -206,31 +206,20 @@ class RunStore:
             raise ValueError(f"samples of evaluation {eval_id}: {str(path)!r} cannot be read ({why})") from None
 
     # -------------------------------------------------------------- helpers
-    class _Tx:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One transaction on the ledger. SQLite ends a transaction itself when the disk is full (and rolls it
         back), so the rollback here runs only if one is still open; a full disk or an I/O error on the ledger
         becomes an ``OSError`` naming ``ledger.sqlite``, as every other write of a run reports one."""
-
-        def __init__(self, db: sqlite3.Connection, path: Path) -> None:
-            self.db, self.path = db, path
-
-        def __enter__(self) -> sqlite3.Connection:
-            with _disk_errors_as_os_error(self.path):
-                self.db.execute("BEGIN IMMEDIATE")
-            return self.db
-
-        def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-            with _disk_errors_as_os_error(self.path):
-                if exc_type is None:
-                    self.db.execute("COMMIT")
-                    return
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise exc
-
-    def _transaction(self) -> RunStore._Tx:
-        return RunStore._Tx(self._db, self.path / self.LEDGER)
+        with _disk_errors_as_os_error(self.path / self.LEDGER):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
 
 # SQLite's extended codes reduced to their primary code (the low byte): a full disk, and the I/O errors
