@@ -105,11 +105,12 @@ def phasemapper_wolff_pair_pure(L: int, n_clusters: int) -> float:
     state = new_state(2)
     thr = kern.wolff_threshold(TC, 1.0)
     stacks = np.empty((2, L * L), dtype=np.int64)
+    table = kern.neighbour_table(L)
     dummy = np.empty((1, 2, L, L), dtype=np.int8)
     e, m = np.empty((1, 2)), np.empty((1, 2))
-    kern.run_wolff_pair(spins, 1, 100, 1.0, thr, state, stacks, dummy, e, m, False)
+    kern.run_wolff_pair(spins, 1, 100, 1.0, thr, state, stacks, table, dummy, e, m, False)
     t = time.perf_counter()
-    kern.run_wolff_pair(spins, 1, n_clusters // 2, 1.0, thr, state, stacks, dummy, e, m, False)
+    kern.run_wolff_pair(spins, 1, n_clusters // 2, 1.0, thr, state, stacks, table, dummy, e, m, False)
     return time.perf_counter() - t
 
 

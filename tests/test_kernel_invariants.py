@@ -1,6 +1,7 @@
 """Kernels that keep derived state current (cached components, pattern overlaps) keep it exact."""
 
 import numpy as np
+import pytest
 
 from phasemapper import kernels
 from phasemapper.kernels._rng import new_state
@@ -53,7 +54,8 @@ def _wolff_pair(spins, n_records, per_record, p_thr, seed=0):
     configs = np.empty((n_records, 2, L, L), dtype=np.int8)
     e, m = np.empty((n_records, 2)), np.empty((n_records, 2))
     flipped = kernels.ising.run_wolff_pair(spins, n_records, per_record, 1.0, np.uint64(p_thr), new_state(seed),
-                                           np.empty((2, L * L), dtype=np.int64), configs, e, m, True)
+                                           np.empty((2, L * L), dtype=np.int64),
+                                           kernels.ising.neighbour_table(L), configs, e, m, True)
     return flipped, configs, e, m
 
 
@@ -91,15 +93,23 @@ def test_wolff_pair_records_are_the_measurements_of_the_stored_lattices():
 def test_neighbours_match_modular_arithmetic_on_every_site():
     # the helper returns unsigned indices (numba's negative-index wraparound is skipped); they must be
     # the periodic neighbours (i -+ 1, j -+ 1 mod L) for every site, including L = 2 and odd L
-    from phasemapper.kernels._lattice import neighbours
+    # the table the Wolff pair kernel reads holds the same four, in the same order (so its clusters, and
+    # every random number, are those of the arithmetic)
+    from phasemapper.kernels._lattice import neighbour_table, neighbours
 
     for L in (2, 3, 5, 8):
         n = L * L
+        table = neighbour_table(L)
+        assert table.shape == (n, 4) and table.dtype == np.uint32
         for site in range(n):
             i, j = divmod(site, L)
             want = (((i - 1) % L) * L + j, ((i + 1) % L) * L + j, i * L + (j - 1) % L, i * L + (j + 1) % L)
             got = neighbours(np.int64(site), L, n)
             assert tuple(int(v) for v in got) == want, (L, site)
+            assert tuple(int(v) for v in table[site]) == want, (L, site)
+    for bad in (1, 0, 2.0, True, 70_000):
+        with pytest.raises(ValueError, match="L must be"):
+            neighbour_table(bad)
 
 
 def test_burn_in_as_one_record_runs_the_same_chain_as_one_record_per_step():

@@ -16,7 +16,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._lattice import after, before, grow_cluster, neighbours
+from ._lattice import after, before, grow_cluster, neighbour_table
 from ._rng import below, next_below, probability_threshold, xoshiro_step
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "run_metropolis",
     "run_wolff",
     "run_wolff_pair",
+    "neighbour_table",
 ]
 
 _ALWAYS = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -169,7 +170,8 @@ def _between_clusters(spins, lane, flat, stack, n_records, per_record, J, starte
 
 
 @nb.njit(cache=True)
-def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stacks, configs, energies, mags, store):
+def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stacks, neighbour_table, configs, energies,
+                   mags, store):
     """Wolff updates (h = 0) on two independent lattices at once, ``spins[0]`` and ``spins[1]``.
 
     The same chain as :func:`run_wolff` on each lattice, interleaved: each loop
@@ -181,6 +183,7 @@ def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stack
     lattice only. Each lattice records after each of its own
     ``clusters_per_record`` clusters, so neither waits for the other between
     records. ``spins`` is ``int8 (2, L, L)``, ``stacks`` ``int64 (2, L*L)``,
+    ``neighbour_table`` the lattice's :func:`~._lattice.neighbour_table`,
     ``configs`` ``(n_records, 2, L, L)`` (used if ``store``), ``energies`` and
     ``mags`` ``(n_records, 2)`` totals. Returns the number of flipped spins.
     """
@@ -212,12 +215,12 @@ def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stack
         act_b = np.int64(tb > 0)
         ta -= act_a
         tb -= act_b
-        # unsigned indices (neighbours returns uint64): numba wraps signed ones, at a cost in this loop
-        na = neighbours(sa[_U(ta)], L, n)
-        nbr = neighbours(sb[_U(tb)], L, n)
+        # unsigned indices: numba wraps signed ones, at a cost in this loop
+        pa = _U(sa[_U(ta)])
+        pb = _U(sb[_U(tb)])
         for k in range(4):
-            a = na[k]
-            b = nbr[k]
+            a = _U(neighbour_table[pa, k])
+            b = _U(neighbour_table[pb, k])
             bits_a, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             bits_b, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             ja = np.int64((fa[a] == oa) & (bits_a < p_thr)) * act_a

@@ -173,6 +173,7 @@ class _Chain(MarkovChain):
             self.spins = np.empty((2, self.L, self.L), dtype=np.int8)
             self.p_thr = kernels.wolff_threshold(T, self.J)
             self.stacks = np.empty((2, self.L * self.L), dtype=np.int64)
+            self.neighbour_table = kernels.neighbour_table(self.L)
             self.step_calibration = ClusterStepCalibration(2 * self.L * self.L)
             self._scratch = np.empty((1, 2, self.L, self.L), dtype=np.int8)
 
@@ -192,7 +193,7 @@ class _Chain(MarkovChain):
 
     def _clusters(self, n: int) -> int:
         return kernels.run_wolff_pair(
-            self.spins, 1, n, self.J, self.p_thr, self.state, self.stacks,
+            self.spins, 1, n, self.J, self.p_thr, self.state, self.stacks, self.neighbour_table,
             self._scratch, np.empty((1, 2)), np.empty((1, 2)), False,
         )
 
@@ -221,7 +222,8 @@ class _Chain(MarkovChain):
         energy, mag = np.empty((n_records, 2)), np.empty((n_records, 2))
         if n_records:
             self.work += kernels.run_wolff_pair(
-                self.spins, n_records, clusters, self.J, self.p_thr, self.state, self.stacks, configs, energy, mag, store
+                self.spins, n_records, clusters, self.J, self.p_thr, self.state, self.stacks, self.neighbour_table,
+                configs, energy, mag, store,
             )
             self.attempts += n_records * clusters
         e, m = energy / n_sites, mag / n_sites
