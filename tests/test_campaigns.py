@@ -434,6 +434,17 @@ def test_cli_map_bad_input_exits_2(tmp_path):
         assert exc.value.code == 2
 
 
+def _one_error_line(capsys, argv):
+    """Run the CLI on ``argv``; it must exit 2 with exactly one line on stderr, which is returned."""
+    from phasemapper.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, (argv, err)
+    return err[0]
+
+
 @pytest.mark.parametrize("args, words", [
     (["--budget", "0"], "budget must be >= 1"),
     (["--entropy-goal", "-1"], "entropy_goal"),
@@ -452,25 +463,17 @@ def test_cli_map_bad_input_exits_2(tmp_path):
 ])
 def test_cli_map_typo_leaves_no_run_behind(tmp_path, capsys, args, words):
     # every option is checked before the run directory is created: the corrected command then runs in the same --out
-    from phasemapper.cli import main
-
     out = tmp_path / "run"
-    with pytest.raises(SystemExit) as exc:
-        main(["map", "three_phase", "--budget", "4", *args, "--out", str(out), "--no-progress"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert exc.value.code == 2 and len(err) == 1 and words in err[0], err
+    line = _one_error_line(capsys, ["map", "three_phase", "--budget", "4", *args, "--out", str(out), "--no-progress"])
+    assert words in line, line
     assert not out.exists()
 
 
 def test_cli_map_and_scan_refuse_an_unusable_out(tmp_path, capsys):
-    from phasemapper.cli import main
-
     (tmp_path / "file").write_text("")
     for argv in (["map", "three_phase", "--budget", "4"], ["scan", "ising2d", "--axis", "T=2:2.5:3", "--size", "4"]):
-        with pytest.raises(SystemExit) as exc:
-            main([*argv, "--out", str(tmp_path / "file" / "run"), "--no-progress"])
-        err = capsys.readouterr().err.strip().splitlines()
-        assert exc.value.code == 2 and len(err) == 1 and "--out" in err[0] and "cannot create" in err[0], err
+        line = _one_error_line(capsys, [*argv, "--out", str(tmp_path / "file" / "run"), "--no-progress"])
+        assert "--out" in line and "cannot create" in line, line
 
 
 def _drop_table(path):
@@ -504,10 +507,8 @@ def test_a_damaged_run_directory_gets_one_line_naming_the_file(tmp_path, capsys,
 
     before = files()
     for argv in (["resume", str(run), "--no-progress"], ["plot", str(run)], ["report", str(run)]):
-        with pytest.raises(SystemExit) as exc:
-            main(argv)
-        err = capsys.readouterr().err.strip().splitlines()
-        assert exc.value.code == 2 and len(err) == 1 and words in err[0], (argv, err)
+        line = _one_error_line(capsys, argv)
+        assert words in line, (argv, line)
     assert files() == before
 
 
@@ -552,12 +553,10 @@ def test_a_full_disk_ends_map_with_one_line_and_resume_finishes_the_run(tmp_path
         real(path, samples, site_dims)
 
     monkeypatch.setattr(_store, "_write_samples", fills_up)
-    with pytest.raises(SystemExit) as exc:
-        main(["map", "three_phase", "--budget", "12", "--batch-size", "4", "--out", str(run), "--no-progress"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert exc.value.code == 2 and len(err) == 1, err
-    assert f"No space left on device: '{calls[-1]}.tmp'; " in err[0], err
-    assert "free on its disk; what finished is kept: run `phasemapper resume" in err[0], err
+    line = _one_error_line(capsys, ["map", "three_phase", "--budget", "12", "--batch-size", "4", "--out", str(run),
+                                    "--no-progress"])
+    assert f"No space left on device: '{calls[-1]}.tmp'; " in line, line
+    assert "free on its disk; what finished is kept: run `phasemapper resume" in line, line
     assert not list((run / "samples").glob("*.tmp"))
     assert [row.status for row in _store.RunStore(run).evaluations()].count("done") == 5
     monkeypatch.setattr(_store, "_write_samples", real)
@@ -583,12 +582,10 @@ def test_a_full_ledger_ends_map_with_one_line_naming_it_and_resume_finishes_the_
         self._db.execute(f"PRAGMA max_page_count={pages}")  # the ledger cannot grow by a page
 
     monkeypatch.setattr(_store.RunStore, "__init__", capped)
-    with pytest.raises(SystemExit) as exc:
-        main(["map", "three_phase", "--budget", "40", "--batch-size", "20", "--out", str(run), "--no-progress"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert exc.value.code == 2 and len(err) == 1, err
-    assert f"database or disk is full: '{run / 'ledger.sqlite'}'; " in err[0], err
-    assert "what finished is kept: run `phasemapper resume" in err[0], err
+    line = _one_error_line(capsys, ["map", "three_phase", "--budget", "40", "--batch-size", "20", "--out", str(run),
+                                    "--no-progress"])
+    assert f"database or disk is full: '{run / 'ledger.sqlite'}'; " in line, line
+    assert "what finished is kept: run `phasemapper resume" in line, line
     store = _store.RunStore(run)
     kept = store.evaluations()
     assert 0 < len(kept) < 40 and store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -17,6 +17,7 @@ import numpy as np
 import typer
 from typer.exceptions import TyperException
 from rich.console import Console
+from rich.filesize import decimal
 from rich.table import Table
 
 app = typer.Typer(
@@ -382,29 +383,11 @@ def _kept_on_os_error(out: Path, advice: str) -> Iterator[None]:
     except OSError as exc:
         if not getattr(exc, "__notes__", None):  # a failed scan point already says where and what is kept
             try:
-                free = f"{_size_text(shutil.disk_usage(out).free)} free on its disk; "
+                free = f"{decimal(shutil.disk_usage(out).free)} free on its disk; "
             except OSError:
                 free = ""
             exc.add_note(f"{free}what finished is kept: {advice}")
         raise
-
-
-def _size_text(n_bytes: int) -> str:
-    """``n_bytes`` as a person reads it, in at most 3 digits below a petabyte (powers of 1000).
-
-    Examples
-    --------
-    >>> [_size_text(n) for n in (999, 24_600, 999_999, 1_500_000_000)]
-    ['999 B', '24.6 kB', '1 MB', '1.5 GB']
-    """
-    if n_bytes < 1000:
-        return f"{n_bytes} B"
-    value = float(n_bytes)
-    for unit in ("kB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 999.5 or unit == "TB":  # below 999.5 it prints in 3 digits; above, in the next unit
-            break
-    return f"{value:.3g} {unit}" if value < 999.5 else f"{value:.0f} {unit}"
 
 
 def _check_workers(workers: int | None) -> None:
