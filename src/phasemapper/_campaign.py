@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from collections import deque
 from concurrent.futures import Executor, FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from .systems._base import System, check_positive_int, make_system
 __all__ = ["Campaign", "CampaignResult", "load_run"]
 
 MANIFEST_FORMAT = 1
+_BROKEN_POOL_GRACE = 1.0  # seconds to collect the other calls a dead worker's pool fails with it
 
 
 def _evaluate(system: System, labeler: Any, point: dict[str, float], n_samples: int, seed: int) -> tuple:
@@ -398,12 +400,18 @@ class Campaign:
         A call that raises, returns a non-finite probability or outlives ``timeout`` counts a failed
         attempt and goes to the back of the queue. A timeout on a :class:`ProcessPool` replaces its
         workers: that stops the hung call, and the calls cut short with it run again, no attempt counted.
+        A worker that dies fails every call running in its pool, and nothing says whose call killed it:
+        when several were running, none is counted; they run again one at a time, so the next death
+        has one culprit, and only that call counts a failed attempt.
         """
         queue = deque(rows)
         running: dict[Future, tuple[Evaluation, float]] = {}
+        suspects: set[int] = set()  # cut short by a death beside other calls: each runs alone from now on
         workers = worker_count(executor) or len(rows)  # an executor that does not say: the whole batch at once
         while queue or running:
             while queue and len(running) < workers:
+                if running and (queue[0].id in suspects or any(e.id in suspects for e, _ in running.values())):
+                    break
                 e = queue.popleft()
                 future = executor.submit(_evaluate, self.system, self.labeler,
                                          dict(zip(self.space.names, map(float, e.point))), self.n_samples, e.seed)
@@ -411,6 +419,16 @@ class Campaign:
             first_deadline = None if self.timeout is None else min(t for _, t in running.values()) + self.timeout
             finished, _ = wait(running, return_when=FIRST_COMPLETED,
                                timeout=None if first_deadline is None else max(first_deadline - time.perf_counter(), 0.0))
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
+                # a dead worker fails every call of its pool at once (calls already in a fresh pool go on)
+                finished = wait(running, timeout=_BROKEN_POOL_GRACE).done
+                cut = [f for f in finished if isinstance(f.exception(), BrokenProcessPool)]
+                if len(cut) > 1:  # cannot tell which one killed the worker: blame none, run each alone
+                    for future in cut:
+                        e, _ = running.pop(future)
+                        suspects.add(e.id)
+                        queue.appendleft(e)
+                    finished -= set(cut)
             for future in finished:
                 e, started = running.pop(future)
                 try:
