@@ -315,6 +315,30 @@ def test_a_dying_worker_is_replaced_and_only_the_call_that_killed_it_is_charged(
     assert len(list(marks.iterdir())) == once.sum()  # each die-once point died once, then succeeded
 
 
+def test_a_pool_that_cannot_restart_stops_the_campaign_with_a_note_and_the_run_resumes(tmp_path):
+    """A plain ProcessPoolExecutor refuses every call once a worker died: the campaign stops with a note saying
+    where the run is and how to go on, and resuming it with a ProcessPool loses and repeats nothing."""
+    import functools
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from phasemapper._executors import default_executor
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    system = FunctionSystem(functools.partial(_kills_its_worker, marks=str(marks)), SQUARE, phases=["left", "right"])
+    with ProcessPoolExecutor(2) as pool, pytest.raises(BrokenProcessPool) as raised:
+        pm.Campaign(system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=3,
+                    seed=1).run(budget=16, progress=False)
+    note = " ".join(getattr(raised.value, "__notes__", []))
+    assert str(tmp_path / "r") in note and "phasemapper.ProcessPool" in note
+    with default_executor(2) as pool:
+        res = pm.Campaign.resume(tmp_path / "r", system=system, executor=pool).run(progress=False)
+    x = np.array([e.point[0] for e in res.evaluations])
+    assert len(res.evaluations) == 16 and len({tuple(e.point) for e in res.evaluations}) == 16
+    assert [e.status for e in res.evaluations] == ["failed" if v < 0.25 else "done" for v in x]
+
+
 def test_a_run_directory_is_created_whole_or_not_at_all(tmp_path, monkeypatch):
     import sqlite3
 

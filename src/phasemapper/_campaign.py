@@ -8,7 +8,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from collections import deque
-from concurrent.futures import Executor, FIRST_COMPLETED, Future, wait
+from concurrent.futures import BrokenExecutor, Executor, FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -413,8 +413,14 @@ class Campaign:
                 if running and (queue[0].id in suspects or any(e.id in suspects for e, _ in running.values())):
                     break
                 e = queue.popleft()
-                future = executor.submit(_evaluate, self.system, self.labeler,
-                                         dict(zip(self.space.names, map(float, e.point))), self.n_samples, e.seed)
+                try:
+                    future = executor.submit(_evaluate, self.system, self.labeler,
+                                             dict(zip(self.space.names, map(float, e.point))), self.n_samples, e.seed)
+                except BrokenExecutor as exc:  # e.g. a ProcessPoolExecutor after a worker died: it takes no more calls
+                    exc.add_note(f"{type(executor).__name__} cannot run calls any more, and cannot be restarted. Every "
+                                 f"finished evaluation is in {self.store.path}: resume it (Campaign.resume, or "
+                                 "`phasemapper resume`) with phasemapper.ProcessPool, which replaces dead workers.")
+                    raise
                 running[future] = (e, time.perf_counter())
             first_deadline = None if self.timeout is None else min(t for _, t in running.values()) + self.timeout
             finished, _ = wait(running, return_when=FIRST_COMPLETED,
