@@ -132,7 +132,9 @@ class Campaign:
     n_samples : int, optional
         Samples per evaluation (default 1 for systems that return labels, 50 otherwise).
     max_attempts : int
-        Attempts per evaluation before it is recorded as failed for good.
+        Attempts per evaluation before it is recorded as failed for good. A worker process that dies
+        counts an attempt only for the call that killed it: calls cut short beside it run again
+        alone, uncharged, until one dies alone.
     timeout : float, optional
         Seconds one evaluation may run before it counts as a failed attempt (calls are submitted one
         per worker, so the clock starts when the call does; on an executor that does not tell how
