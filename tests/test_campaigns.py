@@ -267,6 +267,15 @@ def _kills_its_worker(point, marks):
     return int(x > 0.5)
 
 
+def _worker_killing_system(tmp_path):
+    """A FunctionSystem on :func:`_kills_its_worker`, and the directory where it marks the points that died once."""
+    import functools
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    return FunctionSystem(functools.partial(_kills_its_worker, marks=str(marks)), SQUARE, phases=["left", "right"]), marks
+
+
 def _alive_children():
     import multiprocessing
 
@@ -292,13 +301,9 @@ def test_a_hung_evaluation_times_out_and_frees_its_worker(tmp_path):
 def test_a_dying_worker_is_replaced_and_only_the_call_that_killed_it_is_charged(tmp_path):
     """A dead worker fails every call in its pool. The calls cut short beside it run again alone, uncharged, so a
     point that always kills its worker fails after max_attempts, and no other point is charged for it."""
-    import functools
-
     from phasemapper._executors import default_executor
 
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    system = FunctionSystem(functools.partial(_kills_its_worker, marks=str(marks)), SQUARE, phases=["left", "right"])
+    system, marks = _worker_killing_system(tmp_path)
     with default_executor(2) as pool:  # as the CLI passes it
         res = pm.Campaign(system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=3,
                           seed=1).run(budget=16, progress=False)
@@ -318,15 +323,12 @@ def test_a_dying_worker_is_replaced_and_only_the_call_that_killed_it_is_charged(
 def test_a_pool_that_cannot_restart_stops_the_campaign_with_a_note_and_the_run_resumes(tmp_path):
     """A plain ProcessPoolExecutor refuses every call once a worker died: the campaign stops with a note saying
     where the run is and how to go on, and resuming it with a ProcessPool loses and repeats nothing."""
-    import functools
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     from phasemapper._executors import default_executor
 
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    system = FunctionSystem(functools.partial(_kills_its_worker, marks=str(marks)), SQUARE, phases=["left", "right"])
+    system, _ = _worker_killing_system(tmp_path)
     with ProcessPoolExecutor(2) as pool, pytest.raises(BrokenProcessPool) as raised:
         pm.Campaign(system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=3,
                     seed=1).run(budget=16, progress=False)
@@ -459,16 +461,12 @@ def test_report_renders_in_headless_chromium(tmp_path):
 
 
 # ----------------------------------------------------------------------- CLI
-def test_cli_map_bad_input_exits_2(tmp_path):
-    from phasemapper.cli import main
-
+def test_cli_map_bad_input_exits_2(tmp_path, capsys):
     for argv in (["map", "three_phase", "--axis", "z=0:1", "--out", str(tmp_path / "a")],
                  ["map", "three_phase", "--planner", "nope", "--out", str(tmp_path / "b")],
                  ["map", "three_phase", "--prior", str(tmp_path / "missing.json"), "--out", str(tmp_path / "c")],
                  ["resume", str(tmp_path / "none")]):
-        with pytest.raises(SystemExit) as exc:
-            main(argv)
-        assert exc.value.code == 2
+        _one_error_line(capsys, argv)
 
 
 def _one_error_line(capsys, argv):
