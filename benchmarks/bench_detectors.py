@@ -146,8 +146,8 @@ def blume_capel_check(samples: int, quick: bool) -> list[dict]:
     D = np.array([0.0, 0.5, 1.0, 1.5])
     T = blume_capel_temperatures(quick)
     TT, DD = np.meshgrid(T, D, indexing="ij")
-    # L = 64 too: the readings at D >= 1 still move by 1-2% from L = 32 to 64 (the learned detectors at 64
-    # take about 8 of the part's 25 minutes each)
+    # L = 64 too: the readings at D >= 1 still move by 1-2% from L = 32 to 64 (the learned detectors take
+    # 12-17 minutes each over the three sizes, most of it at 64; the part about 50 minutes on 2 cores)
     sizes = (16,) if quick else (16, 32, 64)
     scan = {L: pm.scan(BlumeCapel2D(L=L), {"T": TT.ravel(), "D": DD.ravel()}, samples, seed=3, progress=False)
             for L in sizes}
