@@ -142,12 +142,14 @@ def test_importing_the_analysis_during_sampling_tolerates_a_missing_module(monke
 
 def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
     # SIGKILL the scan command three times as its points arrive; the same command then finishes the scan,
-    # sampling only the points not yet stored, and scan.nc equals an uninterrupted scan's
+    # sampling only the points not yet stored, and scan.nc equals an uninterrupted scan's. L = 64: at L = 24
+    # the fast kernels sample all 12 points in 0.4 s, and a kill polled under load could land after the pool
+    # had finished (no workers left to check); at 64 the last four points take about 0.9 s
     import signal
     import time
 
     out = tmp_path / "scan"
-    args = [*CLI, "scan", "ising2d", "--axis", "T=2.0:2.6:12", "--size", "24", "--samples", "1500", "--seed", "4",
+    args = [*CLI, "scan", "ising2d", "--axis", "T=2.0:2.6:12", "--size", "64", "--samples", "1500", "--seed", "4",
             "--workers", "1", "--out", str(out), "--no-progress"]
     points = out / CHECKPOINT / "s0"
     stored = 0
@@ -156,8 +158,10 @@ def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
         while proc.poll() is None and len(list(points.glob("p*.npz"))) < kill_after:
             time.sleep(0.01)
         workers = _children(proc.pid)
+        running = proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        assert running, f"the scan ended by itself before {kill_after} points were stored: {proc.stderr.read()!r}"
         files = list(points.glob("p*.npz"))
         assert len(files) >= stored  # nothing stored was lost
         stored = len(files)
@@ -171,8 +175,8 @@ def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
     assert r.stderr.startswith("warning: checkpoint ") and f"{damaged.name}' is damaged" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (out / CHECKPOINT).exists()  # scan.nc holds them now
-    resumed = pm.load(out / "scan.nc")["L24"]
-    whole = pm.scan(Ising2D(L=24), {"T": np.linspace(2.0, 2.6, 12)}, 1500, seed=4, executor=pm.SerialExecutor(),
+    resumed = pm.load(out / "scan.nc")["L64"]
+    whole = pm.scan(Ising2D(L=64), {"T": np.linspace(2.0, 2.6, 12)}, 1500, seed=4, executor=pm.SerialExecutor(),
                     progress=False)
     xr.testing.assert_identical(resumed.drop_attrs(), whole.drop_attrs())
 
