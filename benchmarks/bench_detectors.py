@@ -23,12 +23,17 @@ In one run:
    step-edge reading on the continuous lines alpha = 1/2 and beta = 1/2.
 5. The optimal indicators at L = 32 over 20 independent Ising scans (5 in --quick): the
    mean and spread of what the best possible model reads from one 300-sample scan.
+6. The optimal indicators on one scan per size with 5000 / 20000 / 4000 samples per point at L = 16 / 32 / 64
+   (2000 at L = 16 in --quick): each indicator's own pseudo-critical point on the grid (what a perfect model
+   of p(T | x) reads at that size once the noise is gone), and the span where the divergence's flat peak is within 1% of its top.
 
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 
-Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300] [--ising-only | --blume-capel-only]
+Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300]
+[--ising-only | --blume-capel-only | --noise-free-only]
 (``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count; ``--blume-capel-only``:
-part 3 alone, written to ``bench_detectors_blume_capel.json``)
+part 3 alone, written to ``bench_detectors_blume_capel.json``; ``--noise-free-only``: part 6 alone, written to
+``bench_detectors_noise_free.json``)
 """
 
 from __future__ import annotations
@@ -135,6 +140,27 @@ def optimal_seed_spread(n_seeds: int, samples: int = 300, L: int = 32) -> dict:
                    "n_scans": len(v)} for name, v in readings.items()}
 
 
+def optimal_noise_free(sizes_samples: dict[int, int], seed: int = 7) -> dict:
+    """The optimal indicators' pseudo-critical points with many samples per point (one scan per size).
+
+    With 5000-20000 samples per point the readings' noise is far below the grid step, so each is the
+    indicator's own finite-size pseudo-critical point on the benchmark's 41-temperature grid: what a
+    perfect model of ``p(T | x)`` reads at that size once the noise is gone. ``plateau`` is the span of
+    grid temperatures where the optimal prediction divergence is within 1% of its maximum: how flat its
+    peak is.
+    """
+    out = {}
+    for L, samples in sizes_samples.items():
+        scan = ising_scans([L], samples, seed=seed)
+        det = OptimalIndicators(seed=0, n_bootstrap=20).fit(scan)
+        divergence = det.curves_["prediction_divergence"].sel(L=L)
+        top = divergence["T"].values[divergence.values >= 0.99 * float(divergence.max())]
+        out[L] = {"samples": samples, "plateau": [float(top.min()), float(top.max())], "readings": {
+            cp.method.split()[0]: {"Tc": cp.value, "uncertainty": cp.uncertainty, "relative_error": cp.value / ONSAGER_TC - 1}
+            for cp in det.critical_points_ if cp.method.endswith(f"L={L}")}}
+    return out
+
+
 def blume_capel_temperatures(quick: bool) -> np.ndarray:
     """The T axis of the Blume-Capel grid. Steps of 0.025 in full mode: at 0.05 (29 points) a step is 3-4% of
     Tc(D), and the optimal confusion at L = 64 missed by 2-9%, one or two steps; at 0.025 it is within 2.7%
@@ -232,9 +258,11 @@ def main() -> None:
                         help="part 1 only; writes bench_detectors_ising_L<sizes>_<samples>.json")
     parser.add_argument("--blume-capel-only", action="store_true",
                         help="part 3 only; writes bench_detectors_blume_capel.json")
+    parser.add_argument("--noise-free-only", action="store_true",
+                        help="part 6 only; writes bench_detectors_noise_free.json")
     args = parser.parse_args()
-    if args.ising_only and args.blume_capel_only:
-        parser.error("--ising-only and --blume-capel-only exclude each other")
+    if sum((args.ising_only, args.blume_capel_only, args.noise_free_only)) > 1:
+        parser.error("--ising-only, --blume-capel-only and --noise-free-only exclude each other")
     if args.samples < 20:
         parser.error(f"--samples must be >= 20, got {args.samples}")
     global DETECTORS
@@ -244,6 +272,10 @@ def main() -> None:
     if args.blume_capel_only:
         blume_capel_part(results, args.quick)
         write_results(results, "bench_detectors_blume_capel.json")
+        return
+    if args.noise_free_only:
+        noise_free_part(results, args.quick)
+        write_results(results, "bench_detectors_noise_free.json")
         return
     sizes = [16] if args.quick else [int(v) for v in args.sizes.split(",")]
     print(f"Ising scans {sizes}, 41 T x {args.samples} samples ({os.cpu_count()} cores)", flush=True)
@@ -284,7 +316,19 @@ def main() -> None:
     for name, r in spread.items():
         print(f"  {name:<24} mean {100 * r['mean']:+.2f}%  sd {100 * r['sd']:.2f}%  within 1% in {100 * r['share_within_1pct']:.0f}% of scans")
     results["optimal_seed_spread_L32"] = spread
+    noise_free_part(results, args.quick)
     write_results(results, "bench_detectors.json")
+
+
+def noise_free_part(results: dict, quick: bool) -> None:
+    """Part 6: run :func:`optimal_noise_free`, print it and store it in ``results``."""
+    noise_free = optimal_noise_free({16: 2000} if quick else {16: 5000, 32: 20000, 64: 4000})
+    print("\nOptimal indicators with many samples per point (their own pseudo-critical points on this grid):")
+    for L, r in noise_free.items():
+        readings = "  ".join(f"{k} {100 * v['relative_error']:+.2f}%" for k, v in r["readings"].items())
+        print(f"  L={L:<3} {r['samples']:>6} samples: {readings}; divergence within 1% of its peak "
+              f"for T in [{r['plateau'][0]:.3f}, {r['plateau'][1]:.3f}]")
+    results["optimal_noise_free"] = noise_free
 
 
 def blume_capel_part(results: dict, quick: bool) -> None:
