@@ -54,6 +54,7 @@ def test_contract_fit_shapes_and_reproducibility(name, small_scans):
         (lambda: SupervisedExtremes(fraction=0.7), "fraction"),
         (lambda: FisherMetric(window=0), "window"),
         (lambda: FisherMetric(smooth_degree=0), "smooth_degree"),
+        (lambda: FisherMetric(temperature="yes"), "temperature"),
         (lambda: PredictionDivergence(locate="valley"), "locate"),
         (lambda: PredictionDivergence(read="grid"), "read"),
         (lambda: PCA(n_components=0), "n_components"),
@@ -66,6 +67,19 @@ def test_contract_fit_shapes_and_reproducibility(name, small_scans):
 def test_bad_parameters_name_the_field(make, words, small_scans):
     with pytest.raises(ValueError, match=words):
         make().fit(small_scans[8])
+
+
+def test_fisher_basis_is_in_inverse_temperature_on_a_temperature_axis(small_scans):
+    # The smooth class basis of FisherMetric is a polynomial in beta = 1/T on a temperature axis
+    # (a Gibbs family's natural parameters are linear in beta), in T itself otherwise.
+    from phasemapper.detectors._grid import ParameterGrid
+
+    grid = ParameterGrid.from_scan(small_scans[8], "T")
+    assert np.allclose(FisherMetric()._basis_coordinates(grid)[:, 0], 1 / grid.theta[:, 0])
+    assert np.array_equal(FisherMetric(temperature=False)._basis_coordinates(grid), grid.theta)
+    at_zero = ParameterGrid(grid.axes, grid.values, grid.index, grid.theta - grid.theta.min())
+    with pytest.raises(ValueError, match="temperature axis 'T' must be > 0"):
+        FisherMetric()._basis_coordinates(at_zero)
 
 
 def test_two_dimensional_grid_runs_line_by_line():

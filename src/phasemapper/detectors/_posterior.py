@@ -98,12 +98,16 @@ class _NetworkParams:
             out = out[np.arange(P)[:, None], folds[1]]
         return out
 
+    def _basis_coordinates(self, grid: ParameterGrid) -> np.ndarray:
+        """The coordinates the smooth class basis is a polynomial of (the points' own here)."""
+        return grid.theta
+
     def _point_posterior(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
         """``log p(point | x)`` held out; the class weights smooth in the coordinates if ``smooth_degree`` is set."""
         degree = self.smooth_degree
         if degree is not None and (isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1):
             raise ValueError(f"smooth_degree must be a positive integer or None, got {degree!r}")
-        basis = None if degree is None else smooth_class_basis(grid.theta, int(degree))
+        basis = None if degree is None else smooth_class_basis(self._basis_coordinates(grid), int(degree))
         x = network_inputs(ds)
         P = x.shape[0]
         return self._held_out_log_proba(x, np.arange(P), np.arange(P), P, basis)
@@ -329,8 +333,20 @@ class FisherMetric(_NetworkParams, LineDetector):
         parameters are smooth in the parameters; see :mod:`._networks`), so that
         neighbouring points are told apart by the statistics they differ in rather
         than by noise. ``None``: one free weight vector per point. On an L = 32
-        Ising scan (41 T x 1000 samples) degree 2 raised the correlation with the
-        exact metric from 0.90 to 0.97 (degree 3: 0.95).
+        Ising scan (41 T x 1000 samples) degree 2 in ``T`` raised the correlation with
+        the exact metric from 0.90 to 0.97.
+    temperature : bool, optional
+        Whether ``axis`` is a temperature (default: ``axis == "T"``). Then the basis is
+        a polynomial in ``beta = 1 / T`` instead of ``T``: a Gibbs family's natural
+        parameters are ``-beta`` times the couplings, so the family is represented
+        exactly at every degree. On L = 32 Ising scans (41 T in [1.8, 2.8]) degree 2
+        in ``T`` read the metric's peak +0.4% to +0.8% above the exact
+        ``Var(E)/T^4`` peak (1000 samples, seeds 2-4) and Tc +0.16% to +1.0% above the
+        optimal Fisher indicator of the same samples (300 samples, eight scans);
+        degree 3 in ``beta``, the default, reads the peak -0.13% / +0.07% from the
+        exact one (seeds 2, 3) and Tc 0.13-0.19% below the optimum (four of the eight
+        scans), with the same interior correlation (0.979 and 0.960 on seeds 2 and 3,
+        against 0.981 and 0.960).
     Others as in :class:`Confusion`.
 
     Examples
@@ -345,10 +361,25 @@ class FisherMetric(_NetworkParams, LineDetector):
 
     method = "fisher_metric"
 
-    def __init__(self, axis: str = "T", window: int = 5, smooth_degree: int | None = 2, max_epochs: int = 25,
-                 cross_fit: bool = True, n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, axis: str = "T", window: int = 5, smooth_degree: int | None = 3, max_epochs: int = 25,
+                 cross_fit: bool = True, n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0,
+                 temperature: bool | None = None) -> None:
         super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed, smooth_degree)
-        self.window = window
+        self.window, self.temperature = window, temperature
+
+    def _basis_coordinates(self, grid: ParameterGrid) -> np.ndarray:
+        """The points' coordinates, with ``axis`` as ``beta = 1 / T`` when it is a temperature."""
+        if self.temperature not in (None, True, False):
+            raise ValueError(f"temperature must be True, False or None, got {self.temperature!r}")
+        if not (self.axis == "T" if self.temperature is None else self.temperature):
+            return grid.theta
+        column = grid.axes.index(self.axis)
+        if np.any(grid.theta[:, column] <= 0):
+            raise ValueError(f"temperature axis {self.axis!r} must be > 0 for a basis in 1/T; "
+                             "pass temperature=False to use T itself")
+        coordinates = grid.theta.copy()
+        coordinates[:, column] = 1.0 / coordinates[:, column]
+        return coordinates
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
         if not isinstance(self.window, (int, np.integer)) or self.window < 1:
