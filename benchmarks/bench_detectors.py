@@ -25,7 +25,8 @@ In one run:
    mean and spread of what the best possible model reads from one 300-sample scan.
 6. The optimal indicators on one scan per size with 5000 / 20000 / 4000 samples per point at L = 16 / 32 / 64
    (2000 at L = 16 in --quick): each indicator's own pseudo-critical point on the grid (what a perfect model
-   of p(T | x) reads at that size once the noise is gone), and the span where the divergence's flat peak is within 1% of its top.
+   of p(T | x) reads at that size once the noise is gone), and the span where the divergence's flat peak is
+   within 1% of its top.
 
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 

@@ -75,6 +75,8 @@ def test_bad_input():
         Observables(n_bootstrap=1).fit([ds])
     with pytest.raises(ValueError, match="axis 'beta'"):
         Observables(axis="beta").fit([ds])
+    with pytest.raises(ValueError, match="temperature must be True, False or None"):  # "no" is not False
+        Observables(temperature="no").fit([ds])
     with pytest.raises(TypeError, match="scans"):
         Observables().fit(42)
 

@@ -23,6 +23,13 @@ def check_detector_params(n_bootstrap: Any, nu: Any) -> None:
         raise ValueError(f"nu must be > 0, got {nu!r}")
 
 
+def is_temperature_axis(axis: str, temperature: Any) -> bool:
+    """Whether ``axis`` is a temperature: ``temperature`` if given, else ``axis == "T"``."""
+    if temperature not in (None, True, False):
+        raise ValueError(f"temperature must be True, False or None, got {temperature!r}")
+    return axis == "T" if temperature is None else bool(temperature)
+
+
 def scan_size(ds: xr.Dataset) -> int:
     """The linear size of a scan's system (``attrs["size"]``, else the last site dim)."""
     if "size" in ds.attrs:
@@ -174,7 +181,7 @@ class Observables:
         check_detector_params(self.n_bootstrap, self.nu)
         if self.ordered not in ("low", "high"):
             raise ValueError(f"ordered must be 'low' or 'high', got {self.ordered!r}")
-        self._is_temperature = self.axis == "T" if self.temperature is None else bool(self.temperature)
+        self._is_temperature = is_temperature_axis(self.axis, self.temperature)
         by_size = scans_by_size(scans)
         grids = {L: ParameterGrid.from_scan(ds, self.axis) if self.axis in ds.coords else None for L, ds in by_size.items()}
         if any(g is not None and len(g.axes) == 2 for g in grids.values()):

@@ -24,7 +24,7 @@ from ._indicators import (
     step_edge,
 )
 from ._networks import ConfigurationClassifier, held_out_split, smooth_class_basis
-from ._observables import _first_root, scan_sites
+from ._observables import _first_root, is_temperature_axis, scan_sites
 
 __all__ = ["Confusion", "PredictionDivergence", "FisherMetric", "OptimalIndicators", "SupervisedExtremes"]
 
@@ -369,9 +369,7 @@ class FisherMetric(_NetworkParams, LineDetector):
 
     def _basis_coordinates(self, grid: ParameterGrid) -> np.ndarray:
         """The points' coordinates, with ``axis`` as ``beta = 1 / T`` when it is a temperature."""
-        if self.temperature not in (None, True, False):
-            raise ValueError(f"temperature must be True, False or None, got {self.temperature!r}")
-        if not (self.axis == "T" if self.temperature is None else self.temperature):
+        if not is_temperature_axis(self.axis, self.temperature):
             return grid.theta
         column = grid.axes.index(self.axis)
         if np.any(grid.theta[:, column] <= 0):
