@@ -31,8 +31,9 @@ In one run:
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 
 Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300]
-[--ising-only | --blume-capel-only | --noise-free-only]
-(``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count; ``--blume-capel-only``:
+[--ising-only | --blume-capel-only | --noise-free-only] [--detectors fisher_metric,optimal]
+(``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count; ``--detectors``: part 1 with
+only those detectors, e.g. to rerun one row after a change, its file named after them; ``--blume-capel-only``:
 part 3 alone, written to ``bench_detectors_blume_capel.json``; ``--noise-free-only``: part 6 alone, written to
 ``bench_detectors_noise_free.json``)
 """
@@ -251,6 +252,7 @@ def tasep_check(samples: int, quick: bool) -> list[dict]:
 
 
 def main() -> None:
+    global DETECTORS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="L = 16 only, optimal/PCA/confusion, small grids (~1 minute)")
     parser.add_argument("--sizes", default="16,32,64", help="Ising sizes of the full run (comma-separated)")
@@ -261,13 +263,20 @@ def main() -> None:
                         help="part 3 only; writes bench_detectors_blume_capel.json")
     parser.add_argument("--noise-free-only", action="store_true",
                         help="part 6 only; writes bench_detectors_noise_free.json")
+    parser.add_argument("--detectors", default=None,
+                        help=f"part 1's detectors, comma-separated (default all: {','.join(DETECTORS)})")
     args = parser.parse_args()
     if sum((args.ising_only, args.blume_capel_only, args.noise_free_only)) > 1:
         parser.error("--ising-only, --blume-capel-only and --noise-free-only exclude each other")
     if args.samples < 20:
         parser.error(f"--samples must be >= 20, got {args.samples}")
-    global DETECTORS
-    if args.quick:
+    if args.detectors is not None:
+        chosen = [v.strip() for v in args.detectors.split(",") if v.strip()]
+        unknown = sorted(set(chosen) - set(DETECTORS))
+        if unknown or not chosen:
+            parser.error(f"--detectors: unknown {unknown or 'empty list'}; choose from {','.join(DETECTORS)}")
+        DETECTORS = {k: DETECTORS[k] for k in chosen}
+    elif args.quick:
         DETECTORS = {k: DETECTORS[k] for k in ("optimal", "pca", "confusion")}
     results = {"quick": args.quick, "cpu_count": os.cpu_count(), "exact_Tc": ONSAGER_TC, "samples": args.samples}
     if args.blume_capel_only:
@@ -291,7 +300,8 @@ def main() -> None:
           f"to {limit['T']:.4f} ({100 * limit['relative_error']:+.2f}% from Tc; closed form from Onsager's energy)")
     results.update(ising=ising, supervised_optimal_limit=limit)
     if args.ising_only:
-        name = f"bench_detectors_ising_L{'-'.join(map(str, sizes))}_{args.samples}.json"
+        name = f"bench_detectors_ising_L{'-'.join(map(str, sizes))}_{args.samples}"
+        name += f"_{'-'.join(DETECTORS)}.json" if args.detectors is not None else ".json"
         write_results(results, name)
         return
     if not args.quick:
