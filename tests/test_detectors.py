@@ -62,11 +62,29 @@ def test_contract_fit_shapes_and_reproducibility(name, small_scans):
         (lambda: Learnability(patch=5), "patch"),
         (lambda: Learnability(mask_fraction=1.5), "mask_fraction"),
         (lambda: Learnability(d_model=30), "d_model"),
+        (lambda: Learnability(cross_fit="yes"), "cross_fit"),
+        (lambda: Confusion(cross_fit=1), "cross_fit"),
     ],
 )
 def test_bad_parameters_name_the_field(make, words, small_scans):
     with pytest.raises(ValueError, match=words):
         make().fit(small_scans[8])
+
+
+@pytest.mark.parametrize("n_samples", [10, 11])
+def test_sample_folds_judge_every_sample_by_a_model_that_did_not_see_it(n_samples):
+    from phasemapper.detectors._networks import sample_folds
+
+    folds, judged = sample_folds(3, n_samples, seed=0, cross_fit=True)
+    assert len(folds) == 2
+    for p in range(3):
+        judged_by = [set(test[p]) for _, test in folds]
+        assert sorted(judged_by[0] | judged_by[1]) == list(range(n_samples)) == sorted(judged[p])
+        assert not judged_by[0] & judged_by[1]
+        for train, test in folds:
+            assert not set(train[p]) & set(test[p])
+    one, judged_once = sample_folds(3, n_samples, seed=0, cross_fit=False)
+    assert len(one) == 1 and np.array_equal(judged_once, one[0][1]) and judged_once.shape[1] == n_samples - n_samples // 2
 
 
 def test_fisher_basis_is_in_inverse_temperature_on_a_temperature_axis(small_scans):

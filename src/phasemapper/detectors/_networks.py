@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ConfigurationClassifier", "held_out_split", "smooth_class_basis"]
+__all__ = ["ConfigurationClassifier", "held_out_split", "sample_folds", "smooth_class_basis"]
 
 
 def smooth_class_basis(theta: np.ndarray, degree: int) -> np.ndarray:
@@ -99,6 +99,23 @@ def held_out_split(n_points: int, n_samples: int, seed: int) -> tuple[np.ndarray
     perm = np.array([rng.permutation(n_samples) for _ in range(n_points)])
     half = n_samples // 2
     return perm[:, :half], perm[:, half:]
+
+
+def sample_folds(n_points: int, n_samples: int, seed: int, cross_fit: bool) -> tuple[list, np.ndarray]:
+    """The (train, test) halves of every point's samples per fold, and which samples the folds judge.
+
+    With ``cross_fit`` two folds, each half training once and being judged once, so every sample
+    is judged by a model that did not see it; without, one fold that judges only its test half.
+    Returns ``folds`` (a list of ``(train, test)`` index arrays of shape ``(n_points, half)``) and
+    ``judged`` (``(n_points, n_judged)``): index a ``(point, sample, ...)`` array filled fold by
+    fold with ``[np.arange(n_points)[:, None], judged]``.
+    """
+    if not isinstance(cross_fit, (bool, np.bool_)):
+        raise ValueError(f"cross_fit must be True or False, got {cross_fit!r}")
+    train, test = held_out_split(n_points, n_samples, seed)
+    if cross_fit:
+        return [(train, test), (test, train)], np.broadcast_to(np.arange(n_samples), (n_points, n_samples))
+    return [(train, test)], test
 
 
 class ConfigurationClassifier:

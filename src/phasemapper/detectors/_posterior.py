@@ -23,7 +23,7 @@ from ._indicators import (
     mean_prediction,
     step_edge,
 )
-from ._networks import ConfigurationClassifier, held_out_split, smooth_class_basis
+from ._networks import ConfigurationClassifier, sample_folds, smooth_class_basis
 from ._observables import _first_root, is_temperature_axis, scan_sites
 
 __all__ = ["Confusion", "PredictionDivergence", "FisherMetric", "OptimalIndicators", "SupervisedExtremes"]
@@ -85,18 +85,16 @@ class _NetworkParams:
         ``class_basis``: see :class:`ConfigurationClassifier`.
         """
         P, S = x.shape[:2]
-        folds = held_out_split(P, S, self.seed)
+        folds, judged = sample_folds(P, S, self.seed, self.cross_fit)
         out = np.empty((P, S, n_classes))
-        for k, (train, test) in enumerate([folds, folds[::-1]][: 2 if self.cross_fit else 1]):
+        for k, (train, test) in enumerate(folds):
             tr = train[train_points]
             xtr = x[train_points[:, None], tr].reshape(-1, *x.shape[2:])
             ytr = np.repeat(labels[train_points], tr.shape[1])
             clf = self._classifier(n_classes, k, class_basis).fit(xtr, ytr)
             xte = x[np.arange(P)[:, None], test].reshape(-1, *x.shape[2:])
             out[np.arange(P)[:, None], test] = clf.predict_log_proba(xte).reshape(P, test.shape[1], n_classes)
-        if not self.cross_fit:
-            out = out[np.arange(P)[:, None], folds[1]]
-        return out
+        return out[np.arange(P)[:, None], judged]
 
     def _basis_coordinates(self, grid: ParameterGrid) -> np.ndarray:
         """The coordinates the smooth class basis is a polynomial of (the points' own here)."""
