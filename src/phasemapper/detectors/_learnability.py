@@ -97,8 +97,9 @@ class Learnability(LineDetector):
     cross_fit : bool
         Train two models per point, one on each half of its samples, and judge every
         sample by the model that did not see it (default). ``False``: one model, judged
-        on the other half only (half the cost, and about twice the noise: one model's
-        training draw per point then moves the loss curve, and its derivative, point by point).
+        on the other half only: half the cost, but one training draw per point then moves
+        the loss curve, and its derivative, point by point (on six L = 32 Ising scans of
+        300 samples the Tc error's rms was 1.09% with one model, 0.61% cross-fitted).
     n_bootstrap, nu, seed : as in :class:`Confusion`.
 
     Attributes
