@@ -268,10 +268,12 @@ def test_learnability_loss_respects_the_exact_conditional_entropy_and_locates_tc
     T = np.linspace(1.8, 2.8, 21)
     scan = pm.scan(Ising2D(L=16), {"T": T}, 150, seed=6, progress=False)
     det = Learnability(seed=0, n_bootstrap=50).fit(scan)
+    from scipy.special import entr, expit
+
     s = scan["configuration"].values.astype(float)
     h = sum(np.roll(s, k, axis=a) for a in (2, 3) for k in (1, -1))
-    p = 1 / (1 + np.exp(-2 * h / T[:, None, None, None]))
-    entropy = -(p * np.log(p) + (1 - p) * np.log1p(-p)).mean(axis=(2, 3))  # (T, sample)
+    p = expit(2 * h / T[:, None, None, None])
+    entropy = (entr(p) + entr(1 - p)).mean(axis=(2, 3))  # binary entropy in nats, (T, sample)
     bound, se = entropy.mean(axis=1), entropy.std(axis=1, ddof=1) / np.sqrt(entropy.shape[1])
     loss = det.curves_["loss"].sel(L=16).values
     assert np.all(loss > bound - 4 * se), loss - bound
