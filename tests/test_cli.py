@@ -257,3 +257,59 @@ def test_workers_that_keep_dying_end_in_one_line_not_a_traceback(monkeypatch, ca
     err = capsys.readouterr().err
     assert exc.value.code == 1 and len(err.strip().splitlines()) == 1
     assert "restarted 3 times" in err and "run the same command again" in err
+
+
+class _FailsAbove(Ising2D):
+    """Ising2D (the same name and parameters) whose sampling raises above ``T = limit``."""
+
+    limit = 99.0
+
+    def sample(self, point, n_samples, seed):
+        if float(point[0]) > self.limit:
+            raise RuntimeError("the node went away")
+        return super().sample(point, n_samples, seed)
+
+
+@pytest.mark.parametrize("limit, status", [(2.5, 0), (2.1, 3)])
+def test_a_scan_with_failed_points_lists_them_skips_the_detectors_and_the_same_command_retries_them(
+        tmp_path, capsys, monkeypatch, limit, status):
+    from phasemapper import cli
+    from phasemapper.systems import _base
+
+    monkeypatch.setattr(cli.console, "width", 400)
+    monkeypatch.setitem(_base._REGISTRY, "ising2d", type("Fails", (_FailsAbove,), {"limit": limit}))
+    out = tmp_path / "scan"
+    argv = ["scan", "ising2d", "--axis", "T=1.8:2.8:6", "--size", "4", "--samples", "10", "--out", str(out),
+            "--no-progress", "--workers", "1"]
+    if status:
+        with pytest.raises(SystemExit) as exited:
+            cli.main(argv)
+        assert exited.value.code == 3
+    else:
+        cli.main(argv)
+    stdout, err = capsys.readouterr()
+    n_failed = int(np.sum(np.linspace(1.8, 2.8, 6) > limit))
+    assert f"{n_failed} of 6 evaluations failed" in stdout and "RuntimeError: the node went away" in stdout
+    assert "detectors skipped" in stdout and f"warning: {n_failed} of 6 evaluations failed" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["failures"]) == n_failed and summary["critical_points"] == []
+    assert (out / CHECKPOINT).is_dir()  # the finished points stay, for the same command to go on from
+    monkeypatch.setitem(_base._REGISTRY, "ising2d", Ising2D)  # the node is back
+    cli.main(argv)
+    stdout, err = capsys.readouterr()
+    assert f"resumed: {6 - n_failed} of 6 points" in stdout and "evaluations failed" not in stdout + err
+    assert not (out / CHECKPOINT).exists() and len(pm.load(out / "scan.nc")["L4"]["T"]) == 6
+
+
+def test_a_scan_whose_points_all_fail_ends_with_each_error_counted_and_exit_3(tmp_path, capsys, monkeypatch):
+    from phasemapper import cli
+    from phasemapper.systems import _base
+
+    monkeypatch.setitem(_base._REGISTRY, "ising2d", type("Fails", (_FailsAbove,), {"limit": 0.0}))
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["scan", "ising2d", "--axis", "T=1.8:2.8:6", "--size", "4", "--samples", "10", "--out",
+                  str(tmp_path / "scan"), "--no-progress", "--workers", "1"])
+    err = capsys.readouterr().err.splitlines()
+    assert exited.value.code == 3
+    assert err[0].startswith("error: scan of ising2d L=4: no evaluation succeeded; 6 of 6 evaluations failed:")
+    assert err[1] == "  6 x RuntimeError: the node went away (first at L=4, T=1.8, h=0)"

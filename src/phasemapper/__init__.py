@@ -12,6 +12,7 @@ Examples
 
 from ._campaign import Campaign, CampaignResult
 from ._executors import ProcessPool, SerialExecutor
+from ._failures import EvaluationError, PhaseMapperWarning, failures
 from ._io import load, save
 from ._scan import scan, scan_sizes
 from ._space import Axis, Space
@@ -19,4 +20,5 @@ from ._types import CriticalPoint, Samples
 
 __version__ = "0.1.0"
 
-__all__ = ["Campaign", "CampaignResult", "Axis", "Space", "CriticalPoint", "Samples", "scan", "scan_sizes", "save", "load", "SerialExecutor", "ProcessPool", "__version__"]
+__all__ = ["Campaign", "CampaignResult", "Axis", "Space", "CriticalPoint", "Samples", "scan", "scan_sizes", "save", "load",
+           "SerialExecutor", "ProcessPool", "EvaluationError", "PhaseMapperWarning", "failures", "__version__"]

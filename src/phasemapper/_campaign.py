@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
-from collections import deque
-from concurrent.futures import BrokenExecutor, Executor, FIRST_COMPLETED, Future, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,18 +15,22 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._executors import ProcessPool, check_executor, default_executor, worker_count
+from ._executors import check_executor, default_executor
+from ._failures import EvaluationError, Failure, failure_table, warn_failures
 from ._io import save
 from ._provenance import package_versions, provenance_attrs
-from ._scan import _progress_bar
+from ._scheduler import Call, Scheduler, broken_executor_note
 from ._space import Space
 from ._store import Evaluation, RunStore
-from .systems._base import System, check_positive_int, make_system
+from .progress import ProgressBar
+from .systems._base import System, check_positive_int, check_positive_number, make_system
 
 __all__ = ["Campaign", "CampaignResult", "load_run"]
 
 MANIFEST_FORMAT = 1
-_BROKEN_POOL_GRACE = 1.0  # seconds to collect the other calls a dead worker's pool fails with it
+#: Evaluations asked and run together unless ``batch_size`` says otherwise: the same on every machine, so the
+#: same seed gives the same run whatever the number of cores
+DEFAULT_BATCH_SIZE = 8
 
 
 def _evaluate(system: System, labeler: Any, point: dict[str, float], n_samples: int, seed: int) -> tuple:
@@ -37,7 +38,9 @@ def _evaluate(system: System, labeler: Any, point: dict[str, float], n_samples: 
     started = time.perf_counter()
     full = system.points({k: [v] for k, v in point.items()})[0]
     samples = system.sample(full, n_samples, np.random.SeedSequence(seed))
-    proba = labeler(samples, full)
+    proba = np.asarray(labeler(samples, full), dtype=float)
+    if not np.all(np.isfinite(proba)):
+        raise ValueError(f"labeler returned non-finite probabilities {proba!r}")
     return proba, samples, time.perf_counter() - started
 
 
@@ -55,14 +58,8 @@ def check_run_limits(budget: int | None = None, entropy_goal: float | None = Non
     """
     if budget is not None:
         check_positive_int("budget", budget)
-    _check_positive_number("entropy_goal", entropy_goal, " (nats)")
-    _check_positive_number("time_limit", time_limit, " of seconds")
-
-
-def _check_positive_number(name: str, value: Any, unit: str) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is ``None`` or a number > 0 (NaN is not)."""
-    if value is not None and not (isinstance(value, (int, float)) and value > 0):
-        raise ValueError(f"{name} must be a positive number{unit}, got {value!r}")
+    check_positive_number("entropy_goal", entropy_goal, " (nats)")
+    check_positive_number("time_limit", time_limit, " of seconds")
 
 
 @dataclass
@@ -101,6 +98,17 @@ class CampaignResult:
     def n_evaluations(self) -> int:
         return len(self.evaluations)
 
+    @property
+    def n_failed(self) -> int:
+        """Evaluations that failed for good."""
+        return sum(e.status == "failed" for e in self.evaluations)
+
+    @property
+    def failures(self) -> Any:
+        """The evaluations that failed for good, as a ``pandas.DataFrame`` indexed by evaluation id: a column
+        per axis, ``attempts`` and the last ``error``."""
+        return failure_table([_failure(e, self.model.space) for e in self.evaluations if e.status == "failed"])
+
     def boundaries(self, grid_size: int = 64, band: float = 0.5) -> list[dict[str, Any]]:
         return self.model.boundaries(grid_size, band)
 
@@ -126,7 +134,8 @@ class Campaign:
         Where evaluations run (default: a process pool, one worker per core; Dask:
         ``Client.get_executor()``).
     batch_size : int, optional
-        Evaluations asked and run together (default: ``max(4, cores)``).
+        Evaluations asked and run together (default 8, on every machine: the same seed gives the same
+        run whatever the number of cores).
     seed : int
         Seeds the planner and every evaluation (evaluation ``i`` uses ``SeedSequence([seed, i])``).
     n_samples : int, optional
@@ -212,12 +221,11 @@ class Campaign:
         if planner.space != self.space:
             raise ValueError("planner must be built on the campaign's space")
         self.planner = planner
-        self.batch_size = max(4, os.cpu_count() or 1) if batch_size is None else check_positive_int("batch_size", batch_size)
+        self.batch_size = DEFAULT_BATCH_SIZE if batch_size is None else check_positive_int("batch_size", batch_size)
         default_n = 1 if getattr(system, "_takes_rng", False) or not system.site_dims else 50
         self.n_samples = default_n if n_samples is None else check_positive_int("n_samples", n_samples)
         self.max_attempts = check_positive_int("max_attempts", max_attempts)
-        _check_positive_number("timeout", timeout, " of seconds")
-        self.timeout = timeout
+        self.timeout = check_positive_number("timeout", timeout, " of seconds")
         check_executor(executor)
         self.executor = executor
         if _store is not None:
@@ -318,7 +326,7 @@ class Campaign:
         executor = default_executor() if own else self.executor
         reason = ""
         try:
-            with _progress_bar(progress, "campaign", budget, len(self.store.evaluations())) as bar:
+            with ProgressBar("campaign", budget, len(self.store.evaluations()), enabled=progress) as bar:
                 while True:
                     n_done = len(self.store.evaluations())
                     pending = self.store.evaluations("pending")
@@ -343,6 +351,9 @@ class Campaign:
                         self.store.add_batch(self.store.n_batches(), points, seeds)
                         pending = self.store.evaluations("pending")
                     self._evaluate_batch(executor, pending, bar)
+                    if not self.store.evaluations("done"):  # every evaluation so far failed: the rest would too
+                        raise EvaluationError(_failures(self.store, self.space), len(self.store.evaluations()),
+                                              context=f"campaign on {self.system.name} ({self.store.path})")
                     self._update_theory()
                     info = {"batch": self.store.n_batches() - 1, "n_evaluations": len(self.store.evaluations()),
                             "n_failed": len(self.store.evaluations("failed")),
@@ -354,7 +365,9 @@ class Campaign:
             if own:
                 executor.shutdown(cancel_futures=True)
         self.store.update_manifest(stop_reason=reason)
-        return self.result(reason, grid_size)
+        result = self.result(reason, grid_size)
+        warn_failures(_failures(self.store, self.space), result.n_evaluations)
+        return result
 
     def mean_entropy(self, grid_size: int = 32) -> float:
         """Mean entropy (nats) of the current map over a grid."""
@@ -395,81 +408,43 @@ class Campaign:
         summary = self.theory.summary() if hasattr(self.theory, "summary") else {}
         self.store.write_theory({"n_evaluations": len(done), **summary, "prior": prior})
 
-    def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: Any) -> None:
-        """Evaluate ``rows``, one call per worker at a time, so that each call's clock starts when it starts
-        (an executor that does not tell its workers, see :func:`worker_count`, gets the whole batch at once).
+    def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: ProgressBar) -> None:
+        """Evaluate ``rows`` on the scheduler (retries, timeouts, dead workers replaced: see
+        :class:`~phasemapper._scheduler.Scheduler`), recording each outcome in the ledger as it comes.
 
-        A call that raises, returns a non-finite probability or outlives ``timeout`` counts a failed
-        attempt and goes to the back of the queue. A timeout on a :class:`ProcessPool` replaces its
-        workers: that stops the hung call, and the calls cut short with it run again, no attempt counted.
-        A worker that dies fails every call running in its pool, and nothing says whose call killed it:
-        when several were running, none is counted; they run again one at a time, so the next death
-        has one culprit, and only that call counts a failed attempt.
+        The planner hears the batch's results at the end, in ledger order, so what it asks next does
+        not depend on which call finished first (the same seed gives the same run on any machine).
         """
-        queue = deque(rows)
-        running: dict[Future, tuple[Evaluation, float]] = {}
-        suspects: set[int] = set()  # cut short by a death beside other calls: each runs alone from now on
-        workers = worker_count(executor) or len(rows)  # an executor that does not say: the whole batch at once
-        while queue or running:
-            while queue and len(running) < workers:
-                if running and (queue[0].id in suspects or any(e.id in suspects for e, _ in running.values())):
-                    break
-                e = queue.popleft()
-                try:
-                    future = executor.submit(_evaluate, self.system, self.labeler,
-                                             dict(zip(self.space.names, map(float, e.point))), self.n_samples, e.seed)
-                except BrokenExecutor as exc:  # e.g. a ProcessPoolExecutor after a worker died: it takes no more calls
-                    exc.add_note(f"{type(executor).__name__} cannot run calls any more, and cannot be restarted. Every "
-                                 f"finished evaluation is in {self.store.path}: resume it (Campaign.resume, or "
-                                 "`phasemapper resume`) with phasemapper.ProcessPool, which replaces dead workers.")
-                    raise
-                running[future] = (e, time.perf_counter())
-            first_deadline = None if self.timeout is None else min(t for _, t in running.values()) + self.timeout
-            finished, _ = wait(running, return_when=FIRST_COMPLETED,
-                               timeout=None if first_deadline is None else max(first_deadline - time.perf_counter(), 0.0))
-            if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
-                # a dead worker fails every call of its pool at once (calls already in a fresh pool go on)
-                finished = wait(running, timeout=_BROKEN_POOL_GRACE).done
-                cut = [f for f in finished if isinstance(f.exception(), BrokenProcessPool)]
-                if len(cut) > 1:  # cannot tell which one killed the worker: blame none, run each alone
-                    for future in cut:
-                        e, _ = running.pop(future)
-                        suspects.add(e.id)
-                        queue.appendleft(e)
-                    finished -= set(cut)
-            for future in finished:
-                e, started = running.pop(future)
-                try:
-                    proba, samples, seconds = future.result()
-                    if not np.all(np.isfinite(proba)):
-                        raise ValueError(f"labeler returned non-finite probabilities {proba!r}")
-                except Exception as exc:  # noqa: BLE001 - recorded, retried, never fatal
-                    msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                    self._record_failure(e, msg, time.perf_counter() - started, queue, bar)
-                    continue
-                self.store.record_success(e.id, proba, seconds, samples, self.system.site_dims)
-                self.planner.tell(e.point[None], np.asarray(proba)[None])
-                bar()
-            if self.timeout is None:
-                continue
-            now = time.perf_counter()
-            expired = [f for f, (_, started) in running.items() if now - started >= self.timeout]
-            for future in expired:
-                e, started = running.pop(future)
-                future.cancel()
-                self._record_failure(e, f"timeout after {self.timeout:g} s", now - started, queue, bar)
-            if expired and isinstance(executor, ProcessPool):  # the hung calls hold their workers: replace them
-                queue.extendleft(e for e, _ in reversed(running.values()))  # cut short, not failed
-                running.clear()
-                executor.restart()
+        results: dict[int, np.ndarray] = {}
+        points = {e.id: e.point for e in rows}
 
-    def _record_failure(self, e: Evaluation, error: str, seconds: float, queue: deque, bar: Any) -> None:
-        """Count a failed attempt: queue it again at the back, or after the last attempt keep the planner from asking it again."""
-        if self.store.record_failure(e.id, error, seconds, self.max_attempts):
-            self.planner.tell_pending(e.point[None])
-            bar()
-        else:
-            queue.append(e)
+        def on_success(call: Call, result: tuple, seconds: float) -> None:
+            proba, samples, worker_seconds = result
+            self.store.record_success(call.key, proba, worker_seconds, samples, self.system.site_dims)
+            results[call.key] = proba
+            bar.advance()
+
+        def on_attempt_failed(call: Call, error: str, seconds: float) -> None:
+            self.store.record_failure(call.key, error, seconds, self.max_attempts)
+
+        def on_failure(call: Call, failure: Failure) -> None:
+            self.planner.tell_pending(points[call.key][None])  # failed for good: not to be asked again
+            bar.advance()
+
+        calls = []
+        for e in rows:
+            where = dict(zip(self.space.names, map(float, e.point)))
+            calls.append(Call(e.id, _evaluate, (self.system, self.labeler, where, self.n_samples, e.seed), where,
+                              e.attempts))
+        try:
+            Scheduler(executor, max_attempts=self.max_attempts, timeout=self.timeout).run(
+                calls, on_success, on_failure, on_attempt_failed)
+        except BrokenExecutor as exc:  # e.g. a ProcessPoolExecutor after a worker died: it takes no more calls
+            broken_executor_note(exc, executor, str(self.store.path))
+            raise
+        if results:
+            ids = sorted(results)
+            self.planner.tell(np.array([points[i] for i in ids]), np.array([results[i] for i in ids]))
 
 
 def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int) -> CampaignResult:
@@ -525,6 +500,15 @@ def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
     if done:
         model.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
     return _result(store, model, spec.get("stop_reason", ""), grid_size)
+
+
+def _failure(e: Evaluation, space: Space) -> Failure:
+    return Failure(dict(zip(space.names, map(float, e.point))), e.error or "", e.attempts, e.id)
+
+
+def _failures(store: RunStore, space: Space) -> list[Failure]:
+    """The ledger's evaluations that failed for good."""
+    return [_failure(e, space) for e in store.evaluations("failed")]
 
 
 def _evaluation_seed(seed: int, eval_id: int) -> int:

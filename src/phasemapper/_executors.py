@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
 import threading
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
@@ -50,15 +48,16 @@ def check_executor(executor: Any) -> None:
 
 
 class ProcessPool(Executor):
-    """The default executor: a process pool that can replace its workers.
+    """The default executor: a process pool on ``loky`` that can replace its workers.
 
-    A ``concurrent.futures.ProcessPoolExecutor`` cannot stop a call once it runs, and once a
-    worker dies (a crash in native code, the out-of-memory killer) it refuses every later call.
-    This pool can :meth:`restart`: kill its workers, which fails their calls with
-    ``BrokenProcessPool``, and go on with fresh ones. It restarts by itself when a submit finds it
-    broken. Workers are forked on Linux, so scripts need no ``if __name__ == "__main__"`` guard
-    and inherit compiled kernels; other platforms spawn. Each worker exits when the process that
-    started the pool is gone, even after a SIGKILL.
+    Calls travel to the workers with ``cloudpickle``, so a lambda, a closure or a function defined
+    in a notebook works as a :class:`~phasemapper.systems.FunctionSystem`. Workers are fresh Python
+    processes (loky's own start method: no fork of a threaded parent), so scripts need no
+    ``if __name__ == "__main__"`` guard. A running call cannot be stopped and a dead worker (a crash
+    in native code, the out-of-memory killer) breaks the pool; this pool can :meth:`restart`: kill
+    its workers and go on with fresh ones. It restarts by itself when a submit finds it broken.
+    Each worker exits within a second when the process that started the pool is gone, even after a
+    SIGKILL.
 
     Parameters
     ----------
@@ -69,7 +68,7 @@ class ProcessPool(Executor):
     --------
     >>> from phasemapper import ProcessPool
     >>> with ProcessPool(1) as pool:
-    ...     first = pool.submit(pow, 2, 10).result()
+    ...     first = pool.submit(lambda x: 2 ** x, 10).result()
     ...     pool.restart()
     ...     first, pool.submit(pow, 3, 2).result()
     (1024, 9)
@@ -82,47 +81,39 @@ class ProcessPool(Executor):
         self._lock = threading.Lock()
         self._pool = self._new_pool()
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=multiprocessing.get_context(method),
-                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
+    def _new_pool(self) -> Any:
+        import loky
+
+        return loky.ProcessPoolExecutor(max_workers=self._max_workers, context=loky.backend.get_context("loky"),
+                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         with self._lock:
-            try:
-                return self._pool.submit(fn, *args, **kwargs)
-            except BrokenProcessPool:  # a worker died: its calls have failed; go on with fresh workers
+            if _is_broken(self._pool):  # a worker died: its calls have failed; go on with fresh workers
                 self._replace_pool()
-                return self._pool.submit(fn, *args, **kwargs)
+            return self._pool.submit(fn, *args, **kwargs)
 
     def restart(self) -> None:
-        """Kill every worker (their running and queued calls fail with ``BrokenProcessPool``) and start fresh ones."""
+        """Kill every worker (their running and queued calls fail) and start fresh ones."""
         with self._lock:
             self._replace_pool()
 
     def _replace_pool(self) -> None:
         old, self._pool = self._pool, self._new_pool()
-        _kill_workers(old)
-        old.shutdown(wait=True, cancel_futures=True)  # the killed pool breaks at once; this joins its workers
+        old.shutdown(wait=True, kill_workers=True)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
-            if getattr(self._pool, "_broken", False):  # a worker died: the others may never exit by themselves
-                _kill_workers(self._pool)
-            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+            # loky's kill_workers also fails the calls not yet finished, as cancel_futures would cancel them
+            self._pool.shutdown(wait=wait, kill_workers=cancel_futures or _is_broken(self._pool))
 
 
-def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    """SIGKILL a pool's workers (there is no public way to stop a running call before Python 3.14)."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.kill()
+def _is_broken(pool: Any) -> bool:
+    return getattr(getattr(pool, "_flags", None), "broken", None) is not None
 
 
 def default_executor(max_workers: int | None = None) -> ProcessPool:
-    """A :class:`ProcessPool` with ``max_workers`` workers (default: one per core).
-
-    Pass your own executor (e.g. a ``forkserver`` pool) where forking a threaded parent is a concern.
-    """
+    """A :class:`ProcessPool` with ``max_workers`` workers (default: one per core)."""
     return ProcessPool(max_workers)
 
 
@@ -147,8 +138,8 @@ def worker_count(executor: Executor) -> int | None:
 def _exit_with_parent(parent: int, every: float = 0.5) -> None:
     """In a pool worker: exit when the process that started the pool is gone.
 
-    A parent killed with SIGKILL cannot tell its workers; a forked worker holds both ends of its
-    call queue's pipe itself, so it would wait on it for ever, keeping its memory.
+    A parent killed with SIGKILL cannot tell its workers, which would wait on their call queue for
+    ever, keeping their memory.
     """
     def watch() -> None:
         while os.getppid() == parent:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from concurrent.futures import Executor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Sequence
+from concurrent.futures import BrokenExecutor, Executor
 from contextlib import nullcontext
 from typing import Any
 
@@ -15,16 +14,18 @@ import xarray as xr
 
 from ._bits import PackedSites, pack_sites
 from ._checkpoint import ScanCheckpoint
-from ._executors import ProcessPool, SerialExecutor, check_executor, default_executor
+from ._executors import SerialExecutor, check_executor, default_executor
+from ._failures import EvaluationError, Failure, warn_failures
 from ._provenance import provenance_attrs
+from ._scheduler import Call, Scheduler, broken_executor_note
 from ._types import Samples
-from .systems._base import System, check_positive_int
+from .progress import ProgressBar
+from .systems._base import System, check_positive_int, check_positive_number
 
 __all__ = ["scan", "scan_sizes", "samples_to_dataset"]
 
-#: How many times a scan starts fresh workers after one died (the OOM killer, a crash in native code) before it gives up.
-MAX_POOL_RESTARTS = 3
-
+#: A scan whose first this many points (all of them, if fewer) all fail for good, with none succeeding, stops
+FIRST_BATCH = 8
 
 def _sample_point(system: System, point: np.ndarray, n_samples: int, seed: np.random.SeedSequence,
                   pack: bool = False) -> tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]:
@@ -42,6 +43,8 @@ def scan(
     executor: Executor | None = None,
     progress: bool = True,
     checkpoint: str | os.PathLike | None = None,
+    max_attempts: int = 3,
+    timeout: float | None = None,
 ) -> xr.Dataset:
     """Sample ``system`` at each of ``points`` and return one ``xarray.Dataset``.
 
@@ -70,13 +73,22 @@ def scan(
         samples only the points not yet stored, and returns the Dataset an
         uninterrupted scan returns. Another scan's checkpoint raises ``ValueError``;
         so does a checkpoint without an explicit ``seed``.
+    max_attempts : int
+        Attempts per point before it has failed for good (each with the point's own seed).
+    timeout : float, optional
+        Seconds one point may take before the attempt counts as failed.
 
     Notes
     -----
-    On the default pool (``executor=None``, or a :class:`phasemapper.ProcessPool`) a
-    worker that dies (the out-of-memory killer, a crash in native code) fails every call running
-    beside it; the scan starts fresh workers and samples those points again, with the same seeds,
-    up to ``MAX_POOL_RESTARTS`` times (``attrs["worker_restarts"]`` counts them).
+    A point that fails (raises, outlives ``timeout``, or kills its worker) is tried again, up to
+    ``max_attempts`` times; the other points go on meanwhile. A point that failed for good is left
+    out of the Dataset and listed in ``attrs["failures"]`` (JSON; :func:`phasemapper.failures` reads
+    it as a table), and a :class:`phasemapper.PhaseMapperWarning` says how many failed and the most
+    common error. When the first points to finish (8, or all if fewer) all failed for good, the
+    scan stops with :class:`phasemapper.EvaluationError`, which shows each distinct error with
+    its count and the first point that raised it. On the default pool a worker that dies fails
+    every call running beside it; those run again on fresh workers without counting an attempt,
+    and only the call that kills its worker alone is charged (``attrs["worker_restarts"]``).
 
     Returns
     -------
@@ -96,7 +108,7 @@ def scan(
     (2, 20, 8, 8)
     """
     return scan_sizes([system], points, n_samples, seed=seed, executor=executor, progress=progress,
-                      checkpoint=checkpoint)[0]
+                      checkpoint=checkpoint, max_attempts=max_attempts, timeout=timeout)[0]
 
 
 def scan_sizes(
@@ -108,6 +120,8 @@ def scan_sizes(
     progress: bool = True,
     while_sampling: Callable[[], object] | None = None,
     checkpoint: str | os.PathLike | None = None,
+    max_attempts: int = 3,
+    timeout: float | None = None,
 ) -> list[xr.Dataset]:
     """:func:`scan` several systems (e.g. one per lattice size) over the same points in one pool.
 
@@ -116,11 +130,11 @@ def scan_sizes(
     turn. Each system's Dataset is identical to ``scan(system, ...)`` with the same
     arguments (point ``i`` draws from ``SeedSequence(seed).spawn(n)[i]``); its
     ``wall_time_s`` is the time until that system's last point arrived.
-    ``while_sampling``, if given, is called once in this process after every point
-    is submitted (a forked pool's workers exist by then; not at all when the checkpoint
-    holds every point), while the pool samples:
-    the place to import what the analysis after the scan needs. ``checkpoint`` is as in
-    :func:`scan`: a killed multi-size scan resumes with the points it had finished.
+    ``while_sampling``, if given, is called once in this process once the pool's workers are
+    started (not at all when the checkpoint holds every point), while they sample: the place
+    to import what the analysis after the scan needs. ``checkpoint``, ``max_attempts`` and
+    ``timeout`` are as in :func:`scan`: a killed multi-size scan resumes with the points it had
+    finished.
 
     Examples
     --------
@@ -140,107 +154,104 @@ def scan_sizes(
             raise ValueError("seed: a checkpoint needs an explicit seed (a resumed scan must draw the same numbers)")
         seed = int(np.random.SeedSequence().entropy % (2**63))
     seed = check_positive_int("seed", seed, minimum=0)
+    max_attempts = check_positive_int("max_attempts", max_attempts)
+    timeout = check_positive_number("timeout", timeout, " of seconds")
     order = sorted(range(len(systems)), key=lambda k: -(systems[k].size() or 0))  # largest first
 
     check_executor(executor)
     store = None if checkpoint is None else ScanCheckpoint(checkpoint, ScanCheckpoint.spec_of(systems, pts, n_samples,
                                                                                                 seed))
     with nullcontext() if store is None else store.exclusive():  # one scan at a time writes a checkpoint
-        return _scan_held(systems, pts, n_samples, seed, executor, progress, while_sampling, store, order)
+        return _scan_held(systems, pts, n_samples, seed, executor, progress, while_sampling, store, order,
+                          max_attempts, timeout)
 
 
 def _scan_held(systems: list[System], pts: list[np.ndarray], n_samples: int, seed: int, executor: Executor | None,
                progress: bool, while_sampling: Callable[[], object] | None, store: ScanCheckpoint | None,
-               order: list[int]) -> list[xr.Dataset]:
+               order: list[int], max_attempts: int, timeout: float | None) -> list[xr.Dataset]:
     """:func:`scan_sizes` once its arguments are checked and its checkpoint, if any, is held."""
     started = time.perf_counter()
     assemblers = [_DatasetAssembler(system, p) for system, p in zip(systems, pts)]
-    stored: list[list[int]] = []
+    done: list[set[int]] = []
     for k, assembler in enumerate(assemblers):
         readable = {} if store is None else store.read_done(k)
         for i, point in readable.items():
             assembler.add(i, *point)
-        stored.append(sorted(readable))
-    left = [len(p) - len(done) for p, done in zip(pts, stored)]
-    out: list[xr.Dataset | None] = [None] * len(systems)
-
-    restarts = 0  # fresh workers started after one died
-
-    def finish(k: int) -> None:
-        out[k] = _finish(systems[k], assemblers[k].dataset(), seed, n_samples, time.perf_counter() - started,
-                         len(stored[k]), restarts)
-
-    for k in (k for k in order if left[k] == 0):
-        finish(k)
-    if sum(left) == 0:
-        return out  # type: ignore[return-value]
-    own_executor = executor is None
-    if own_executor:
-        executor = default_executor(max_workers=min(sum(left), _cpu_count()))
-    pack = not isinstance(executor, SerialExecutor)  # another process: send two-valued sites as bits
-    done = [set(indices) for indices in stored]
-    try:
-        failed: BaseException | None = None
+        done.append(set(readable))
+    resumed = [len(d) for d in done]
+    pack = not isinstance(executor, SerialExecutor)  # another process (the default pool too): two values as bits
+    calls = []
+    for k in order:
+        children = np.random.SeedSequence(seed).spawn(len(pts[k]))
+        where = {} if systems[k].size_param is None else {systems[k].size_param: systems[k].size()}
+        calls += [Call((k, i), _sample_point, (systems[k], p, n_samples, c, pack),
+                       {**where, **_named(systems[k], p)})
+                  for i, (p, c) in enumerate(zip(pts[k], children)) if i not in done[k]]
+    failures: list[list[Failure]] = [[] for _ in systems]
+    n_total = sum(len(p) for p in pts)
+    restarts = 0
+    if calls:
         label = " ".join(f"{systems[k].name} {_size_label(systems[k])}".strip() for k in order)
-        with _progress_bar(progress, label, sum(len(p) for p in pts), sum(map(len, stored))) as advance:
-            while True:  # one round, and another on fresh workers after a worker died
-                futures = {}
-                for k in order:
-                    children = np.random.SeedSequence(seed).spawn(len(pts[k]))
-                    for i, (p, c) in enumerate(zip(pts[k], children)):
-                        if i not in done[k]:
-                            futures[executor.submit(_sample_point, systems[k], p, n_samples, c, pack)] = (k, i)
-                if while_sampling is not None and restarts == 0:
-                    while_sampling()
-                worker_died = False
-                for future in as_completed(futures):
-                    k, i = futures[future]
-                    if future.cancelled():
-                        continue
-                    exc = future.exception()
-                    if isinstance(exc, BrokenProcessPool) and isinstance(executor, ProcessPool) \
-                            and restarts < MAX_POOL_RESTARTS:
-                        worker_died = True  # every call in the pool fails with it: sample them again
-                        continue
-                    if exc is not None:  # stop submitting work, but keep what is already running
-                        if failed is None:
-                            failed = exc
-                            failed.add_note(_failure_note(exc, systems[k], i, restarts, store is not None))
-                            for other in futures:
-                                other.cancel()
-                        continue
-                    result = future.result()
-                    if store is not None:  # on disk first: a kill from here on loses nothing
-                        store.write(k, i, *result)
-                    assemblers[k].add(i, *result)  # into the scan's array as it arrives
-                    done[k].add(i)
-                    left[k] -= 1
-                    if left[k] == 0:  # finished while the pool samples the other systems
-                        finish(k)
-                    advance()
-                if failed is not None:
-                    raise failed
-                if not worker_died:
-                    break
-                restarts += 1  # the next submit starts fresh workers (ProcessPool)
-    finally:
+        own_executor = executor is None
         if own_executor:
-            executor.shutdown(cancel_futures=True)
-    return out  # type: ignore[return-value]
+            executor = default_executor(max_workers=min(len(calls), _cpu_count()))
+        scheduler = Scheduler(executor, max_attempts=max_attempts, timeout=timeout)
+        first_batch = min(len(calls), FIRST_BATCH)
+
+        def succeeded() -> bool:
+            return any(len(d) > r for d, r in zip(done, resumed))
+
+        def on_success(call: Call, result: tuple, seconds: float) -> None:
+            k, i = call.key
+            if store is not None:  # on disk first: a kill from here on loses nothing
+                store.write(k, i, *result)
+            assemblers[k].add(i, *result)  # into the scan's array as it arrives
+            done[k].add(i)
+            bar.advance()
+
+        def on_failure(call: Call, failure: Failure) -> None:
+            failures[call.key[0]].append(failure)
+            bar.advance()
+
+        def give_up() -> bool:  # the first batch failed entirely: the rest would fail the same way
+            return not succeeded() and sum(map(len, failures)) >= first_batch
+
+        try:
+            with ProgressBar(label, n_total, sum(resumed), enabled=progress) as bar:
+                if while_sampling is not None:
+                    executor.submit(_nothing)  # start the workers, then let the caller work while they sample
+                    while_sampling()
+                try:
+                    scheduler.run(calls, on_success, on_failure, give_up=give_up)
+                except BrokenExecutor as exc:
+                    broken_executor_note(exc, executor, "the checkpoint" if store is not None else "no checkpoint")
+                    raise
+        finally:
+            if own_executor:
+                executor.shutdown(cancel_futures=True)
+        restarts = scheduler.restarts
+        if give_up():
+            error = EvaluationError([f for fs in failures for f in fs], n_total - sum(resumed), context=f"scan of {label}")
+            if store is not None:
+                error.add_note("the finished points are in the checkpoint; the same call samples only the others")
+            raise error
+    wall = time.perf_counter() - started
+    out = [_finish(system, assemblers[k].dataset(sorted(done[k])), seed, n_samples, wall, resumed[k], restarts,
+                   failures[k]) for k, system in enumerate(systems)]
+    warn_failures([f for fs in failures for f in fs], n_total)
+    return out
 
 
-def _failure_note(exc: BaseException, system: System, i: int, restarts: int, checkpointed: bool) -> str:
-    """What to add to the exception that ends a scan."""
-    if isinstance(exc, BrokenProcessPool):  # the point it arrived with need not be the one that killed the worker
-        where = f"a worker process died (killed, or crashed in native code) while sampling {system.name} " \
-                f"{_size_label(system)}; the pool had been restarted {restarts} times"
-    else:
-        where = f"while sampling point {i} of {system.name} {_size_label(system)}"
-    return where + ("; the finished points are in the checkpoint" if checkpointed else "")
+def _nothing() -> None:
+    """A call that starts a pool's workers."""
+
+
+def _named(system: System, point: np.ndarray) -> dict[str, float]:
+    return {name: float(v) for name, v in zip(system.space.names, point)}
 
 
 def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: float, resumed: int = 0,
-            worker_restarts: int = 0) -> xr.Dataset:
+            worker_restarts: int = 0, failures: Sequence[Failure] = ()) -> xr.Dataset:
     ds.attrs.update(
         provenance_attrs(
             system=system.name,
@@ -253,6 +264,7 @@ def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: flo
             wall_time_s=round(wall, 3),
             **({"resumed_points": resumed} if resumed else {}),
             **({"worker_restarts": worker_restarts} if worker_restarts else {}),
+            **({"n_failed": len(failures), "failures": [f.to_dict() for f in failures]} if failures else {}),
         )
     )
     return ds
@@ -293,7 +305,16 @@ class _DatasetAssembler:
             self.configurations[i] = configurations
         self.observables[i], self.metadata[i] = observables, metadata
 
-    def dataset(self) -> xr.Dataset:
+    def dataset(self, indices: Sequence[int] | None = None) -> xr.Dataset:
+        """The Dataset of the points added, or of ``indices`` among them (the others failed)."""
+        if indices is not None and len(indices) < len(self.points):
+            if not indices:
+                raise ValueError("no point of the scan succeeded")
+            kept = _DatasetAssembler(self.system, self.points[list(indices)])
+            kept.configurations = self.configurations[list(indices)]
+            kept.observables = [self.observables[i] for i in indices]
+            kept.metadata = [self.metadata[i] for i in indices]
+            return kept.dataset()
         point_dim, sample_dim = "point", "sample"
         configurations = self.configurations
         site_dims = tuple(self.system.site_dims)
@@ -316,28 +337,3 @@ def _cpu_count() -> int:
 
 def _size_label(system: System) -> str:
     return "" if system.size_param is None else f"{system.size_param}={system.size()}"
-
-
-class _progress_bar:
-    """A Rich progress bar, or nothing when disabled; yields an ``advance()`` callable."""
-
-    def __init__(self, enabled: bool, description: str, total: int | None, completed: int = 0) -> None:
-        self.enabled, self.description, self.total, self.completed = enabled, description, total, completed
-        self._progress = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
-        )
-        self._progress.start()
-        task = self._progress.add_task(self.description, total=self.total, completed=self.completed)
-        return lambda: self._progress.advance(task)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-

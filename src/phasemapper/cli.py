@@ -20,11 +20,20 @@ from rich.console import Console
 from rich.filesize import decimal
 from rich.table import Table
 
+from ._failures import EvaluationError
+from .progress import show_progress
+
+#: Exit statuses: 0 done; 1 the workers cannot go on (what finished is kept); 2 bad input (one line);
+#: 3 evaluations failed (none succeeded, or more than half); 130 interrupted (what finished is kept).
+EXIT_WORKERS, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 3, 130
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Find phase boundaries and map phase diagrams.",
+    epilog="Exit status: 0 done; 1 the workers cannot go on; 2 bad input; 3 evaluations failed (none succeeded, "
+           "or more than half); 130 interrupted. Whatever finished is kept: run the same command, or resume, again.",
 )
 console = Console()
 
@@ -149,7 +158,9 @@ def run_scan(
             if resumed:
                 console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
             scan_path = save(scans, out / "scan.nc")
-        shutil.rmtree(checkpoint)  # scan.nc now holds every point
+        failed = [row for ds in datasets for row in _failure_rows(ds)]
+        if not failed:
+            shutil.rmtree(checkpoint)  # scan.nc now holds every point
 
         summary: dict[str, Any] = {
             "system": system,
@@ -159,13 +170,47 @@ def run_scan(
             "seed": seed,
             "critical_points": [],
             "outputs": {"scan": str(scan_path)},
+            "n_points": len(grid) * len(systems),
+            "failures": failed,
         }
-        if len(scanned) in (1, 2):
-            _detect(summary, scans, probe, parsed, scanned, detect, seed, out)
+        if failed:
+            summary["detectors_skipped"] = (f"{len(failed)} points failed; the same command samples only them "
+                                            "again (the others are kept in " + str(checkpoint) + ")")
+        elif len(scanned) in (1, 2):
+            with show_progress(progress):
+                _detect(summary, scans, probe, parsed, scanned, detect, seed, out)
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         summary["outputs"]["summary"] = str(out / "summary.json")
         _print_summary(summary)
     return summary
+
+
+def _failure_rows(ds: Any) -> list[dict[str, Any]]:
+    """A scan's failed points as JSON rows: where, attempts, the last error."""
+    from . import failures
+
+    table = failures(ds)
+    return [{"point": {k: v for k, v in row.items() if k not in ("attempts", "error")}, "attempts": int(row["attempts"]),
+             "error": row["error"]} for row in table.to_dict("records")]
+
+
+def _print_failures(rows: list[dict[str, Any]], n_total: int) -> None:
+    """The failed evaluations as a table (the first 20), and how many there are."""
+    table = Table(title=f"{len(rows)} of {n_total} evaluations failed")
+    for col in ("point", "attempts", "error"):
+        table.add_column(col, overflow="fold")
+    for row in rows[:20]:
+        table.add_row(", ".join(f"{k}={v:.6g}" for k, v in row["point"].items()), str(row["attempts"]), row["error"])
+    if len(rows) > 20:
+        table.add_row("...", "", f"and {len(rows) - 20} more")
+    console.print(table)
+
+
+def _exit_if_mostly_failed(n_failed: int, n_total: int) -> None:
+    """Exit with status 3 when more than half of the evaluations failed (everything is written by then)."""
+    if n_failed and 2 * n_failed > n_total:
+        print(f"error: {n_failed} of {n_total} evaluations failed (more than half)", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _import_analysis() -> None:
@@ -262,6 +307,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         )
     if summary["critical_points"]:
         console.print(table)
+    if summary.get("failures"):
+        _print_failures(summary["failures"], summary["n_points"])
+        console.print(f"detectors skipped: {summary['detectors_skipped']}")
     for kind, path in summary["outputs"].items():
         console.print(f"{kind:>8}: {path}")
 
@@ -312,7 +360,8 @@ def scan_command(
         from .detectors import parse_detectors
 
         parse_detectors(detect)  # reject a bad list before any sampling
-    run_scan(system, axis, size, samples, seed, out, workers, progress, detect)
+    summary = run_scan(system, axis, size, samples, seed, out, workers, progress, detect)
+    _exit_if_mostly_failed(len(summary["failures"]), summary["n_points"])
 
 
 def parse_bounds(spec: str) -> tuple[str, float, float]:
@@ -421,8 +470,13 @@ def _finish_run(result: Any) -> None:
         table.add_row(p, str(int((result.labels == p).sum())), f"{float((result.phase_map['label'] == p).mean()):.3f}")
     console.print(table)
     console.print(f"mean entropy: {float(result.phase_map['entropy'].mean()):.4f} nats")
+    if result.n_failed:
+        rows = [{"point": {k: v for k, v in row.items() if k not in ("attempts", "error")}, "attempts": row["attempts"],
+                 "error": row["error"]} for row in result.failures.to_dict("records")]
+        _print_failures(rows, result.n_evaluations)
     for kind, path in (("run", result.path), ("map", result.path / "phase_map.nc"), ("plot", png), ("report", report)):
         console.print(f"{kind:>8}: {path}")
+    _exit_if_mostly_failed(result.n_failed, result.n_evaluations)
 
 
 @app.command("map")
@@ -616,7 +670,7 @@ def demo_command(
     run_dir = out / "map-tasep"
     shutil.rmtree(run_dir, ignore_errors=True)  # the demo owns this directory
     campaign = Campaign(make_system(spec["system"], L=spec["L"]), planner=spec["planner"], store=run_dir,
-                        n_samples=spec["samples"], seed=DEMO["seed"], batch_size=8)
+                        n_samples=spec["samples"], seed=DEMO["seed"])
     _finish_run(campaign.run(budget=spec["budget"], progress=progress))
     console.print(f"[green]demo finished[/green]; outputs are in {out.resolve()}")
 
@@ -637,21 +691,25 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         print("aborted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except TyperException as exc:  # usage errors: unknown option, bad value type, ...
         message = exc.format_message()
         if message:  # an empty one follows the help shown for a bare `phasemapper`
             print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
     except (ValueError, TypeError, OSError) as exc:  # bad input, or an output path that cannot be written
         message = "; ".join([str(exc), *getattr(exc, "__notes__", [])])  # notes say where, and what is kept
         print("error: " + " ".join(message.split()), file=sys.stderr)  # one line, whatever the message
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
+    except EvaluationError as exc:  # nothing succeeded: each distinct error, its count and first point
+        lines = [" ".join(line.split()) for line in str(exc).splitlines()]
+        print("error: " + "\n  ".join([lines[0], *lines[1:], *getattr(exc, "__notes__", [])]), file=sys.stderr)
+        sys.exit(EXIT_FAILED)
     except BrokenProcessPool as exc:  # workers kept dying (e.g. out of memory): not the input, and no traceback helps
         notes = "; ".join(getattr(exc, "__notes__", []))
         print(f"error: {notes or exc}; what finished is kept: run the same command again to continue", file=sys.stderr)
-        sys.exit(1)
-    if code == 130:  # KeyboardInterrupt
+        sys.exit(EXIT_WORKERS)
+    if code == EXIT_INTERRUPTED:  # KeyboardInterrupt
         print("interrupted; what finished is kept: run the same scan command again, or `phasemapper resume OUT` "
               "for a map, to continue", file=sys.stderr)
     if isinstance(code, int) and code:

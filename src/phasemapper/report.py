@@ -159,6 +159,12 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
         rows += [[k, _fmt(v), "", ""] for k, v in th.get("features", {}).items()]
         parts += [f"<h2>Theory refit</h2><p>after {th['n_evaluations']} evaluations</p>",
                   _table(["parameter", "estimate", "uncertainty (1 sd)", "start"], rows, "theory")]
+    failed = [e for e in evals if e.status == "failed"]
+    if failed:
+        fail_rows = [[e.id + 1, ", ".join(f"{v:.4g}" for v in e.point), e.attempts, e.error or ""] for e in failed[:500]]
+        parts += [f'<h2 id="failures">Failed evaluations</h2><p class="warning">{len(failed)} of {len(evals)} '
+                  "evaluations failed for good" + (" (first 500 shown)" if len(failed) > 500 else "") + "</p>",
+                  _table(["#", "point", "attempts", "error"], fail_rows, "failures")]
     parts += [
         f"<h2>Evaluations</h2><p>{len(evals)} in the ledger" + (" (first 500 shown)" if len(evals) > 500 else "") + "</p>",
         _table(["#", "batch", "point", "status", "attempts", "phase", "seconds", "error"], ev_rows, "evaluations"),
@@ -173,6 +179,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
 table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
 th {{ background: #f0f0f0; }}
+.warning {{ color: #a40000; font-weight: bold; }}
 img {{ max-width: 100%; }}
 pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }}
 </style></head>

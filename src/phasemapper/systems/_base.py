@@ -33,6 +33,17 @@ def check_finite(name: str, value: Any) -> float:
     return float(value)
 
 
+def check_positive_number(name: str, value: Any, unit: str = "") -> float | None:
+    """Return ``value`` as float (``None`` passes), raising a clear error naming ``name`` unless it is a finite
+    number > 0; ``unit`` completes the message (``" of seconds"``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(float(value)) and value > 0):
+        raise ValueError(f"{name} must be a finite positive number{unit}, got {value!r}")
+    return float(value)
+
+
 def bisect_change(before: Callable[[float], bool], a: float, b: float, tol: float) -> float:
     """Where ``before(x)`` turns from true (at ``a``) to false (at ``b``), bisected to ``tol``."""
     while b - a > tol:

@@ -29,7 +29,7 @@ class FunctionSystem(System):
     its own ``numpy.random.Generator`` (noisy measurements, stochastic
     simulations); otherwise it is called once per point and the result is
     repeated. An exception or a NaN from ``fn`` is re-raised as ``ValueError``
-    naming the point that caused it.
+    with a note naming the point that caused it.
 
     Observables: ``label`` (phase index) for labels, plus ``proba_<phase>`` for
     probability vectors; for array samples, ``mean`` (of each sample).
@@ -104,6 +104,13 @@ class FunctionSystem(System):
     def sample(self, point: Any, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:
         point, n_samples, ss = self._sample_args(point, n_samples, seed)
         where = {n: float(v) for n, v in zip(self.space.names, point)}
+        try:
+            return self._sample_at(where, n_samples, ss)
+        except (ValueError, TypeError) as exc:
+            exc.add_note(f"at point {where}")
+            raise
+
+    def _sample_at(self, where: dict[str, float], n_samples: int, ss: np.random.SeedSequence) -> Samples:
         if self._takes_rng:
             values = [self._call(where, np.random.default_rng(child)) for child in ss.spawn(n_samples)]
         else:
@@ -117,23 +124,23 @@ class FunctionSystem(System):
         try:
             value = self.fn(where, rng=rng) if rng is not None else self.fn(where)
         except Exception as exc:  # noqa: BLE001 - reported with the point
-            raise ValueError(f"{self.name}: fn raised {type(exc).__name__}: {exc} at point {where}") from exc
+            raise ValueError(f"{self.name}: fn raised {type(exc).__name__}: {exc}") from exc
         if isinstance(value, Samples):
             return value
         if isinstance(value, (float, np.floating)) and np.isnan(value):
-            raise ValueError(f"{self.name}: fn returned NaN at point {where}")
+            raise ValueError(f"{self.name}: fn returned NaN")
         if isinstance(value, np.ndarray) and value.dtype.kind == "f" and np.isnan(value).any():
-            raise ValueError(f"{self.name}: fn returned NaN at point {where}")
+            raise ValueError(f"{self.name}: fn returned NaN")
         return value
 
     def _label_index(self, value: Any, where: dict[str, float]) -> int:
         if isinstance(value, str):
             if value not in self.phases:
-                raise ValueError(f"{self.name}: fn returned unknown phase {value!r} at point {where}; phases are {list(self.phases)}")
+                raise ValueError(f"{self.name}: fn returned unknown phase {value!r}: phases are {list(self.phases)}")
             return self.phases.index(value)
         index = int(value)
         if not 0 <= index < len(self.phases):
-            raise ValueError(f"{self.name}: fn returned phase index {index} at point {where}; there are {len(self.phases)} phases")
+            raise ValueError(f"{self.name}: fn returned phase index {index}; there are {len(self.phases)} phases")
         return index
 
     def _to_samples(self, values: list[Any], where: dict[str, float]) -> Samples:
@@ -147,14 +154,14 @@ class FunctionSystem(System):
             and np.asarray(first).dtype.kind == "f"
         )
         if (is_label or is_proba) and not self.phases:
-            raise ValueError(f"{self.name}: fn returned a label at point {where} but no phases were given")
+            raise ValueError(f"{self.name}: fn returned a label but no phases were given")
         if is_label:
             idx = np.array([self._label_index(v, where) for v in values])
             return Samples(idx.astype(np.int8), {"label": idx.astype(float)})
         if is_proba:
             proba = np.asarray(values, dtype=float)
             if (proba < 0).any() or not np.allclose(proba.sum(axis=1), 1.0, atol=1e-6):
-                raise ValueError(f"{self.name}: fn returned probabilities that are negative or do not sum to 1 at point {where}")
+                raise ValueError(f"{self.name}: fn returned probabilities that are negative or do not sum to 1")
             idx = proba.argmax(axis=1)
             obs = {"label": idx.astype(float)}
             obs.update({f"proba_{p}": proba[:, k] for k, p in enumerate(self.phases)})
@@ -162,7 +169,7 @@ class FunctionSystem(System):
         try:
             configs = np.stack([np.asarray(v) for v in values])
         except ValueError as exc:
-            raise ValueError(f"{self.name}: fn returned samples of different shapes at point {where}") from exc
+            raise ValueError(f"{self.name}: fn returned samples of different shapes") from exc
         if configs.dtype.kind not in "biuf":
-            raise TypeError(f"{self.name}: fn returned {type(first).__name__} at point {where}; expected a label, probabilities or a numeric array")
+            raise TypeError(f"{self.name}: fn returned {type(first).__name__}: expected a label, probabilities or a numeric array")
         return Samples(configs, {"mean": configs.reshape(len(values), -1).mean(axis=1).astype(float)})
