@@ -565,19 +565,19 @@ def _one_error_line(capsys, argv):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--budget", "0"], "budget must be >= 1"),
-    (["--entropy-goal", "-1"], "entropy_goal"),
-    (["--time-limit", "nan"], "time_limit"),
+    (["--budget", "0"], "--budget must be >= 1"),
+    (["--entropy-goal", "-1"], "--entropy-goal must be a finite positive number"),
+    (["--time-limit", "nan"], "--time-limit must be a finite positive number of seconds"),
     (["--workers", "0"], "--workers"),
     (["--dask", "notaurl"], "--dask 'notaurl'"),
     (["--flip", "0.1"], "--flip: only with --experiment"),
     (["--detection-limit", "0.1"], "--detection-limit: only with --experiment"),
     (["--components", "A,B"], "--components: only for calphad"),
     # checked by the campaign itself, after --out is created: the empty directory is removed again
-    (["--batch-size", "0"], "batch_size must be >= 1"),
-    (["--timeout", "0"], "timeout must be a finite positive number"),
-    (["--samples", "0"], "n_samples must be >= 1"),
-    (["--seed", "-1"], "seed must be >= 0"),
+    (["--batch-size", "0"], "--batch-size must be >= 1"),
+    (["--timeout", "0"], "--timeout must be a finite positive number"),
+    (["--samples", "0"], "--samples must be >= 1"),
+    (["--seed", "-1"], "--seed must be >= 0"),
     (["--model", "nope"], "unknown map 'nope'"),
 ])
 def test_cli_map_typo_leaves_no_run_behind(tmp_path, capsys, args, words):
@@ -713,3 +713,54 @@ def test_a_full_ledger_ends_map_with_one_line_naming_it_and_resume_finishes_the_
     main(["resume", str(run), "--no-progress"])
     rows = _store.RunStore(run).evaluations()
     assert [(row.status, row.attempts) for row in rows] == [("done", 1)] * 40 and len({row.id for row in rows}) == 40
+
+
+def test_resuming_your_own_system_says_to_pass_it(tmp_path):
+    system = FunctionSystem(lambda p: "left" if p["x"] < 0.5 else "right", SQUARE, phases=["left", "right"])
+    pm.Campaign(system, executor=pm.SerialExecutor(), store=tmp_path / "r").run(budget=8, progress=False)
+    with pytest.raises(ValueError, match=r"system 'function' is not a registered one .* pass it, "
+                                         r"Campaign.resume\('.*r', system=...\)"):
+        pm.Campaign.resume(tmp_path / "r")
+    resumed = pm.Campaign.resume(tmp_path / "r", system=system, executor=pm.SerialExecutor()).run(budget=16,
+                                                                                                   progress=False)
+    assert resumed.n_evaluations == 16
+
+
+def test_a_scratch_run_says_where_it_is_and_is_removed_when_python_exits(tmp_path):
+    script = ("import phasemapper as pm\n"
+              "from phasemapper.systems import ThreePhase\n"
+              "r = pm.Campaign(ThreePhase(), executor=pm.SerialExecutor()).run(budget=8, progress=False)\n"
+              "assert r.path.is_dir() and str(r.path) in repr(r)\n"
+              "print(r.path)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    path = out.stdout.strip().splitlines()[-1]
+    assert "phasemapper-run-" in path and not os.path.exists(path)
+
+
+def test_provenance_names_the_host_the_command_the_commit_and_the_optional_packages(tmp_path):
+    import json
+    import platform
+
+    ds = pm.scan(ThreePhase(), {"x": [0.2], "y": [0.3]}, 2, seed=0, executor=pm.SerialExecutor(), progress=False)
+    versions = json.loads(ds.attrs["package_versions"])
+    assert {"torch", "pycalphad", "scikit-learn"} <= set(versions)
+    assert ds.attrs["host"] == platform.node() and ds.attrs["command"] == " ".join(sys.argv)
+    head = subprocess.run(["git", "-C", os.path.dirname(pm.__file__), "rev-parse", "HEAD"], capture_output=True,
+                          text=True)
+    if head.returncode == 0:  # the package runs from a git checkout: its commit is recorded
+        assert ds.attrs["phasemapper_git_commit"].split("+")[0] == head.stdout.strip()
+    else:
+        assert "phasemapper_git_commit" not in ds.attrs
+    manifest = json.loads((pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), store=tmp_path / "r")
+                           .store.path / "manifest.json").read_text())
+    assert manifest["provenance"]["host"] == platform.node() and "torch" in manifest["versions"]
+
+
+def test_the_licence_file_matches_the_package_metadata():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and (root / "LICENSE").read_text().startswith("MIT License")

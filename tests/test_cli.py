@@ -39,7 +39,7 @@ def test_scan_writes_outputs(tmp_path):
         assert cp["exact"] == pytest.approx(2.269185314, rel=1e-9) and cp["uncertainty"] > 0
     assert (out / "observables.png").stat().st_size > 10_000
     scans = pm.load(out / "scan.nc")
-    assert sorted(scans) == ["L12", "L8"] and scans["L8"].sizes["point"] == 9
+    assert sorted(scans) == [8, 12] and scans[8].sizes["point"] == 9
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_scan_writes_outputs(tmp_path):
         (["scan", "ising2d", "--axis", "T=1:x:3"], "--axis 'T=1:x:3'"),
         (["scan", "ising2d", "--axis", "T=2:1:3"], "LOW must be below HIGH"),
         (["scan", "ising2d", "--axis", "T=-1:2:3"], "axis 'T': temperature must be > 0"),
-        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "1"], "L must be >= 2"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "1"], "--size 1: L must be >= 2"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "x"], "--size"),
         (["scan", "ising2d", "--axis", "beta=1:2:3"], "unknown axis 'beta'"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--samples", "abc"], "--samples"),
@@ -64,8 +64,8 @@ def test_scan_writes_outputs(tmp_path):
         (["scan", "ising2d", "--axis", "T=1:2:3", "--detect", "pca,pca"], "given twice"),
         (["scan", "ising2d", "--axis", "T=1:2:3", "--workers", "0"], "--workers must be >= 1"),
         # checked by the sampler, after --out is created: the empty directory is removed again
-        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "4", "--samples", "0"], "n_samples must be >= 1"),
-        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "4", "--seed", "-1"], "seed must be >= 0"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "4", "--samples", "0"], "--samples must be >= 1"),
+        (["scan", "ising2d", "--axis", "T=1:2:3", "--size", "4", "--seed", "-1"], "--seed must be >= 0"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, words):
@@ -175,7 +175,7 @@ def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
     assert r.stderr.startswith("warning: checkpoint ") and f"{damaged.name}' is damaged" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (out / CHECKPOINT).exists()  # scan.nc holds them now
-    resumed = pm.load(out / "scan.nc")["L64"]
+    resumed = pm.load(out / "scan.nc")[64]
     whole = pm.scan(Ising2D(L=64), {"T": np.linspace(2.0, 2.6, 12)}, 1500, seed=4, executor=pm.SerialExecutor(),
                     progress=False)
     xr.testing.assert_identical(resumed.drop_attrs(), whole.drop_attrs())
@@ -298,7 +298,7 @@ def test_a_scan_with_failed_points_lists_them_skips_the_detectors_and_the_same_c
     cli.main(argv)
     stdout, err = capsys.readouterr()
     assert f"resumed: {6 - n_failed} of 6 points" in stdout and "evaluations failed" not in stdout + err
-    assert not (out / CHECKPOINT).exists() and len(pm.load(out / "scan.nc")["L4"]["T"]) == 6
+    assert not (out / CHECKPOINT).exists() and len(pm.load(out / "scan.nc")[4]["T"]) == 6
 
 
 def test_a_scan_whose_points_all_fail_ends_with_each_error_counted_and_exit_3(tmp_path, capsys, monkeypatch):
@@ -313,3 +313,41 @@ def test_a_scan_whose_points_all_fail_ends_with_each_error_counted_and_exit_3(tm
     assert exited.value.code == 3
     assert err[0].startswith("error: scan of ising2d L=4: no evaluation succeeded; 6 of 6 evaluations failed:")
     assert err[1] == "  6 x RuntimeError: the node went away (first at L=4, T=1.8, h=0)"
+
+
+def test_version_help_and_systems_read_well_in_a_narrow_terminal():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"phasemapper {pm.__version__}"
+    for command in ("scan", "map", "resume"):
+        text = run(command, "--help").stdout
+        assert "`" not in text and "<list[str]>" not in text and "<bool>" not in text, text
+    assert "--axis NAME=LOW:HIGH:N" in run("scan", "--help").stdout
+    import os
+
+    listing = subprocess.run([*CLI, "systems"], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "COLUMNS": "60"}).stdout
+    from phasemapper.systems import registered_systems
+
+    names = sorted(registered_systems())
+    assert names and all(f"│ {name} " in listing for name in names)  # each name whole, none cut with an ellipsis
+
+
+def test_a_missing_extra_is_one_line_naming_it_before_any_sampling(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    from phasemapper import cli
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else find_spec(name, *a))
+    out = tmp_path / "scan"
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["scan", "ising2d", "--axis", "T=2:3:3", "--detect", "pca,confusion", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exited.value.code == 2
+    assert err == ["error: --detect confusion needs the 'torch' package: pip install 'phasemapper[deep]'"]
+    assert not out.exists()  # nothing was sampled
+    from phasemapper.detectors import Confusion
+
+    with pytest.raises(ImportError, match=r"Confusion needs the 'torch' package: pip install 'phasemapper\[deep\]'"):
+        Confusion().fit(pm.scan(Ising2D(L=4), {"T": [2.0, 2.5, 3.0]}, 4, seed=0, executor=pm.SerialExecutor(),
+                                progress=False))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +20,7 @@ import xarray as xr
 from ._executors import check_executor, default_executor
 from ._failures import EvaluationError, Failure, failure_table, warn_failures
 from ._io import save
-from ._provenance import package_versions, provenance_attrs
+from ._provenance import package_versions, provenance_attrs, run_context
 from ._scheduler import Call, Scheduler, broken_executor_note
 from ._space import Space
 from ._store import Evaluation, RunStore
@@ -62,7 +64,7 @@ def check_run_limits(budget: int | None = None, entropy_goal: float | None = Non
     check_positive_number("time_limit", time_limit, " of seconds")
 
 
-@dataclass
+@dataclass(repr=False)
 class CampaignResult:
     """What a campaign returns: the phase map and every evaluation.
 
@@ -112,6 +114,32 @@ class CampaignResult:
     def boundaries(self, grid_size: int = 64, band: float = 0.5) -> list[dict[str, Any]]:
         return self.model.boundaries(grid_size, band)
 
+    def _summary(self) -> list[tuple[str, str]]:
+        """What a repr shows: the run's size and outcome, the map's phases and uncertainty, where it is."""
+        shares = ", ".join(f"{p} {float((self.phase_map['label'] == p).mean()):.0%}" for p in self.phases)
+        done = len(self.points)
+        return [("evaluations", f"{self.n_evaluations} ({done} done, {self.n_failed} failed)"),
+                ("stopped by", self.stop_reason or "(not finished)"),
+                ("map", f"{shares}; mean entropy {float(self.phase_map['entropy'].mean()):.3g} nats"),
+                ("axes", ", ".join(f"{a.name} [{a.low:g}, {a.high:g}]" for a in self.model.space.axes)),
+                ("run", str(self.path))]
+
+    def __repr__(self) -> str:
+        return "CampaignResult(" + ", ".join(f"{k}: {v}" for k, v in self._summary()) + ")"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self._summary())
+        return f"<table><caption>CampaignResult</caption>{rows}</table>"
+
+    def plot(self, axes: Any = None, *, reference: Any = None, path: Any = None) -> Any:
+        """The phase map with its boundaries, its uncertainty and the evaluated points in order, on three
+        ``axes`` (default: a new figure; written to ``path`` if given). See :func:`phasemapper.plot.plot_phase_map`."""
+        from .plot import plot_phase_map
+
+        return plot_phase_map(self.phase_map, self.points, self.labels, axes=axes, reference=reference, path=path)
+
 
 class Campaign:
     """Map a phase diagram with few evaluations: ask, evaluate in parallel, label, record, refit, repeat.
@@ -129,7 +157,8 @@ class Campaign:
     model : str or PhaseMap, optional
         The phase-map model (default ``GPClassifierMap``); the ``boundary`` planner steers by it.
     store : str, Path or None
-        Run directory (created; must not already hold a run). ``None``: a temporary directory.
+        Run directory (created; must not already hold a run). ``None``: a temporary directory
+        (``campaign.store.path``, also in the result's repr), removed when Python exits; give a path to keep the run.
     executor : concurrent.futures.Executor, optional
         Where evaluations run (default: a process pool, one worker per core; Dask:
         ``Client.get_executor()``).
@@ -200,8 +229,8 @@ class Campaign:
         self.model = make_map(model, self.space, phases) if isinstance(model, str) else model
         if not isinstance(self.model, PhaseMap):
             raise TypeError(f"model must be a map name or a phasemapper.maps.PhaseMap, got {type(self.model).__name__}")
-        if self.model.phases != tuple(phases):
-            raise ValueError(f"model phases {self.model.phases} differ from the labeler's {tuple(phases)}")
+        if tuple(self.model.check().phases) != tuple(phases):
+            raise ValueError(f"model phases {tuple(self.model.phases)} differ from the labeler's {tuple(phases)}")
         if priors:
             self.model.priors.extend(priors)
         if theory is not None and not (hasattr(theory, "fit") and hasattr(theory, "prior_field")):
@@ -231,7 +260,11 @@ class Campaign:
         if _store is not None:
             self.store = _store
         else:
-            path = Path(tempfile.mkdtemp(prefix="phasemapper-run-")) if store is None else Path(store)
+            if store is None:  # a scratch run: kept while Python runs (to resume, report, ...), then removed
+                path = Path(tempfile.mkdtemp(prefix="phasemapper-run-"))
+                atexit.register(shutil.rmtree, path, ignore_errors=True)
+            else:
+                path = Path(store)
             self.store = RunStore.create(path, self.manifest())
 
     # ------------------------------------------------------------------ spec
@@ -252,7 +285,8 @@ class Campaign:
             "seed": self.seed, "batch_size": self.batch_size, "n_samples": self.n_samples,
             "max_attempts": self.max_attempts, "timeout": self.timeout,
             "theory": None if self.theory is None else theory_spec(self.theory),
-            "versions": package_versions(("scikit-learn",)),
+            "versions": package_versions(),
+            "provenance": run_context(),
             "run": {},
         }
 
@@ -275,6 +309,12 @@ class Campaign:
         from .theory import make_theory
 
         if system is None:
+            from .systems import registered_systems
+
+            name = spec["system"]["name"]
+            if str(name).lower() not in registered_systems():
+                raise ValueError(f"the run's system {name!r} is not a registered one (a FunctionSystem, or a class of "
+                                 f"your own): pass it, Campaign.resume({str(store.path)!r}, system=...)")
             try:
                 system = make_system(spec["system"]["name"], **spec["system"]["params"])
             except (TypeError, ValueError) as exc:
@@ -371,7 +411,19 @@ class Campaign:
 
     def mean_entropy(self, grid_size: int = 32) -> float:
         """Mean entropy (nats) of the current map over a grid."""
-        return float(self._fitted_model().phase_map(grid_size)["entropy"].mean())
+        return float(self.current_map(grid_size)["entropy"].mean())
+
+    def current_map(self, grid_size: int = 32) -> xr.Dataset:
+        """The phase map fitted to every evaluation done so far (nothing is written; see :meth:`result`)."""
+        return self._fitted_model().phase_map(grid_size)
+
+    def evaluated(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points done so far, in the order they were asked, and the most likely phase of each."""
+        done = self.store.evaluations("done")
+        points = np.array([e.point for e in done]).reshape(-1, self.space.ndim)
+        labels = np.asarray(self.labeler.phases)[[int(np.argmax(e.proba)) for e in done]] if done else \
+            np.array([], dtype=str)
+        return points, labels
 
     def result(self, stop_reason: str = "", grid_size: int = 64) -> CampaignResult:
         """The current phase map and evaluations (fits the model to everything done)."""

@@ -155,10 +155,11 @@ def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
     ``address`` is ``"local"`` (start a ``LocalCluster``, one single-threaded
     worker process per core) or a scheduler address like ``tcp://host:8786``.
     """
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover - depends on the extra
-        raise ValueError("--dask needs the 'distributed' package: pip install 'phasemapper[dask]'") from None
+    from ._extras import require
+
+    require("distributed", by="--dask")
+    from distributed import Client, LocalCluster
+
     if address == "local":
         cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
                                dashboard_address=None)

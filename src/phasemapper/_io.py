@@ -20,7 +20,8 @@ def save(data: xr.Dataset | Mapping[str | int, xr.Dataset], path: str | os.PathL
     """Write a Dataset, or a mapping of Datasets (one netCDF group per key), to ``path``.
 
     Integer keys ``k`` are written as groups ``L{k}`` (the lattice size of a
-    multi-size scan). The write goes to a temporary file renamed into place,
+    multi-size scan) and read back by :func:`load` as the integers they were. The write goes to a
+    temporary file renamed into place,
     so ``path`` is never left half-written. Configurations of +-1 spins are
     stored one bit per site (``numpy.packbits``, 8x smaller); :func:`load`
     restores them exactly.
@@ -31,7 +32,7 @@ def save(data: xr.Dataset | Mapping[str | int, xr.Dataset], path: str | os.PathL
     >>> from phasemapper import save, load
     >>> p = save({16: xr.Dataset({"a": ("x", [1, 2])})}, os.path.join(tempfile.mkdtemp(), "s.nc"))
     >>> list(load(p))
-    ['L16']
+    [16]
     """
     path = Path(path)
     if path.suffix != ".nc":
@@ -40,14 +41,19 @@ def save(data: xr.Dataset | Mapping[str | int, xr.Dataset], path: str | os.PathL
     if isinstance(data, xr.Dataset):
         packed: xr.Dataset | xr.DataTree = _pack_spins(data)
     elif isinstance(data, Mapping):
+        groups = {_group(k): k for k in data}
+        if len(groups) != len(data):
+            raise ValueError(f"data: keys {list(data)} name the same group twice (an integer k is the group L<k>)")
         packed = xr.DataTree.from_dict({f"/{_group(k)}": _pack_spins(ds) for k, ds in data.items()})
+        packed.attrs[_KEYS] = json.dumps({g: k for g, k in groups.items() if isinstance(k, int)})
     else:
         raise TypeError(f"data must be an xarray.Dataset or a mapping of them, got {type(data).__name__}")
     return write_atomically(path, packed.to_netcdf)
 
 
-def load(path: str | os.PathLike) -> xr.Dataset | dict[str, xr.Dataset]:
-    """Load what :func:`save` wrote, fully into memory: a Dataset, or a dict of group name -> Dataset."""
+def load(path: str | os.PathLike) -> xr.Dataset | dict[str | int, xr.Dataset]:
+    """Load what :func:`save` wrote, fully into memory: a Dataset, or a dict of key -> Dataset (the keys
+    given to :func:`save`: integers as integers)."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"path {str(path)!r} does not exist")
@@ -58,10 +64,12 @@ def load(path: str | os.PathLike) -> xr.Dataset | dict[str, xr.Dataset]:
     with tree:
         if not tree.children:
             return _unpack_spins(tree.to_dataset().load())
-        return {name: _unpack_spins(child.to_dataset().load()) for name, child in tree.children.items()}
+        keys = json.loads(tree.attrs.get(_KEYS, "{}"))  # groups whose key was an integer
+        return {keys.get(name, name): _unpack_spins(child.to_dataset().load()) for name, child in tree.children.items()}
 
 
 _PACKING = "spins_pm1_packbits"
+_KEYS = "phasemapper_integer_keys"
 
 
 def _pack_spins(ds: xr.Dataset) -> xr.Dataset:

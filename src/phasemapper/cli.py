@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.filesize import decimal
 from rich.table import Table
 
+from ._extras import MissingDependency, require
 from ._failures import EvaluationError
 from .progress import show_progress
 
@@ -31,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: NAME=LOW:HIGH:N metavars, no type column
     help="Find phase boundaries and map phase diagrams.",
     epilog="Exit status: 0 done; 1 the workers cannot go on; 2 bad input; 3 evaluations failed (none succeeded, "
            "or more than half); 130 interrupted. Whatever finished is kept: run the same command, or resume, again.",
@@ -121,7 +123,7 @@ def run_scan(
 
     if not axes:
         raise ValueError("--axis: give at least one axis, e.g. --axis T=1.8:2.8:41")
-    _check_workers(workers)
+    _check_options(samples=samples, seed=seed, workers=workers)
     parsed = [parse_axis(a) for a in axes]
     names = [n for n, _ in parsed]
     if len(set(names)) != len(names):
@@ -130,9 +132,7 @@ def run_scan(
     points = {n: grid[:, i] for i, n in enumerate(names)}
     size_list = parse_sizes(sizes) if sizes else [None]
     probe = make_system(system)
-    if sizes and probe.size_param is None:
-        raise ValueError(f"--size: system {system!r} has no size parameter")
-    systems = {L: make_system(system, **({} if L is None else {probe.size_param: L})) for L in size_list}
+    systems = {L: _sized_system(system, probe.size_param, L) for L in size_list}
     for s in systems.values():
         s.points(points)  # validate every point before any work starts
 
@@ -220,10 +220,9 @@ def _import_analysis() -> None:
     try:
         import netCDF4  # noqa: F401
 
-        from . import detectors  # noqa: F401
-        from .plot import pyplot
+        import matplotlib.figure  # noqa: F401
 
-        pyplot()
+        from . import detectors  # noqa: F401
     except ImportError:
         pass
 
@@ -273,13 +272,16 @@ def _detect(summary: dict[str, Any], scans: dict[int, Any], system: Any, parsed:
     if len(scanned) == 1:
         exact = [cp.value for cp in reference_on(None)]
         if obs is not None:
-            summary["outputs"]["plot"] = plot_observables(obs, out / "observables.png", exact[0] if len(exact) == 1 else None)
+            plot_observables(obs, exact=exact[0] if len(exact) == 1 else None, path=out / "observables.png")
+            summary["outputs"]["plot"] = str(out / "observables.png")
         if detect and detectors:
-            summary["outputs"]["detectors_plot"] = plot_indicators(detectors, out / "detectors.png", exact)
+            plot_indicators(detectors, exact=exact, path=out / "detectors.png")
+            summary["outputs"]["detectors_plot"] = str(out / "detectors.png")
     elif detectors:
         other_values = np.linspace(float(values[scanned[1]].min()), float(values[scanned[1]].max()), 33)
         curve = [cp for v in other_values for cp in reference_on({scanned[1]: float(v)})]
-        summary["outputs"]["detectors_plot"] = plot_boundary_estimates(detectors, out / "boundaries.png", curve)
+        plot_boundary_estimates(detectors, reference=curve, path=out / "boundaries.png")
+        summary["outputs"]["detectors_plot"] = str(out / "boundaries.png")
     for name, det in detectors.items():
         for cp in det.critical_points_:
             entry = {"detector": name, **cp.to_dict()}
@@ -314,14 +316,29 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(f"{kind:>8}: {path}")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        console.print(f"phasemapper {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", metavar="", callback=_print_version, is_eager=True,
+                                                   help="Print the version and exit.")] = False) -> None:
+    """Find phase boundaries and map phase diagrams."""
+
+
 @app.command("systems")
 def systems_command() -> None:
     """List the systems, their axes (default bounds) and phases."""
     from .systems import make_system, registered_systems
 
     table = Table(title="phasemapper systems")
-    for col in ("name", "axes", "phases", "critical points", "source"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True, min_width=max(map(len, registered_systems())))  # names are typed: whole
+    for col in ("axes", "phases", "critical points", "source"):
+        table.add_column(col, overflow="fold")
     for name in sorted(registered_systems()):
         s = make_system(name)
         axes = ", ".join(
@@ -338,17 +355,17 @@ def systems_command() -> None:
 
 @app.command("scan")
 def scan_command(
-    system: Annotated[str, typer.Argument(help="System name, see `phasemapper systems`.")],
-    axis: Annotated[list[str], typer.Option("--axis", help="NAME=LOW:HIGH:N or NAME=V1,V2 (repeatable); on a 2-D "
+    system: Annotated[str, typer.Argument(metavar="SYSTEM", help="System name (phasemapper systems lists them).")],
+    axis: Annotated[list[str], typer.Option("--axis", metavar="NAME=LOW:HIGH:N", help="NAME=LOW:HIGH:N or NAME=V1,V2 (repeatable); on a 2-D "
                                             "grid the detectors read along the first axis given.")],
-    size: Annotated[str | None, typer.Option("--size", help="Lattice sizes, e.g. 16,32,64.")] = None,
-    samples: Annotated[int, typer.Option("--samples", help="Samples per point.")] = 300,
-    seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("runs/scan"),
-    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: one per core).")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    size: Annotated[str | None, typer.Option("--size", metavar="L,...", help="Lattice sizes, e.g. 16,32,64.")] = None,
+    samples: Annotated[int, typer.Option("--samples", metavar="N", help="Samples per point.")] = 300,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Root seed.")] = 0,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Output directory.")] = Path("runs/scan"),
+    workers: Annotated[int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per core).")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="")] = True,
     detect: Annotated[str | None, typer.Option(
-        "--detect", help="Detectors, comma-separated: observables, helicity, confusion, supervised, pca, "
+        "--detect", metavar="NAME[:KEY=VALUE],...", help="Detectors, comma-separated: observables, helicity, confusion, supervised, pca, "
         "divergence, fisher, learnability, optimal (default: the physics observables the scan has); "
         "options as NAME:KEY=VALUE, e.g. divergence:locate=drop:n_bootstrap=50.")] = None,
 ) -> None:
@@ -357,9 +374,10 @@ def scan_command(
     Each estimate is compared with the system's reference transition on its own line.
     """
     if detect is not None:
-        from .detectors import parse_detectors
+        from .detectors import DETECTORS, parse_detectors
 
-        parse_detectors(detect)  # reject a bad list before any sampling
+        for name in parse_detectors(detect):  # reject a bad list, or a missing extra, before any sampling
+            require(*DETECTORS[name].requires, by=f"--detect {name}")
     summary = run_scan(system, axis, size, samples, seed, out, workers, progress, detect)
     _exit_if_mostly_failed(len(summary["failures"]), summary["n_points"])
 
@@ -439,17 +457,43 @@ def _kept_on_os_error(out: Path, advice: str) -> Iterator[None]:
         raise
 
 
-def _check_workers(workers: int | None) -> None:
-    from .systems._base import check_positive_int
+def _check_options(**values: Any) -> None:
+    """Check numeric options before any work, naming each as typed (``--samples``, not ``n_samples``);
+    ``None`` is an option not given."""
+    from .systems._base import check_positive_int, check_positive_number
 
-    if workers is not None:
-        check_positive_int("--workers", workers)
+    for name, value in values.items():
+        option = "--" + name.replace("_", "-")
+        if value is None:
+            continue
+        if name == "seed":
+            check_positive_int(option, value, minimum=0)
+        elif name in ("samples", "budget", "batch_size", "workers"):
+            check_positive_int(option, value)
+        else:
+            check_positive_number(option, value, " of seconds" if name in ("time_limit", "timeout") else "")
+
+
+def _sized_system(name: str, size_param: str | None, size: int | None) -> Any:
+    """``make_system(name)`` at lattice size ``size``; a bad size is reported as ``--size``."""
+    from .systems import make_system
+
+    if size is None:
+        return make_system(name)
+    if size_param is None:
+        raise ValueError(f"--size: system {name!r} has no size parameter")
+    try:
+        return make_system(name, **{size_param: size})
+    except (TypeError, ValueError) as exc:
+        if str(exc).startswith(f"{size_param} "):
+            raise type(exc)(f"--size {size}: {exc}") from None
+        raise
 
 
 def _executor_for(dask: str | None, workers: int | None) -> tuple[Any, Any]:
     from ._executors import dask_executor, default_executor
 
-    _check_workers(workers)
+    _check_options(workers=workers)
     if dask:
         return dask_executor(dask)
     executor = default_executor(workers)
@@ -457,10 +501,10 @@ def _executor_for(dask: str | None, workers: int | None) -> tuple[Any, Any]:
 
 
 def _finish_run(result: Any) -> None:
-    from .plot import plot_phase_map
     from .report import write_report
 
-    png = plot_phase_map(result.phase_map, result.points, result.labels, result.path / "phase_map.png")
+    png = result.path / "phase_map.png"
+    result.plot(path=png)
     report = write_report(result.path)
     table = Table(title=f"campaign: {result.n_evaluations} evaluations ({result.stop_reason})")
     table.add_column("phase")
@@ -481,45 +525,46 @@ def _finish_run(result: Any) -> None:
 
 @app.command("map")
 def map_command(
-    system: Annotated[str, typer.Argument(help="System name, see `phasemapper systems`.")],
-    axis: Annotated[list[str] | None, typer.Option("--axis", help="NAME=LOW:HIGH (repeatable; default: the system's space).")] = None,
-    budget: Annotated[int | None, typer.Option("--budget", help="Number of evaluations.")] = 100,
-    planner: Annotated[str, typer.Option("--planner", help="boundary, refine, grid, sobol or random.")] = "boundary",
-    model: Annotated[str, typer.Option("--model", help="Phase-map model: gp or knn.")] = "gp",
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Evaluations per batch.")] = None,
-    samples: Annotated[int | None, typer.Option("--samples", help="Samples per evaluation.")] = None,
-    size: Annotated[int | None, typer.Option("--size", help="Lattice size of the system.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
-    prior: Annotated[Path | None, typer.Option("--prior", help="JSON file of prior regions/boundaries.")] = None,
-    entropy_goal: Annotated[float | None, typer.Option("--entropy-goal", help="Stop at this mean entropy (nats).")] = None,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Stop after this many seconds.")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds one evaluation may take.")] = None,
-    dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler tcp://HOST:PORT.")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: one per core).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Run directory (must not hold a run).")] = Path("runs/map"),
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
-    experiment: Annotated[bool, typer.Option("--experiment", help="calphad: measure with an Experiment around the database and refit the theory in the loop.")] = False,
-    components: Annotated[str | None, typer.Option("--components", help="calphad with your own TDB: A,B.")] = None,
-    detection_limit: Annotated[float, typer.Option("--detection-limit", help="Experiment: smallest phase fraction seen.")] = EXPERIMENT_DEFAULTS["detection_limit"],
-    flip: Annotated[float, typer.Option("--flip", help="Experiment: probability a reported assemblage is wrong.")] = EXPERIMENT_DEFAULTS["flip"],
-    free: Annotated[str, typer.Option("--free", help="Theory: free Redlich-Kister terms PHASE:ORDER,...")] = EXPERIMENT_DEFAULTS["free"],
-    perturb: Annotated[str | None, typer.Option("--perturb", help="Theory: starting offsets NAME=J/mol,... (the theory starts wrong by these).")] = None,
-    theory: Annotated[bool, typer.Option("--theory/--no-theory", help="With --experiment: refit the CALPHAD theory in the loop.")] = True,
+    system: Annotated[str, typer.Argument(metavar="SYSTEM", help="System name (phasemapper systems lists them).")],
+    axis: Annotated[list[str] | None, typer.Option("--axis", metavar="NAME=LOW:HIGH", help="NAME=LOW:HIGH (repeatable; default: the system's space).")] = None,
+    budget: Annotated[int | None, typer.Option("--budget", metavar="N", help="Number of evaluations.")] = 100,
+    planner: Annotated[str, typer.Option("--planner", metavar="NAME", help="boundary, refine, grid, sobol or random.")] = "boundary",
+    model: Annotated[str, typer.Option("--model", metavar="NAME", help="Phase-map model: gp or knn.")] = "gp",
+    batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="N", help="Evaluations per batch.")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", metavar="N", help="Samples per evaluation.")] = None,
+    size: Annotated[int | None, typer.Option("--size", metavar="L", help="Lattice size of the system.")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Root seed.")] = 0,
+    prior: Annotated[Path | None, typer.Option("--prior", metavar="FILE", help="JSON file of prior regions/boundaries.")] = None,
+    entropy_goal: Annotated[float | None, typer.Option("--entropy-goal", metavar="NATS", help="Stop at this mean entropy (nats).")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", metavar="SECONDS", help="Stop after this many seconds.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", metavar="SECONDS", help="Seconds one evaluation may take.")] = None,
+    dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="'local' (LocalCluster) or a scheduler tcp://HOST:PORT.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per core).")] = None,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Run directory (must not hold a run).")] = Path("runs/map"),
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="")] = True,
+    experiment: Annotated[bool, typer.Option("--experiment", metavar="", help="calphad: measure with an Experiment around the database and refit the theory in the loop.")] = False,
+    components: Annotated[str | None, typer.Option("--components", metavar="A,B", help="calphad with your own TDB: A,B.")] = None,
+    detection_limit: Annotated[float, typer.Option("--detection-limit", metavar="FRACTION", help="Experiment: smallest phase fraction seen.")] = EXPERIMENT_DEFAULTS["detection_limit"],
+    flip: Annotated[float, typer.Option("--flip", metavar="P", help="Experiment: probability a reported assemblage is wrong.")] = EXPERIMENT_DEFAULTS["flip"],
+    free: Annotated[str, typer.Option("--free", metavar="PHASE:ORDER,...", help="Theory: free Redlich-Kister terms PHASE:ORDER,...")] = EXPERIMENT_DEFAULTS["free"],
+    perturb: Annotated[str | None, typer.Option("--perturb", metavar="NAME=J/MOL,...", help="Theory: starting offsets NAME=J/mol,... (the theory starts wrong by these).")] = None,
+    theory: Annotated[bool, typer.Option("--theory/--no-theory", metavar="", help="With --experiment: refit the CALPHAD theory in the loop.")] = True,
 ) -> None:
     """Map a phase diagram with few evaluations; writes a resumable run directory, plot and report.
 
-    ``calphad:pbsn``, ``calphad:bisn`` or ``calphad:PATH.tdb`` maps a binary CALPHAD diagram; with
-    ``--experiment`` each evaluation is a simulated measurement and the theory is refit in the loop.
+    SYSTEM calphad:pbsn, calphad:bisn or calphad:PATH.tdb maps a binary CALPHAD diagram; with
+    --experiment each evaluation is a simulated measurement and the theory is refit in the loop.
     """
     from . import Campaign
-    from ._campaign import check_run_limits
     from .maps import load_priors
     from .systems import make_system
 
     # everything the user typed is checked before the run directory is created, so a typo leaves nothing behind
-    check_run_limits(budget, entropy_goal, time_limit)
-    _check_workers(workers)
+    _check_options(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, timeout=timeout,
+                   batch_size=batch_size, samples=samples, seed=seed, workers=workers)
     calphad = system.lower().startswith("calphad:")
+    if calphad:
+        require("pycalphad", by="calphad systems")
     if not experiment:
         values = {"detection_limit": detection_limit, "flip": flip, "free": free}
         given = {f"--{k.replace('_', '-')}": v != EXPERIMENT_DEFAULTS[k] for k, v in values.items()}
@@ -535,13 +580,7 @@ def map_command(
     else:
         if experiment:
             raise ValueError("--experiment: only for calphad:DATABASE systems")
-        probe = make_system(system)
-        params = {}
-        if size is not None:
-            if probe.size_param is None:
-                raise ValueError(f"--size: system {system!r} has no size parameter")
-            params[probe.size_param] = size
-        sys_obj = make_system(system, **params)
+        sys_obj = _sized_system(system, make_system(system).size_param, size)
     space = _map_space(sys_obj, axis or [])
     priors = load_priors(prior) if prior is not None else None
     if planner not in ("boundary", "refine", "grid", "sobol", "random"):
@@ -611,15 +650,16 @@ def _theory_summary(theory: Any, store: Any) -> None:
 
 @app.command("resume")
 def resume_command(
-    run: Annotated[Path, typer.Argument(help="Run directory written by `phasemapper map`.")],
-    budget: Annotated[int | None, typer.Option("--budget", help="New total budget (default: the run's own).")] = None,
-    dask: Annotated[str | None, typer.Option("--dask", help="'local' or a scheduler tcp://HOST:PORT.")] = None,
-    workers: Annotated[int | None, typer.Option("--workers")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory written by phasemapper map.")],
+    budget: Annotated[int | None, typer.Option("--budget", metavar="N", help="New total budget (default: the run's own).")] = None,
+    dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="'local' or a scheduler tcp://HOST:PORT.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", metavar="N")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="")] = True,
 ) -> None:
     """Continue a run (killed or finished) to its budget, with nothing lost or evaluated twice."""
     from . import Campaign
 
+    _check_options(budget=budget, workers=workers)
     campaign = Campaign.resume(run)
     executor, close = _executor_for(dask, workers)
     campaign.executor = executor
@@ -632,17 +672,18 @@ def resume_command(
 
 
 @app.command("plot")
-def plot_command(run: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
+def plot_command(run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory.")]) -> None:
     """Draw the phase map, its uncertainty and the evaluated points in order (phase_map.png)."""
     from ._campaign import load_run
-    from .plot import plot_phase_map
 
     result = load_run(run)
-    console.print(plot_phase_map(result.phase_map, result.points, result.labels, result.path / "phase_map.png"))
+    png = result.path / "phase_map.png"
+    result.plot(path=png)
+    console.print(str(png))
 
 
 @app.command("report")
-def report_command(run: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
+def report_command(run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory.")]) -> None:
     """Write one self-contained HTML report of a run (report.html)."""
     from .report import write_report
 
@@ -651,8 +692,8 @@ def report_command(run: Annotated[Path, typer.Argument(help="Run directory.")]) 
 
 @app.command("demo")
 def demo_command(
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = DEMO["out"],  # type: ignore[assignment]
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Output directory.")] = DEMO["out"],  # type: ignore[assignment]
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="")] = True,
 ) -> None:
     """Run the main job on built-in defaults: locate the 2-D Ising Tc from L = 16, 32, 64."""
     console.print(
@@ -693,13 +734,17 @@ def main(argv: list[str] | None = None) -> None:
         print("aborted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except TyperException as exc:  # usage errors: unknown option, bad value type, ...
-        message = exc.format_message()
-        if message:  # an empty one follows the help shown for a bare `phasemapper`
-            print(f"error: {message}", file=sys.stderr)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare ``phasemapper``: the help is the message
+            print(exc.format_message())
+        else:
+            print(f"error: {exc.format_message()}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     except (ValueError, TypeError, OSError) as exc:  # bad input, or an output path that cannot be written
         message = "; ".join([str(exc), *getattr(exc, "__notes__", [])])  # notes say where, and what is kept
         print("error: " + " ".join(message.split()), file=sys.stderr)  # one line, whatever the message
+        sys.exit(EXIT_BAD_INPUT)
+    except MissingDependency as exc:  # an optional extra is not installed: say which
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     except EvaluationError as exc:  # nothing succeeded: each distinct error, its count and first point
         lines = [" ".join(line.split()) for line in str(exc).splitlines()]

@@ -1,34 +1,69 @@
-"""Matplotlib figures (imported lazily; never needed by the core)."""
+"""Matplotlib figures of scans, detectors and phase maps (imported lazily; never needed by the core).
+
+Every function draws onto the Axes it is given (``ax=``, or ``axes=`` for several panels) and returns
+them, so a figure can be composed in a notebook. Without Axes it makes a figure of its own: through
+``matplotlib.pyplot`` when nothing is to be written (a notebook shows it), or a bare
+``matplotlib.figure.Figure`` when ``path=`` is given, written there. Nothing here selects a backend
+or changes matplotlib's settings.
+
+Examples
+--------
+>>> import numpy as np, xarray as xr
+>>> from matplotlib.figure import Figure
+>>> from phasemapper.plot import plot_phase_map
+>>> x = np.linspace(0, 1, 16)
+>>> p = 1 / (1 + np.exp(-(x - 0.4) / 0.05))
+>>> pm_ = xr.Dataset({"proba": (("phase", "x"), [1 - p, p]), "label": ("x", np.where(p > 0.5, "b", "a")),
+...                   "entropy": ("x", -(p * np.log(p) + (1 - p) * np.log(1 - p)))},
+...                  coords={"x": x, "phase": ["a", "b"]})
+>>> axes = Figure().subplots(1, 3)
+>>> [ax.get_title() for ax in plot_phase_map(pm_, [[0.2], [0.7]], ["a", "b"], axes=axes)]
+['', 'uncertainty', 'evaluated points (2), in order']
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._types import CriticalPoint
     from .detectors import Observables
 
-__all__ = ["plot_observables", "plot_indicators", "plot_boundary_estimates", "plot_phase_map"]
+__all__ = ["plot_observables", "plot_indicator", "plot_indicators", "plot_boundary_estimates", "plot_phase_map",
+           "plot_map", "plot_uncertainty", "plot_points"]
 
 
-def pyplot() -> Any:
-    """``matplotlib.pyplot`` on the non-interactive Agg backend (files only; no display needed)."""
-    import matplotlib
+def _axes(given: Any, nrows: int, ncols: int, figsize: tuple[float, float], path: Any) -> Any:
+    """``given`` Axes, or new ones: on a bare Figure when a file is to be written, else through pyplot."""
+    if given is not None:
+        return given
+    if path is not None:
+        from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+        fig = Figure(figsize=figsize)
+    else:
+        import matplotlib.pyplot as plt
 
-    return plt
+        fig = plt.figure(figsize=figsize)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return axes[0, 0] if nrows == ncols == 1 else axes
 
 
-def _save(fig: Any, path: str | os.PathLike, dpi: int = 110) -> str:
-    """Lay out, write and close ``fig``; return the path as a string."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    pyplot().close(fig)
-    return str(path)
+def _figure_of(axes: Any) -> Any:
+    return np.ravel(axes)[0].figure
+
+
+def _write(axes: Any, path: str | os.PathLike | None, dpi: int = 110) -> None:
+    """Lay out and write the figure holding ``axes`` to ``path``, if one is given."""
+    if path is not None:
+        fig = _figure_of(axes)
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
 
 
 _PANELS = (
@@ -39,82 +74,96 @@ _PANELS = (
 )
 
 
-def plot_observables(obs: Observables, path: str | os.PathLike, exact: float | None = None) -> str:
-    """Four panels of a fitted :class:`~phasemapper.detectors.Observables` with its Tc estimates.
+def _critical_band(ax: Any, cp: CriticalPoint, color: str, label: str | None = None) -> None:
+    ax.axvline(cp.value, color=color, lw=1, label=label or f"{cp.value:.4f} ± {cp.uncertainty:.4f}")
+    ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color=color, alpha=0.12)
 
-    Writes a PNG to ``path`` and returns the path. ``exact`` draws the exact
-    critical value as a dashed line for comparison.
-    """
-    plt = pyplot()
+
+def _exact_values(exact: float | Sequence[float] | None) -> list[float]:
+    return [] if exact is None else [float(exact)] if np.ndim(exact) == 0 else [float(v) for v in exact]
+
+
+def plot_observables(obs: Observables, *, axes: Any = None, exact: float | None = None,
+                     path: str | os.PathLike | None = None) -> Any:
+    """Four panels of a fitted :class:`~phasemapper.detectors.Observables` (``|m|``, susceptibility, specific heat,
+    Binder cumulant per size) with its critical-point estimates; ``exact`` draws the exact value dashed.
+    ``axes``: a 2 x 2 array of Axes. Returns the axes (written to ``path`` if given)."""
+    axes = _axes(axes, 2, 2, (10, 7.5), path)
     data = obs.observables_
     axis = obs.axis
     x = data[axis].values
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), sharex=True)
-    for ax, (name, label) in zip(axes.ravel(), _PANELS):
+    for ax, (name, label) in zip(np.ravel(axes), _PANELS):
         for L in data["L"].values:
-            ax.errorbar(
-                x, data[name].sel(L=L).values, yerr=data[f"{name}_err"].sel(L=L).values,
-                marker="o", ms=3, lw=1, capsize=2, label=f"L = {L}",
-            )
+            ax.errorbar(x, data[name].sel(L=L).values, yerr=data[f"{name}_err"].sel(L=L).values,
+                        marker="o", ms=3, lw=1, capsize=2, label=f"L = {L}")
         for cp, color in zip(obs.critical_points_, ("tab:red", "tab:purple")):
-            ax.axvline(cp.value, color=color, lw=1, label=f"{cp.method}: {cp.value:.4f} ± {cp.uncertainty:.4f}")
-            ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color=color, alpha=0.12)
+            _critical_band(ax, cp, color, f"{cp.method}: {cp.value:.4f} ± {cp.uncertainty:.4f}")
         if exact is not None:
             ax.axvline(exact, color="k", ls="--", lw=1, label=f"exact: {exact:.4f}")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    for ax in axes[1]:
+    for ax in np.atleast_2d(axes)[-1]:
         ax.set_xlabel(axis)
-    axes[0, 0].legend(fontsize=7, loc="lower left")
-    return _save(fig, path, dpi=120)
+    np.ravel(axes)[0].legend(fontsize=7, loc="lower left")
+    _write(axes, path, dpi=120)
+    return axes
 
 
-def plot_indicators(detectors: dict, path: str | os.PathLike, exact: float | Sequence[float] | None = None) -> str:
-    """One panel per fitted detector: its ``indicator_`` curve per size and its critical points.
+def plot_indicator(detector: Any, *, ax: Any = None, exact: float | Sequence[float] | None = None,
+                   title: str | None = None, path: str | os.PathLike | None = None) -> Any:
+    """A fitted detector's ``indicator_`` curve per size and its first critical point, on ``ax``.
 
-    ``detectors`` maps a name to a fitted detector on a 1-D scan; ``exact`` is the reference
-    transition (or several, e.g. two on one line). Writes a PNG and returns its path.
+    ``exact`` is the reference transition (or several). Returns the Axes.
     """
-    exact_values = [] if exact is None else [float(exact)] if isinstance(exact, (int, float)) else [float(v) for v in exact]
-    plt = pyplot()
+    ax = _axes(ax, 1, 1, (5.0, 3.6), path)
+    curve = detector.indicator_
+    axis = curve.dims[-1]
+    for L in curve["L"].values if "L" in curve.dims else [None]:
+        c = curve.sel(L=L) if L is not None else curve
+        if c.ndim > 1:  # a 2-D grid: one curve per line
+            continue
+        ax.plot(c[axis].values, c.values, marker="o", ms=2, lw=1, label=f"L = {L}" if L is not None else None)
+    for cp in detector.critical_points_[:1]:
+        _critical_band(ax, cp, "tab:red")
+    for value in _exact_values(exact):
+        ax.axvline(value, color="k", ls="--", lw=1, label=f"exact {value:.4f}")
+    ax.set_xlim(float(curve[axis].min()), float(curve[axis].max()))
+    ax.set_title(title if title is not None else f"{type(detector).__name__}: {curve.name or ''}", fontsize=9)
+    ax.set_xlabel(axis)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6)
+    _write(ax, path)
+    return ax
 
+
+def plot_indicators(detectors: dict[str, Any], *, exact: float | Sequence[float] | None = None,
+                    path: str | os.PathLike | None = None) -> Any:
+    """One panel per fitted detector (:func:`plot_indicator`), three to a row. Returns the Figure."""
     n = len(detectors)
+    if n == 0:
+        raise ValueError("detectors: give at least one fitted detector")
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
-    for ax, (name, det) in zip(axes.ravel(), detectors.items()):
-        curve = det.indicator_
-        axis = curve.dims[-1]
-        for L in curve["L"].values if "L" in curve.dims else [None]:
-            c = curve.sel(L=L) if L is not None else curve
-            ax.plot(c[axis].values, c.values, marker="o", ms=2, lw=1, label=f"L = {L}" if L is not None else None)
-        for cp in det.critical_points_[:1]:
-            ax.axvline(cp.value, color="tab:red", lw=1, label=f"{cp.value:.4f} ± {cp.uncertainty:.4f}")
-            ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color="tab:red", alpha=0.12)
-        for value in exact_values:
-            ax.axvline(value, color="k", ls="--", lw=1, label=f"exact {value:.4f}")
-        ax.set_xlim(float(curve[axis].min()), float(curve[axis].max()))
-        ax.set_title(f"{name}: {curve.name or ''}", fontsize=9)
-        ax.set_xlabel(axis)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    for ax in axes.ravel()[n:]:
+    axes = _axes(None, rows, cols, (4.6 * cols, 3.4 * rows), path)
+    for ax, (name, det) in zip(np.ravel(axes), detectors.items()):
+        plot_indicator(det, ax=ax, exact=exact, title=f"{name}: {det.indicator_.name or ''}")
+    for ax in np.ravel(axes)[n:]:
         ax.set_visible(False)
-    return _save(fig, path)
+    _write(axes, path)
+    return _figure_of(axes)
 
 
-def plot_boundary_estimates(detectors: dict, path: str | os.PathLike, reference: Sequence[CriticalPoint] = ()) -> str:
+def plot_boundary_estimates(detectors: dict[str, Any], *, ax: Any = None, reference: Sequence[CriticalPoint] = (),
+                            path: str | os.PathLike | None = None) -> Any:
     """Where each detector puts the transition on each line of a 2-D grid, against the reference.
 
     ``detectors`` maps a name to a detector fitted on 2-D grids, whose critical points carry
     their line in ``at``; each line shows the detector's first estimate (the finite-size
     extrapolation when there is one) with its one-sigma bar. ``reference`` holds reference
     transitions on many lines (:meth:`~phasemapper.systems.System.reference_transitions`),
-    drawn as a dotted curve. Writes a PNG and returns its path.
+    drawn as dots. Returns the Axes.
     """
-    plt = pyplot()
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    ax = _axes(ax, 1, 1, (6.4, 4.6), path)
     along = other = None
     for k, (name, det) in enumerate(detectors.items()):
         firsts: dict[tuple, CriticalPoint] = {}
@@ -136,78 +185,124 @@ def plot_boundary_estimates(detectors: dict, path: str | os.PathLike, reference:
     ax.set_ylabel(f"transition along {along}" if along else "")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    _write(ax, path)
+    return ax
 
 
-def plot_phase_map(phase_map: Any, points: Any, labels: Any, path: str | os.PathLike, reference: Any = None) -> str:
-    """Three panels of a campaign: the phase map with its boundaries and band, the uncertainty (entropy),
-    and the evaluated points numbered in the order they were asked.
+def _phase_codes(phase_map: Any) -> tuple[list[str], dict[str, int], Any]:
+    import matplotlib
+
+    phases = [str(p) for p in phase_map["phase"].values]
+    return phases, {p: i for i, p in enumerate(phases)}, matplotlib.colormaps["tab10"]
+
+
+def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str | os.PathLike | None = None) -> Any:
+    """The most likely phase with its boundaries and their uncertainty band (2-D), or each phase's
+    probability (1-D); ``reference`` labels on the map's grid are drawn as a dotted contour. Returns the Axes."""
+    ax = _axes(ax, 1, 1, (5.4, 4.6), path)
+    phases, codes, cmap = _phase_codes(phase_map)
+    names = list(phase_map["label"].dims)
+    if len(names) == 1:
+        x = phase_map[names[0]].values
+        for k, p in enumerate(phases):
+            ax.plot(x, phase_map["proba"].sel(phase=p).values, color=cmap(k), label=p)
+        ax.set_xlabel(names[0])
+        ax.set_ylabel("probability")
+        ax.legend(fontsize=8)
+        _write(ax, path)
+        return ax
+    from matplotlib.colors import ListedColormap
+
+    xn, yn = names[:2]
+    x, y = phase_map[xn].values, phase_map[yn].values
+    label_idx = np.vectorize(codes.get)(phase_map["label"].values.astype(str))
+    ax.imshow(label_idx.T, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), aspect="auto",
+              cmap=ListedColormap([cmap(k) for k in range(len(phases))]), vmin=-0.5, vmax=len(phases) - 0.5,
+              alpha=0.55, interpolation="nearest")
+    for b in json.loads(phase_map.attrs.get("boundaries", "[]")):
+        for line in b["lines"]:
+            arr = np.asarray(line)
+            ax.plot(arr[:, 0], arr[:, 1], color="k", lw=1.5)
+        for line in b["band"]:
+            arr = np.asarray(line)
+            ax.plot(arr[:, 0], arr[:, 1], color="k", lw=0.7, ls="--")
+    if reference is not None:
+        ref_idx = np.vectorize(codes.get)(np.asarray(reference).astype(str))
+        ax.contour(x, y, ref_idx.T, levels=np.arange(len(phases)) + 0.5, colors="magenta", linestyles=":")
+    for k, p in enumerate(phases):
+        ax.plot([], [], color=cmap(k), lw=6, alpha=0.55, label=p)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title("phase map (boundaries, dashed: uncertainty band" + (", dotted: reference)" if reference is not None
+                                                                       else ")"))
+    ax.set_xlabel(xn)
+    ax.set_ylabel(yn)
+    _write(ax, path)
+    return ax
+
+
+def plot_uncertainty(phase_map: Any, *, ax: Any = None, path: str | os.PathLike | None = None) -> Any:
+    """The entropy of the phase probabilities (nats) over the map. Returns the Axes."""
+    ax = _axes(ax, 1, 1, (5.4, 4.6), path)
+    names = list(phase_map["label"].dims)
+    if len(names) == 1:
+        ax.plot(phase_map[names[0]].values, phase_map["entropy"].values, color="k")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel("entropy (nats)")
+    else:
+        xn, yn = names[:2]
+        x, y = phase_map[xn].values, phase_map[yn].values
+        im = ax.imshow(phase_map["entropy"].values.T, origin="lower", extent=(x[0], x[-1], y[0], y[-1]),
+                       aspect="auto", cmap="viridis")
+        ax.figure.colorbar(im, ax=ax, label="entropy (nats)")
+        ax.set_xlabel(xn)
+        ax.set_ylabel(yn)
+    ax.set_title("uncertainty")
+    _write(ax, path)
+    return ax
+
+
+def plot_points(phase_map: Any, points: Any, labels: Any, *, ax: Any = None,
+                path: str | os.PathLike | None = None) -> Any:
+    """The evaluated ``points`` in the order they were asked (numbered when there are few), edged by their
+    phase ``labels``. Returns the Axes."""
+    ax = _axes(ax, 1, 1, (5.4, 4.6), path)
+    phases, codes, cmap = _phase_codes(phase_map)
+    names = list(phase_map["label"].dims)
+    points = np.asarray(points, dtype=float).reshape(-1, len(names))
+    colors = [cmap(codes[str(lab)]) for lab in labels]
+    order = np.arange(len(points))
+    if len(names) == 1:
+        ax.scatter(points[:, 0], order, c=colors, s=14)
+        ax.set_xlabel(names[0])
+        ax.set_ylabel("evaluation order")
+    else:
+        xn, yn = names[:2]
+        x, y = phase_map[xn].values, phase_map[yn].values
+        sc = ax.scatter(points[:, 0], points[:, 1], c=order, cmap="plasma", s=18, edgecolors=colors, linewidths=1.2)
+        if len(points) <= 80:
+            for i, p in enumerate(points):
+                ax.annotate(str(i + 1), p[:2], fontsize=6, xytext=(2, 2), textcoords="offset points")
+        ax.figure.colorbar(sc, ax=ax, label="evaluation order")
+        ax.set_xlim(x[0], x[-1])
+        ax.set_ylim(y[0], y[-1])
+        ax.set_xlabel(xn)
+        ax.set_ylabel(yn)
+    ax.set_title(f"evaluated points ({len(points)}), in order")
+    _write(ax, path)
+    return ax
+
+
+def plot_phase_map(phase_map: Any, points: Any, labels: Any, *, axes: Any = None, reference: Any = None,
+                   path: str | os.PathLike | None = None) -> Any:
+    """Three panels of a campaign: :func:`plot_map`, :func:`plot_uncertainty` and :func:`plot_points`.
 
     ``phase_map`` is a phase-map Dataset (``proba``, ``label``, ``entropy``; boundaries in attrs),
     ``points`` the ``(n, ndim)`` evaluated points in order, ``labels`` their phase names, and
-    ``reference`` optional reference labels on the map's grid (drawn as a dotted contour).
+    ``reference`` optional reference labels on the map's grid. ``axes``: three Axes. Returns them.
     """
-    import json
-
-    plt = pyplot()
-    import numpy as np
-
-    phases = [str(p) for p in phase_map["phase"].values]
-    axes_names = [d for d in phase_map["label"].dims]
-    codes = {p: i for i, p in enumerate(phases)}
-    label_idx = np.vectorize(codes.get)(phase_map["label"].values.astype(str))
-    cmap = plt.get_cmap("tab10")
-    points = np.asarray(points, dtype=float).reshape(-1, len(axes_names))
-    point_idx = np.array([codes[str(lab)] for lab in labels], dtype=int)
-    fig, axs = plt.subplots(1, 3, figsize=(16, 4.8))
-    if len(axes_names) == 1:
-        x = phase_map[axes_names[0]].values
-        for k, p in enumerate(phases):
-            axs[0].plot(x, phase_map["proba"].sel(phase=p).values, color=cmap(k), label=p)
-        axs[0].set_ylabel("probability")
-        axs[1].plot(x, phase_map["entropy"].values, color="k")
-        axs[2].scatter(points[:, 0], np.arange(len(points)), c=[cmap(k) for k in point_idx], s=14)
-        axs[2].set_ylabel("evaluation order")
-        for ax in axs:
-            ax.set_xlabel(axes_names[0])
-        axs[0].legend(fontsize=8)
-    else:
-        xn, yn = axes_names[:2]
-        x, y = phase_map[xn].values, phase_map[yn].values
-        extent = (x[0], x[-1], y[0], y[-1])
-        from matplotlib.colors import ListedColormap
-
-        phase_cmap = ListedColormap([cmap(k) for k in range(len(phases))])
-        axs[0].imshow(label_idx.T, origin="lower", extent=extent, aspect="auto", cmap=phase_cmap,
-                      vmin=-0.5, vmax=len(phases) - 0.5, alpha=0.55, interpolation="nearest")
-        for b in json.loads(phase_map.attrs.get("boundaries", "[]")):
-            for line in b["lines"]:
-                arr = np.asarray(line)
-                axs[0].plot(arr[:, 0], arr[:, 1], color="k", lw=1.5)
-            for line in b["band"]:
-                arr = np.asarray(line)
-                axs[0].plot(arr[:, 0], arr[:, 1], color="k", lw=0.7, ls="--")
-        if reference is not None:
-            ref_idx = np.vectorize(codes.get)(np.asarray(reference).astype(str))
-            axs[0].contour(x, y, ref_idx.T, levels=np.arange(len(phases)) + 0.5, colors="magenta", linestyles=":")
-        for k, p in enumerate(phases):
-            axs[0].plot([], [], color=cmap(k), lw=6, alpha=0.55, label=p)
-        axs[0].legend(fontsize=8, loc="best")
-        axs[0].set_title("phase map (boundaries, dashed: uncertainty band" + (", dotted: reference)" if reference is not None else ")"))
-        im = axs[1].imshow(phase_map["entropy"].values.T, origin="lower", extent=extent, aspect="auto", cmap="viridis")
-        fig.colorbar(im, ax=axs[1], label="entropy (nats)")
-        axs[1].set_title("uncertainty")
-        order = np.arange(len(points))
-        sc = axs[2].scatter(points[:, 0], points[:, 1], c=order, cmap="plasma", s=18,
-                            edgecolors=[cmap(k) for k in point_idx], linewidths=1.2)
-        if len(points) <= 80:
-            for i, p in enumerate(points):
-                axs[2].annotate(str(i + 1), p[:2], fontsize=6, xytext=(2, 2), textcoords="offset points")
-        fig.colorbar(sc, ax=axs[2], label="evaluation order")
-        axs[2].set_xlim(x[0], x[-1])
-        axs[2].set_ylim(y[0], y[-1])
-        axs[2].set_title(f"evaluated points ({len(points)}), in order")
-        for ax in axs:
-            ax.set_xlabel(xn)
-            ax.set_ylabel(yn)
-    return _save(fig, path)
+    axes = np.ravel(_axes(axes, 1, 3, (16, 4.8), path))
+    plot_map(phase_map, ax=axes[0], reference=reference)
+    plot_uncertainty(phase_map, ax=axes[1])
+    plot_points(phase_map, points, labels, ax=axes[2])
+    _write(axes, path)
+    return axes

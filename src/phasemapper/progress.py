@@ -27,12 +27,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-__all__ = ["ProgressBar", "show_progress", "progress_shown", "track"]
+__all__ = ["ProgressBar", "show_progress", "progress_shown", "track", "step"]
 
 T = TypeVar("T")
 
 _SHOWN: ContextVar[bool] = ContextVar("phasemapper_progress_shown", default=False)
 _live: dict[str, Any] = {"progress": None, "users": 0}  # the one Rich Progress on screen and how many bars use it
+_CURRENT: ContextVar[ProgressBar | None] = ContextVar("phasemapper_progress_current", default=None)
 
 
 @contextmanager
@@ -73,8 +74,10 @@ class ProgressBar:
         self.enabled = progress_shown() if enabled is None else bool(enabled)
         self._task: Any = None
         self._owner = False
+        self._token: Any = None
 
     def __enter__(self) -> ProgressBar:
+        self._token = _CURRENT.set(self)
         if self.enabled:
             progress = _live["progress"]
             if progress is None:
@@ -99,6 +102,7 @@ class ProgressBar:
         self.advance()
 
     def __exit__(self, *exc: Any) -> None:
+        _CURRENT.reset(self._token)
         if self._task is None:
             return
         progress, task, self._task = _live["progress"], self._task, None
@@ -108,6 +112,22 @@ class ProgressBar:
         if _live["users"] == 0:
             _live["progress"].stop()
             _live["progress"] = None
+
+
+def step(steps: int = 1) -> None:
+    """Advance the innermost bar entered in this context, if any: work deep inside a fit (an epoch, a
+    bootstrap replica) counts itself without being handed the bar.
+
+    Examples
+    --------
+    >>> with ProgressBar("epochs", total=2, enabled=False) as bar:
+    ...     step(); step()
+    >>> bar.completed
+    2
+    """
+    bar = _CURRENT.get()
+    if bar is not None:
+        bar.advance(steps)
 
 
 def track(items: Iterable[T], description: str, total: int | None = None, *,

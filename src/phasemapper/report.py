@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +65,6 @@ def critical_points_from_map(phase_map: xr.Dataset, axis: str, n_lines: int = 9,
     return out
 
 
-def _png(fig_path: str) -> str:
-    with open(fig_path, "rb") as fh:
-        return base64.b64encode(fh.read()).decode("ascii")
-
-
 def _table(headers: list[str], rows: list[list[Any]], css: str = "") -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
@@ -88,7 +83,6 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
     """
     from ._campaign import load_run
     from .metrics import boundary_distance, label_grid, misclassified_area
-    from .plot import plot_phase_map
     from .systems import make_system
 
     result = load_run(run)
@@ -102,9 +96,9 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
         reference, _ = label_grid(system, result.model.space, pm.sizes[axes[0]])
     except (ValueError, TypeError, NotImplementedError):
         reference = None
-    with tempfile.TemporaryDirectory() as tmp:
-        fig = plot_phase_map(pm, result.points, result.labels, os.path.join(tmp, "map.png"), reference)
-        figure = _png(fig)
+    png = io.BytesIO()
+    result.plot(reference=reference, path=png)
+    figure = base64.b64encode(png.getvalue()).decode("ascii")
 
     evals = result.evaluations
     summary = [

@@ -14,9 +14,10 @@ import xarray as xr
 from .._types import CriticalPoint
 from ._grid import ParameterGrid
 from ._indicators import grid_resolution
+from ._detector import Detector
 from ._observables import check_detector_params, extrapolate_to_infinite_size, scans_by_size
 
-__all__ = ["Analysis", "LineDetector"]
+__all__ = ["Analysis", "Detector", "LineDetector"]
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Analysis:
     locate: Callable[[np.ndarray, np.ndarray], float] | None
 
 
-class LineDetector:
+class LineDetector(Detector):
     """Base of detectors that turn per-sample data into indicator curves along ``axis``.
 
     Subclasses implement ``_per_sample(ds, grid)`` (an array whose first two axes
@@ -62,6 +63,10 @@ class LineDetector:
         check_detector_params(self.n_bootstrap, self.nu)
         by_size = scans_by_size(scans)
         rng = np.random.default_rng(self.seed)
+        with self._fit_progress(by_size):
+            return self._fit_sizes(by_size, rng)
+
+    def _fit_sizes(self, by_size: dict[int, xr.Dataset], rng: np.random.Generator) -> LineDetector:
         self.estimates_: dict[str, dict[int, list[tuple[dict[str, float], float, float, np.ndarray]]]] = {}
         curves: dict[str, dict[int, xr.DataArray]] = {}
         self._fit_extra: dict[int, Any] = {}
@@ -91,6 +96,7 @@ class LineDetector:
                     sigma = float(np.hypot(spread, grid_resolution(x)))
                     self.estimates_.setdefault(analysis.name, {}).setdefault(L, []).append((at, value, sigma, boot))
             self.fit_seconds_[L] = time.perf_counter() - started
+            self._size_done()
             for name, rows in per_row.items():
                 curves.setdefault(name, {})[L] = xr.concat(rows, dim=next(iter(rows[0].dims))) if len(rows) > 1 else rows[0]
         self.curves_ = {name: xr.concat(list(by_L.values()), dim=xr.Variable("L", list(by_L))) for name, by_L in curves.items()}

@@ -9,12 +9,13 @@ import numpy as np
 import xarray as xr
 
 from .._types import CriticalPoint
+from ._detector import Detector
 from ._observables import _first_root, extrapolate_to_infinite_size, scans_by_size
 
 __all__ = ["HelicityJump"]
 
 
-class HelicityJump:
+class HelicityJump(Detector):
     """T_BKT from where the helicity modulus meets the Nelson-Kosterlitz line ``2 T / pi``.
 
     For each size L the crossing ``T_L`` of ``Upsilon_L(T)`` with ``2 T / pi`` is
@@ -56,7 +57,7 @@ class HelicityJump:
     'helicity_jump'
     """
 
-    def __init__(self, axis: str = "T", variable: str = "helicity", n_bootstrap: int = 200, seed: int = 0) -> None:
+    def __init__(self, axis: str = "T", *, variable: str = "helicity", n_bootstrap: int = 200, seed: int = 0) -> None:
         self.axis = axis
         self.variable = variable
         self.n_bootstrap = n_bootstrap

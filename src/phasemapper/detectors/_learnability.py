@@ -7,6 +7,7 @@ import math
 import numpy as np
 import xarray as xr
 
+from ..progress import track
 from ._base import Analysis, LineDetector
 from ._grid import ParameterGrid
 from ._indicators import interior_peak
@@ -122,8 +123,9 @@ class Learnability(LineDetector):
     """
 
     method = "learnability"
+    requires = ("torch",)
 
-    def __init__(self, axis: str = "T", patch: int | None = None, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
+    def __init__(self, axis: str = "T", *, patch: int | None = None, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
                  mask_fraction: float = 0.25, steps: int = 150, batch_size: int = 32, lr: float = 3e-3,
                  cross_fit: bool = True, n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
         self.axis, self.patch, self.d_model, self.n_heads, self.n_layers = axis, patch, d_model, n_heads, n_layers
@@ -166,7 +168,7 @@ class Learnability(LineDetector):
         folds, judged = sample_folds(P, S, self.seed, self.cross_fit)
         out = np.empty((P, S, 2))
         torch.manual_seed(self.seed)
-        for p in range(P):
+        for p in track(range(P), f"learnability: {len(folds)} transformers per point"):
             for k, (train, test) in enumerate(folds):
                 model = _build_model(len(states), (ph, pw), (H // ph, W // pw), self.d_model, self.n_heads, self.n_layers)
                 seed = self.seed + p + 7919 * k  # the second fold's draws differ from every point's first

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..progress import ProgressBar, step
+
 __all__ = ["ConfigurationClassifier", "held_out_split", "sample_folds", "smooth_class_basis"]
 
 
@@ -152,6 +154,12 @@ class ConfigurationClassifier:
         import torch
         from skorch import NeuralNetClassifier
 
+        from skorch.callbacks import Callback
+
+        class EpochProgress(Callback):
+            def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+                step()
+
         torch.manual_seed(self.seed)
         module = _module(x.shape[1], x.ndim - 2, self.n_classes, self.width, self.hidden, segments=8,
                          class_basis=self.class_basis)
@@ -159,8 +167,10 @@ class ConfigurationClassifier:
             module, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, train_split=None,
             iterator_train__shuffle=True, verbose=0, device="cpu", classes=np.arange(self.n_classes),
+            callbacks=[EpochProgress()],
         )
-        self.net_.fit(x.astype(np.float32), y.astype(np.int64))
+        with ProgressBar(f"network ({len(x)} samples, {self.n_classes} classes): epochs", self.max_epochs):
+            self.net_.fit(x.astype(np.float32), y.astype(np.int64))
         return self
 
     def predict_log_proba(self, x: np.ndarray) -> np.ndarray:

@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from sklearn.base import clone
 
 from .._types import CriticalPoint
+from ._detector import Detector
 from ._grid import ParameterGrid
 
 __all__ = ["Observables", "scans_by_size", "scan_size", "scan_sites", "extrapolate_to_infinite_size"]
@@ -75,7 +77,7 @@ def scans_by_size(scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Da
     return dict(sorted(out.items()))
 
 
-class Observables:
+class Observables(Detector):
     """Order parameter, susceptibility, specific heat and Binder cumulant vs one axis, and Tc.
 
     From scans at several lattice sizes L (same grid of the ``axis``) computes,
@@ -161,6 +163,7 @@ class Observables:
     def __init__(
         self,
         axis: str = "T",
+        *,
         n_bootstrap: int = 200,
         nu: float = 1.0,
         seed: int = 0,
@@ -231,12 +234,11 @@ class Observables:
                     np.allclose(a, b) for a, b in zip(g.values, first.values)):
                 raise ValueError(f"scans at different sizes must share the same grid over {list(first.axes)} (L={L} differs)")
         other = first.axes[1]
-        params = {k: getattr(self, k) for k in ("axis", "n_bootstrap", "nu", "seed", "order_parameter", "temperature", "ordered")}
         rows = {L: g.rows() for L, g in grids.items()}  # the same lines in the same order at every size (checked)
         self.lines_ = {}
         for r, (at, _) in enumerate(rows[next(iter(rows))]):
             lines = {L: ds.isel(point=rows[L][r][1]) for L, ds in by_size.items()}
-            self.lines_[at[other]] = Observables(**params).fit(lines)
+            self.lines_[at[other]] = clone(self).fit(lines)
         fits = list(self.lines_.values())
         self.observables_ = xr.concat([f.observables_ for f in fits], dim=xr.Variable(other, list(self.lines_)))
         self.observables_ = self.observables_.transpose("L", other, self.axis)

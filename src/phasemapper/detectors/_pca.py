@@ -61,7 +61,7 @@ class PCA(LineDetector):
 
     method = "pca"
 
-    def __init__(self, axis: str = "T", n_components: int = 2, ordered: str = "low", max_fit_samples: int = 20_000,
+    def __init__(self, axis: str = "T", *, n_components: int = 2, ordered: str = "low", max_fit_samples: int = 20_000,
                  n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
         self.axis, self.n_components, self.ordered, self.max_fit_samples = axis, n_components, ordered, max_fit_samples
         self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed

@@ -63,8 +63,10 @@ def _fisher(x: np.ndarray, window: int) -> Analysis:
 class _NetworkParams:
     """Constructor parameters shared by the detectors that train :class:`ConfigurationClassifier`."""
 
+    requires = ("torch", "skorch")
+
     def __init__(
-        self, axis: str = "T", max_epochs: int = 25, cross_fit: bool = True, n_bootstrap: int = 100,
+        self, axis: str = "T", *, max_epochs: int = 25, cross_fit: bool = True, n_bootstrap: int = 100,
         nu: float = 1.0, seed: int = 0, smooth_degree: int | None = 2,
     ) -> None:
         self.axis, self.max_epochs, self.cross_fit = axis, max_epochs, cross_fit
@@ -270,10 +272,11 @@ class PredictionDivergence(_NetworkParams, LineDetector):
 
     method = "prediction_divergence"
 
-    def __init__(self, axis: str = "T", locate: str = "peak", max_epochs: int = 25, cross_fit: bool = True,
+    def __init__(self, axis: str = "T", *, locate: str = "peak", max_epochs: int = 25, cross_fit: bool = True,
                  n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0, smooth_degree: int | None = 3,
                  read: str = "field") -> None:
-        super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed, smooth_degree)
+        super().__init__(axis, max_epochs=max_epochs, cross_fit=cross_fit, n_bootstrap=n_bootstrap, nu=nu, seed=seed,
+                         smooth_degree=smooth_degree)
         self.locate, self.read = locate, read
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
@@ -359,10 +362,11 @@ class FisherMetric(_NetworkParams, LineDetector):
 
     method = "fisher_metric"
 
-    def __init__(self, axis: str = "T", window: int = 5, smooth_degree: int | None = 3, max_epochs: int = 25,
+    def __init__(self, axis: str = "T", *, window: int = 5, smooth_degree: int | None = 3, max_epochs: int = 25,
                  cross_fit: bool = True, n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0,
                  temperature: bool | None = None) -> None:
-        super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed, smooth_degree)
+        super().__init__(axis, max_epochs=max_epochs, cross_fit=cross_fit, n_bootstrap=n_bootstrap, nu=nu, seed=seed,
+                         smooth_degree=smooth_degree)
         self.window, self.temperature = window, temperature
 
     def _basis_coordinates(self, grid: ParameterGrid) -> np.ndarray:
@@ -455,7 +459,7 @@ class OptimalIndicators(LineDetector):
 
     method = "optimal"
 
-    def __init__(self, axis: str = "T", fraction: float = 0.2, window: int = 5, n_bootstrap: int = 100,
+    def __init__(self, axis: str = "T", *, fraction: float = 0.2, window: int = 5, n_bootstrap: int = 100,
                  nu: float = 1.0, seed: int = 0) -> None:
         self.axis, self.fraction, self.window = axis, fraction, window
         self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
@@ -512,10 +516,10 @@ class SupervisedExtremes(_NetworkParams, LineDetector):
 
     method = "supervised_extremes"
 
-    def __init__(self, axis: str = "T", fraction: float = 0.2, max_epochs: int = 25, cross_fit: bool = True,
+    def __init__(self, axis: str = "T", *, fraction: float = 0.2, max_epochs: int = 25, cross_fit: bool = True,
                  n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
-        super().__init__(axis, max_epochs, cross_fit, n_bootstrap, nu, seed, smooth_degree=None)
-        self.fraction = fraction
+        self.axis, self.fraction, self.max_epochs, self.cross_fit = axis, fraction, max_epochs, cross_fit
+        self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
         extremes_count(2, self.fraction)  # check it before any work

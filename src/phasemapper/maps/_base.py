@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from sklearn.base import BaseEstimator
 
 from .._atomic import write_atomically
 from .._space import Space
@@ -44,26 +45,49 @@ def sorted_training_data(space: Space, points: Any, proba: Any, n_phases: int) -
     return pts[order], p[order]
 
 
-class PhaseMap(ABC):
-    """A probabilistic model of the phase diagram over a space.
+class PhaseMap(BaseEstimator, ABC):
+    """A probabilistic model of the phase diagram over a space: a scikit-learn estimator.
 
-    Subclasses implement :meth:`_fit` and :meth:`_predict_proba`. Everything
-    else — validation, priors, the gridded ``phase_map`` Dataset, the entropy
-    field, boundary polylines with an uncertainty band, JSON save/load — is
-    shared. Training rows are sorted before fitting, so the result does not
-    depend on the order the data arrived in.
+    The constructor stores ``space``, ``phases`` and the model's keyword arguments unchanged
+    (``get_params``, ``set_params`` and ``clone`` work); they are checked when the map is used.
+    Subclasses implement :meth:`_fit`, :meth:`_predict_proba` and, for their own parameters,
+    :meth:`_check_params`. Everything else — validation, priors, the gridded ``phase_map``
+    Dataset, the entropy field, boundary polylines with an uncertainty band, JSON save/load — is
+    shared. Training rows are sorted before fitting, so the result does not depend on the order
+    the data arrived in. Priors (:attr:`priors`, :meth:`add_prior`) are knowledge given to this
+    map, not parameters: ``clone`` leaves them behind.
     """
 
     def __init__(self, space: Space, phases: Sequence[str]) -> None:
-        if not isinstance(space, Space):
-            raise TypeError(f"space must be a phasemapper.Space, got {type(space).__name__}")
-        phases = tuple(phases)
-        if len(phases) < 2 or len(set(phases)) != len(phases) or not all(isinstance(p, str) for p in phases):
-            raise ValueError(f"phases must be at least two distinct names, got {phases!r}")
-        self.space, self.phases = space, phases
-        self.priors = Priors(space, phases)
-        self.points_ = np.empty((0, space.ndim))
-        self.proba_ = np.empty((0, len(phases)))
+        self.space = space
+        self.phases = phases
+
+    def check(self) -> PhaseMap:
+        """Raise ``TypeError``/``ValueError`` naming the first bad parameter; return the map."""
+        if not isinstance(self.space, Space):
+            raise TypeError(f"space must be a phasemapper.Space, got {type(self.space).__name__}")
+        phases = tuple(self.phases) if isinstance(self.phases, (list, tuple)) else self.phases
+        if not isinstance(phases, tuple) or len(phases) < 2 or len(set(phases)) != len(phases) \
+                or not all(isinstance(p, str) for p in phases):
+            raise ValueError(f"phases must be at least two distinct names, got {self.phases!r}")
+        self._check_params()
+        return self
+
+    def _check_params(self) -> None:
+        """Check the subclass's own parameters (raise naming the parameter)."""
+
+    @property
+    def priors(self) -> Priors:
+        """Prior knowledge of this map (regions, boundaries; see :class:`~phasemapper.maps.Priors`)."""
+        if "_priors" not in self.__dict__:
+            self.check()
+            self._priors = Priors(self.space, tuple(self.phases))
+        return self._priors
+
+    @property
+    def n_points(self) -> int:
+        """Points the map was fitted on (0 before :meth:`fit`)."""
+        return len(getattr(self, "points_", ()))
 
     # ---------------------------------------------------------------- public
     def add_prior(self, region: Any = None, phase: str | None = None, boundary: Any = None, certainty: float = 0.5,
@@ -75,15 +99,17 @@ class PhaseMap(ABC):
 
     def fit(self, points: Any, proba: Any) -> PhaseMap:
         """Fit to ``points`` (n, ndim, user units) with phase probabilities (n, n_phases) or integer labels (n,)."""
+        self.check()
         self.points_, self.proba_ = sorted_training_data(self.space, points, proba, len(self.phases))
         self._fit(self.space.to_unit(self.points_), self.proba_)
         return self
 
     def predict_proba(self, points: Any) -> np.ndarray:
         """Phase probabilities ``(n, n_phases)`` at ``points`` (user units)."""
+        self.check()
         pts = self.space.validate(points)
         u = self.space.to_unit(pts)
-        if len(self.points_) == 0:
+        if self.n_points == 0:
             return self.priors.proba(pts)
         return self._predict_proba(u, pts)
 
@@ -121,7 +147,7 @@ class PhaseMap(ABC):
             coords=coords,
         )
         ds.attrs.update({"model": type(self).__name__, "params": json.dumps(self.params()),
-                         "n_points": len(self.points_), "priors": json.dumps(self.priors.to_list())})
+                         "n_points": self.n_points, "priors": json.dumps(self.priors.to_list())})
         if self.space.ndim <= 2:
             ds.attrs["boundaries"] = json.dumps(boundaries_from_field(self.space, self.phases, coords, field))
         return ds
@@ -142,13 +168,14 @@ class PhaseMap(ABC):
 
     # ------------------------------------------------------------ save / load
     def params(self) -> dict[str, Any]:
-        """Constructor parameters besides space and phases."""
-        return {}
+        """Constructor parameters besides space and phases (from :meth:`get_params`)."""
+        return {k: v for k, v in self.get_params(deep=False).items() if k not in ("space", "phases")}
 
     def to_dict(self) -> dict[str, Any]:
+        fitted = self.n_points > 0
         return {"model": type(self).__name__, "space": self.space.to_dict(), "phases": list(self.phases),
                 "params": self.params(), "priors": self.priors.to_list(),
-                "points": self.points_.tolist(), "proba": self.proba_.tolist()}
+                "points": self.points_.tolist() if fitted else [], "proba": self.proba_.tolist() if fitted else []}
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the map (parameters, priors, training data) as JSON; :func:`load_map` refits it."""
@@ -169,8 +196,15 @@ class PhaseMap(ABC):
         shape = (int(grid_size),) * self.space.ndim
         return self.space.grid(list(shape)), shape
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(phases={list(self.phases)}, n_points={len(self.points_)})"
+    def _html_repr(self) -> str:
+        """scikit-learn's HTML repr, then a table of what the map holds: points, priors, phases."""
+        from sklearn.utils import estimator_html_repr
+
+        rows = [("axes", ", ".join(f"{a.name} [{a.low:g}, {a.high:g}]" for a in self.space.axes)),
+                ("phases", ", ".join(map(str, self.phases))), ("fitted on", f"{self.n_points} points"),
+                ("priors", str(len(self.priors)))]
+        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        return estimator_html_repr(self) + f"<table>{body}</table>"
 
 
 def boundaries_from_field(space: Space, phases: Sequence[str], coords: dict[str, Any], field: np.ndarray,

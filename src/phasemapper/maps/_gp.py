@@ -73,21 +73,23 @@ class GPClassifierMap(PhaseMap):
     ['left', 'right']
     """
 
-    def __init__(self, space: Space, phases: Sequence[str], alpha_epsilon: float = 0.05, strength: float = 1.0,
+    def __init__(self, space: Space, phases: Sequence[str], *, alpha_epsilon: float = 0.05, strength: float = 1.0,
                  max_hyper_points: int = 400, n_draws: int = 256) -> None:
         super().__init__(space, phases)
-        for name, value in (("alpha_epsilon", alpha_epsilon), ("strength", strength)):
+        self.alpha_epsilon = alpha_epsilon
+        self.strength = strength
+        self.max_hyper_points = max_hyper_points
+        self.n_draws = n_draws
+
+    def _check_params(self) -> None:
+        for name in ("alpha_epsilon", "strength"):
+            value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name, value in (("max_hyper_points", max_hyper_points), ("n_draws", n_draws)):
+        for name in ("max_hyper_points", "n_draws"):
+            value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 8:
                 raise ValueError(f"{name} must be an integer >= 8, got {value!r}")
-        self.alpha_epsilon, self.strength = float(alpha_epsilon), float(strength)
-        self.max_hyper_points, self.n_draws = max_hyper_points, n_draws
-
-    def params(self) -> dict[str, Any]:
-        return {"alpha_epsilon": self.alpha_epsilon, "strength": self.strength,
-                "max_hyper_points": self.max_hyper_points, "n_draws": self.n_draws}
 
     # ---------------------------------------------------------------- model
     def _targets(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +193,7 @@ class GPClassifierMap(PhaseMap):
         decides: it is scaled below half a draw's share, ``1 / n_draws``, so it
         never outweighs one draw.
         """
-        if len(self.points_) == 0:
+        if self.n_points == 0:
             return self.entropy(points)
         draws = self._draws(points)
         winners = draws.argmax(axis=2)

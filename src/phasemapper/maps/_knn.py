@@ -30,14 +30,13 @@ class KNNMap(PhaseMap):
     ['a', 'b']
     """
 
-    def __init__(self, space: Space, phases: Sequence[str], k: int = 7) -> None:
+    def __init__(self, space: Space, phases: Sequence[str], *, k: int = 7) -> None:
         super().__init__(space, phases)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k!r}")
         self.k = k
 
-    def params(self) -> dict[str, Any]:
-        return {"k": self.k}
+    def _check_params(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {self.k!r}")
 
     def _fit(self, u: np.ndarray, proba: np.ndarray) -> None:
         from sklearn.neighbors import KNeighborsRegressor

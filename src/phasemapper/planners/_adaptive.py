@@ -68,7 +68,7 @@ class Boundary(Planner):
             model = GPClassifierMap(space, self.phases)
         if not isinstance(model, PhaseMap):
             raise TypeError(f"model must be a phasemapper.maps.PhaseMap, got {type(model).__name__}")
-        if model.phases != self.phases or model.space != space:
+        if tuple(model.check().phases) != self.phases or model.space != space:
             raise ValueError("model must be built on the planner's space and phases")
         self.model = model
         self.n_initial = 4 * 2**space.ndim if n_initial is None else int(n_initial)

@@ -1,0 +1,56 @@
+"""What every detector shares: scikit-learn's estimator contract, optional dependencies, progress, plots."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from sklearn.base import BaseEstimator
+from sklearn.utils import estimator_html_repr
+
+from .._extras import require
+from ..progress import ProgressBar, step
+
+__all__ = ["Detector"]
+
+
+class Detector(BaseEstimator):
+    """Base of the detectors: a scikit-learn estimator fitted on scans.
+
+    The constructor stores its keyword arguments unchanged (``get_params``, ``set_params`` and
+    ``clone`` work, and so does scikit-learn's HTML repr); ``fit(scans)`` checks them, does the
+    work and sets the fitted attributes, whose names end in ``_``: ``critical_points_`` always,
+    ``indicator_`` (the curves) where the method has one.
+    """
+
+    #: modules the fit needs beyond the core (optional dependencies), checked before any work
+    requires: tuple[str, ...] = ()
+
+    def _fit_progress(self, by_size: dict[int, Any]) -> ProgressBar:
+        """Check the optional dependencies, then a bar over the sizes (see :mod:`phasemapper.progress`)."""
+        require(*self.requires, by=type(self).__name__)
+        return ProgressBar(f"{type(self).__name__}: fit", total=len(by_size))
+
+    @staticmethod
+    def _size_done() -> None:
+        step()
+
+    def plot(self, ax: Any = None, exact: float | list[float] | None = None) -> Any:
+        """Draw the fitted indicator curves (one per size) and the first critical point on ``ax`` (default: a
+        new figure's); ``exact`` adds the reference value(s) as dashed lines. Returns the Axes."""
+        from ..plot import plot_indicator
+
+        return plot_indicator(self, ax=ax, exact=exact)
+
+    def _html_repr(self) -> str:
+        """scikit-learn's HTML repr, and once fitted a table of the critical points."""
+        out = estimator_html_repr(self)
+        points = getattr(self, "critical_points_", None)
+        if points:
+            rows = "".join(f"<tr><td>{html.escape(cp.method)}</td><td>{html.escape(cp.axis)}</td>"
+                           f"<td>{cp.value:.6g}</td><td>{cp.uncertainty:.2g}</td>"
+                           f"<td>{html.escape(', '.join(f'{k}={v:g}' for k, v in (cp.at or {}).items()))}</td></tr>"
+                           for cp in points)
+            out += ("<table><thead><tr><th>method</th><th>axis</th><th>value</th><th>uncertainty</th><th>at</th>"
+                    f"</tr></thead><tbody>{rows}</tbody></table>")
+        return out
