@@ -10,31 +10,52 @@ from phasemapper.kernels._rng import new_state
 from phasemapper.systems import Ising2D
 
 
-def scalar_sweep(spins, always_accept):
-    """One checkerboard sweep of every replica with the scalar Metropolis rule at p = 0 or p = 1."""
-    spins = spins.copy()
-    R, L, _ = spins.shape
-    for parity in range(2):
-        for i in range(L):
-            for j in range((i + parity) % 2, L, 2):
-                nn = spins[:, (i - 1) % L, j] + spins[:, (i + 1) % L, j] + spins[:, i, (j - 1) % L] + spins[:, i, (j + 1) % L]
-                dE = 2 * spins[:, i, j] * nn
-                flip = (dE <= 0) | always_accept
-                spins[flip, i, j] *= -1
-    return spins
+def test_bitwise_rule_equals_scalar_rule_and_tosses_a_coin_for_level_moves():
+    # One half-sweep updates one sublattice, whose sites see only the other: with acceptance 0 (T -> 0) or 1
+    # (T -> inf) every flip that changes the energy is decided by the Metropolis rule, and every flip that keeps
+    # it is a fair coin (so that no configuration cycles deterministically).
+    level_flips = level_sites = 0
+    for L in (4, 6):
+        for p in (0.0, 1.0):
+            rng = np.random.default_rng(L)
+            spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(64, L, L))
+            words = ms.pack(spins)
+            bits = ms.probability_bits(p) if p < 1 else np.full(53, np.uint64(2**64 - 1))
+            state = tuple(new_state(L))
+            for i in range(L):
+                _, *state = ms.update_row(words, i, 0, bits, bits, *map(np.uint64, state))
+            new = ms.unpack(words).astype(int)
+            old = spins.astype(int)
+            nn = np.roll(old, 1, 1) + np.roll(old, -1, 1) + np.roll(old, 1, 2) + np.roll(old, -1, 2)
+            dE = 2 * old * nn
+            parity0 = (np.add.outer(np.arange(L), np.arange(L)) % 2 == 0)[None].repeat(64, axis=0)
+            flipped = new != old
+            assert not flipped[~parity0].any()  # the other sublattice waits for its half-sweep
+            decided = parity0 & (dE != 0)
+            np.testing.assert_array_equal(flipped[decided], (dE < 0)[decided] | (p == 1.0))
+            level = parity0 & (dE == 0)
+            level_flips += int(flipped[level].sum())
+            level_sites += int(level.sum())
+    assert level_sites > 1000 and abs(level_flips / level_sites - 0.5) < 4 * 0.5 / np.sqrt(level_sites)
 
 
-@pytest.mark.parametrize("p, always", [(0.0, False), (1.0, True)])
-@pytest.mark.parametrize("L", [4, 6])
-def test_bitwise_rule_equals_scalar_rule(p, always, L):
-    # with acceptance 0 (T -> 0) or 1 (T -> inf) the update is deterministic, so every replica's
-    # new configuration must equal the scalar Metropolis rule applied to it
-    rng = np.random.default_rng(L)
-    spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(64, L, L))
-    words = ms.pack(spins)
-    bits = ms.probability_bits(p) if p < 1 else np.full(53, np.uint64(2**64 - 1))
-    ms.metropolis_sweeps(words, 1, bits, bits, new_state(0))
-    np.testing.assert_array_equal(ms.unpack(words), scalar_sweep(spins.astype(int), always))
+# A 4 x 4 configuration in which every spin has two neighbours up and two down: accepting every level flip
+# made a checkerboard sweep map it to its mirror image and back, so a chain that reached it never left.
+_LEVEL_CYCLE = np.array([[-1, 1, 1, 1], [-1, 1, -1, -1], [1, 1, -1, 1], [-1, -1, -1, 1]], dtype=np.int8)
+
+
+def test_no_configuration_traps_the_chain():
+    from phasemapper.kernels import _ising
+
+    words = ms.pack(np.repeat(_LEVEL_CYCLE[None], 64, axis=0))
+    p4, p8 = ms.acceptance_bits(2.6, 1.0)
+    ms.metropolis_sweeps(words, 20, p4, p8, new_state(1))
+    replicas = ms.unpack(words)
+    trapped = [(r == _LEVEL_CYCLE).all() or (r == -_LEVEL_CYCLE).all() for r in replicas]
+    assert sum(trapped) <= 2  # a free chain returns to the pair with probability ~ 2 / 2**16 per look
+    scalar = _LEVEL_CYCLE.copy()
+    _ising._metropolis_sweeps(scalar, 20, _ising.metropolis_tables(2.6, 1.0, 0.0), new_state(2))
+    assert not ((scalar == _LEVEL_CYCLE).all() or (scalar == -_LEVEL_CYCLE).all())
 
 
 def test_pack_unpack_roundtrip():

@@ -44,19 +44,22 @@ def probability_bits(p: float) -> np.ndarray:
 
 
 @nb.njit(inline="always", cache=True)
-def _bernoulli2(mask_a, bits_a, mask_b, bits_b, s0, s1, s2, s3):
-    """Independent Bernoulli bits for the replicas in two disjoint masks, with probabilities p_a and p_b.
+def _bernoulli2(mask_a, bits_a, mask_b, bits_b, s0, s1, s2, s3, mask_half=_ZERO):
+    """Independent Bernoulli bits for the replicas in disjoint masks: probability p_a in ``mask_a``, p_b in
+    ``mask_b`` and 1/2 in ``mask_half``.
 
     Each replica draws one random binary fraction ``0.r_1 r_2 ...`` (bit r of
     successive random words) and its bit is 1 iff the fraction is below its own
-    threshold (``p_a`` in ``mask_a``, ``p_b`` in ``mask_b``), compared digit by
-    digit; the loop ends as soon as every replica is decided (~log2(64) + 2 words).
+    threshold, compared digit by digit (1/2 is ``0.1000...``); the loop ends as soon
+    as every replica is decided (~log2(64) + 2 words).
     """
     result = _ZERO
-    undecided = mask_a | mask_b
+    undecided = mask_a | mask_b | mask_half
     i = 0
     while undecided != _ZERO and i < bits_a.shape[0]:
         p = (mask_a & bits_a[i]) | (mask_b & bits_b[i])
+        if i == 0:
+            p |= mask_half
         r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
         result |= undecided & p & ~r
         undecided &= ~(p ^ r)
@@ -77,7 +80,9 @@ def bernoulli_words(pbits, n, state):
 
 @nb.njit(inline="always", cache=True)
 def update_row(words, i, parity, p4bits, p8bits, s0, s1, s2, s3):
-    """Metropolis-update the sites of row ``i`` on sublattice ``parity`` for all 64 replicas at h = 0.
+    """Metropolis-update the sites of row ``i`` on sublattice ``parity`` for all 64 replicas at h = 0; a flip
+    that leaves the energy unchanged is accepted with probability 1/2 (see ``metropolis_tables`` in
+    :mod:`phasemapper.kernels._ising` for why).
 
     Returns ``(accepted flips, s0, s1, s2, s3)``: the RNG state is passed in and out
     so that callers keep it in registers (one stream per chain, or per row).
@@ -97,10 +102,12 @@ def update_row(words, i, parity, p4bits, p8bits, s0, s1, s2, s3):
         x1 = a ^ b
         x2 = c ^ d
         two_or_more = (a & b) | (c & d) | (x1 & x2)
+        three_or_more = (a & b & c & d) | (two_or_more & (x1 ^ x2))
+        exactly_two = two_or_more & ~three_or_more  # dE = 0: flipped with probability 1/2 (see metropolis_tables)
         exactly_one = (x1 ^ x2) & ~two_or_more
         none = ~(a | b | c | d)
-        r, s0, s1, s2, s3 = _bernoulli2(exactly_one, p4bits, none, p8bits, s0, s1, s2, s3)
-        flip = two_or_more | r
+        r, s0, s1, s2, s3 = _bernoulli2(exactly_one, p4bits, none, p8bits, s0, s1, s2, s3, exactly_two)
+        flip = three_or_more | r
         words[i, j] = s ^ flip
         # popcount of flip
         v = flip - ((flip >> np.uint64(1)) & np.uint64(0x5555555555555555))
