@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -53,3 +54,82 @@ def secant_temperature(T_low: float, T_high: float, J: float = 1.0) -> float:
     tc = 2.0 * J / math.log1p(math.sqrt(2.0))
     mean_u = quad(lambda b: onsager_energy(1.0 / b, J), b_high, b_low, points=[1.0 / tc], limit=200)[0] / (b_low - b_high)
     return brentq(lambda t: onsager_energy(t, J) - mean_u, T_low, T_high)
+
+
+@functools.lru_cache(maxsize=4)
+def ising_state_counts(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How many configurations of the periodic L x L Ising model (even L <= 6) have magnetization M and bond sum B.
+
+    Exact integer counts by a row-to-row transfer over the 2**L row states, with the first row held fixed so the
+    last row can close the torus. Returns ``(M, B, counts)`` with ``counts[i, j]`` configurations at ``M[i]``,
+    ``B[j]`` (B = sum over bonds of s_i s_j; the energy is -J B - h M).
+    """
+    if L % 2 or not 2 <= L <= 6:
+        raise ValueError("exact counts are computed for even L <= 6")
+    n = L * L
+    rows = np.arange(2**L)
+    spins = ((rows[:, None] >> np.arange(L)) & 1) * 2 - 1
+    m_row = spins.sum(axis=1)
+    intra = (spins * np.roll(spins, -1, axis=1)).sum(axis=1)
+    inter = spins @ spins.T  # bonds between two stacked rows
+    R, nm, nb = len(rows), n + 1, 2 * n + 1  # index M by (M + n) / 2 and B by (B + 2n) / 2
+    count = np.zeros((R, R, nm, nb), dtype=np.int64)  # (first row, last row, M, B)
+    for s in rows:
+        count[s, s, (m_row[s] + n) // 2, (intra[s] + 2 * n) // 2] = 1
+    for _ in range(L - 1):
+        new = np.zeros_like(count)
+        for t in rows:  # the next row
+            dm, base = m_row[t] // 2, intra[t]
+            for v in np.unique(inter[:, t]):
+                block = count[:, inter[:, t] == v].sum(axis=1)  # (first row, M, B)
+                db = (base + v) // 2
+                new[:, t] += _shift(_shift(block, dm, axis=1), db, axis=2)
+        count = new
+    total = np.zeros((nm, nb), dtype=np.int64)
+    for s0 in rows:  # close the torus: bonds between the last row and the first
+        for v in np.unique(inter[:, s0]):
+            total += _shift(count[s0, inter[:, s0] == v].sum(axis=0), v // 2, axis=1)
+    return 2 * np.arange(nm) - n, 2 * np.arange(nb) - 2 * n, total
+
+
+def _shift(a: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """``a`` moved by ``k`` places along ``axis``, zeros shifted in (nothing may fall off the end)."""
+    out = np.zeros_like(a)
+    src = [slice(None)] * a.ndim
+    dst = [slice(None)] * a.ndim
+    size = a.shape[axis]
+    src[axis] = slice(max(0, -k), size - max(0, k))
+    dst[axis] = slice(max(0, k), size - max(0, -k))
+    assert not a[tuple(slice(None) if i != axis else (slice(size - k, None) if k > 0 else slice(0, -k))
+                       for i in range(a.ndim))].any() if k else True
+    out[tuple(dst)] = a[tuple(src)]
+    return out
+
+
+def exact_distribution(L: int, T: float, J: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-site magnetization m, per-site energy e and their exact joint Boltzmann probabilities at h = 0."""
+    M, B, counts = ising_state_counts(L)
+    n = L * L
+    logw = np.where(counts > 0, np.log(np.maximum(counts, 1).astype(float)), -np.inf) + (J / T) * B[None, :]
+    p = np.exp(logw - logw.max())
+    p /= p.sum()
+    return M / n, -J * B / n, p
+
+
+def exact_observables(L: int, T: float, J: float = 1.0) -> dict[str, float]:
+    """Exact <|m|>, <m^2>, <m^4>, Binder cumulant, susceptibility N(<m^2> - <|m|>^2)/T and specific heat."""
+    m, e, p = exact_distribution(L, T, J)
+    n = L * L
+    pm, pe = p.sum(axis=1), p.sum(axis=0)
+    am, m2, m4 = pm @ np.abs(m), pm @ m**2, pm @ m**4
+    e1, e2 = pe @ e, pe @ e**2
+    return {"abs_m": am, "m2": m2, "m4": m4, "binder": 1 - m4 / (3 * m2**2),
+            "susceptibility": n * (m2 - am**2) / T, "specific_heat": n * (e2 - e1**2) / T**2, "energy": e1}
+
+
+def sample_exact(L: int, T: float, n_samples: int, rng: np.random.Generator, J: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Independent draws of (m, e) per site from the exact distribution."""
+    m, e, p = exact_distribution(L, T, J)
+    flat = rng.choice(p.size, size=n_samples, p=p.ravel())
+    i, j = np.unravel_index(flat, p.shape)
+    return m[i], e[j]

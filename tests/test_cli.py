@@ -356,3 +356,17 @@ def test_a_missing_extra_is_one_line_naming_it_before_any_sampling(tmp_path, cap
     with pytest.raises(ImportError, match=r"Confusion needs the 'torch' package: pip install 'phasemapper\[deep\]'"):
         Confusion().fit(pm.scan(Ising2D(L=4), {"T": [2.0, 2.5, 3.0]}, 4, seed=0, executor=pm.SerialExecutor(),
                                 progress=False))
+
+
+def test_detector_fits_show_progress_after_the_sampling_bar(tmp_path, capsys, monkeypatch):
+    from phasemapper import cli
+
+    monkeypatch.setattr(cli.console, "width", 200)
+    cli.main(["scan", "ising2d", "--axis", "T=2:2.6:5", "--size", "4", "--samples", "40", "--out", str(tmp_path / "s"),
+              "--detect", "observables,pca,confusion:max_epochs=2:n_bootstrap=4"])
+    out = capsys.readouterr().out
+    for bar in ("Observables: fit", "PCA: fit", "Confusion: fit"):
+        assert bar in out, bar
+    cli.main(["scan", "ising2d", "--axis", "T=2:2.6:5", "--size", "4", "--samples", "40", "--out", str(tmp_path / "q"),
+              "--detect", "pca", "--no-progress"])
+    assert "PCA: fit" not in capsys.readouterr().out

@@ -185,3 +185,16 @@ def test_measure_counts_every_replicas_bonds_and_magnetization():
             want_bonds = (s * np.roll(s, -1, axis=2)).sum(axis=(1, 2)) + (s * np.roll(s, -1, axis=1)).sum(axis=(1, 2))
             np.testing.assert_array_equal(bonds, want_bonds)
             np.testing.assert_array_equal(mag, s.sum(axis=(1, 2)))
+
+
+def test_records_of_each_replica_are_spaced_by_two_autocorrelation_times():
+    # each replica's chain advances ceil(2 tau) sweeps between its records, so consecutive records of one replica
+    # are nearly independent: their integrated autocorrelation time stays near 1 (1.27 for an exponential decay
+    # sampled at two times its scale), not the 10-20 of records spaced by a few sweeps near Tc
+    from phasemapper._stats import integrated_autocorrelation_time
+
+    for T in (2.15, 2.3):
+        s = Ising2D(L=24, algorithm="multispin").sample([T, 0.0], 64 * 100, seed=3)
+        series = np.abs(s.observables["magnetization"]).reshape(-1, 64)  # (record, replica)
+        assert s.metadata["steps_between_samples"] >= 2 * s.metadata["autocorrelation_time"]
+        assert integrated_autocorrelation_time(series) < 1.6, T

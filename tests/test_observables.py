@@ -88,7 +88,7 @@ def test_2d_grid_is_fitted_line_by_line():
     from phasemapper.systems import BlumeCapel2D
 
     grid = np.array(list(itertools.product(np.linspace(1.0, 2.0, 7), [0.0, 1.0])))
-    scans = {L: pm.scan(BlumeCapel2D(L=L), {"T": grid[:, 0], "D": grid[:, 1]}, 40, seed=L,
+    scans = {L: pm.scan(BlumeCapel2D(L=L), {"T": grid[:, 0], "D": grid[:, 1]}, 400, seed=L,
                         executor=pm.SerialExecutor(), progress=False) for L in (4, 6)}
     obs = Observables(n_bootstrap=30).fit(scans)
     assert obs.indicator_.dims == ("L", "D", "T") and sorted(obs.lines_) == [0.0, 1.0]

@@ -24,7 +24,7 @@ from ._provenance import package_versions, provenance_attrs, run_context
 from ._scheduler import Call, Scheduler, broken_executor_note
 from ._space import Space
 from ._store import Evaluation, RunStore
-from .progress import ProgressBar
+from .progress import ProgressBar, show_progress
 from .systems._base import System, check_positive_int, check_positive_number, make_system
 
 __all__ = ["Campaign", "CampaignResult", "load_run"]
@@ -366,7 +366,7 @@ class Campaign:
         executor = default_executor() if own else self.executor
         reason = ""
         try:
-            with ProgressBar("campaign", budget, len(self.store.evaluations()), enabled=progress) as bar:
+            with show_progress(progress), ProgressBar("campaign", budget, len(self.store.evaluations())) as bar:
                 while True:
                     n_done = len(self.store.evaluations())
                     pending = self.store.evaluations("pending")

@@ -595,9 +595,10 @@ def map_command(
             result = campaign.run(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, progress=progress)
     finally:
         close()
-    if theory_obj is not None:
-        _theory_summary(theory_obj, campaign.store)
-    _finish_run(result)
+    with show_progress(progress):
+        if theory_obj is not None:
+            _theory_summary(theory_obj, campaign.store)
+        _finish_run(result)
 
 
 def _calphad_setup(database: str, components: str | None, experiment: bool, detection_limit: float, flip: float,
@@ -668,7 +669,8 @@ def resume_command(
             result = campaign.run(budget=budget, progress=progress)
     finally:
         close()
-    _finish_run(result)
+    with show_progress(progress):
+        _finish_run(result)
 
 
 @app.command("plot")
@@ -712,7 +714,8 @@ def demo_command(
     shutil.rmtree(run_dir, ignore_errors=True)  # the demo owns this directory
     campaign = Campaign(make_system(spec["system"], L=spec["L"]), planner=spec["planner"], store=run_dir,
                         n_samples=spec["samples"], seed=DEMO["seed"])
-    _finish_run(campaign.run(budget=spec["budget"], progress=progress))
+    with show_progress(progress):
+        _finish_run(campaign.run(budget=spec["budget"], progress=progress))
     console.print(f"[green]demo finished[/green]; outputs are in {out.resolve()}")
 
 

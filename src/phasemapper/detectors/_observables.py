@@ -11,6 +11,7 @@ import xarray as xr
 from sklearn.base import clone
 
 from .._types import CriticalPoint
+from ..progress import track
 from ._detector import Detector
 from ._grid import ParameterGrid
 
@@ -92,10 +93,16 @@ class Observables(Detector):
 
     - ``binder_crossing``: where the Binder cumulants of successive sizes cross,
       on curves interpolated between scan points by histogram reweighting
-      (linear interpolation of a curved U(T) biases the crossing); the
-      estimate is the crossing of the two largest sizes (the smallest
-      finite-size shift), its uncertainty the bootstrap spread combined with
-      the drift from the previous pair's crossing (a finite-size systematic).
+      (linear interpolation of a curved U(T) biases the crossing). Noise can
+      make the curves cross several times; the difference of the two curves is
+      then fitted (a quadratic least-squares fit) across all the crossings and
+      one grid step either side, and the estimate is where the fit crosses
+      zero, so no single noisy crossing is taken for the answer. The estimate
+      is the crossing of the two largest sizes (the smallest finite-size
+      shift); its uncertainty is the bootstrap spread of the same fit,
+      combined, with three or more sizes, with the drift from the previous
+      pair's crossing (a finite-size systematic). With two sizes the
+      finite-size shift of their crossing is not in the uncertainty.
     - ``susceptibility_peak_fss``: the susceptibility peak of each size,
       located on the same reweighted curves, extrapolated as
       ``T*(L) = Tc + a L^(-1/nu)``; the
@@ -196,7 +203,7 @@ class Observables(Detector):
 
         curves: dict[str, list[np.ndarray]] = {}
         self._data: dict[int, _SizeData] = {}
-        for L, ds in by_size.items():
+        for L, ds in track(by_size.items(), "Observables: fit", len(by_size)):
             if self.order_parameter not in ds:
                 raise ValueError(f"order_parameter {self.order_parameter!r} is not a variable of the scan at L={L}")
             if self._is_temperature and "energy" not in ds:
@@ -269,27 +276,23 @@ class Observables(Detector):
     # ------------------------------------------------------- Binder crossing
     def _fit_binder(self, T: np.ndarray, sizes: list[int]) -> None:
         U = self.observables_["binder"].values
+        err = self.observables_["binder_err"].values
+        sign = 1.0 if self.ordered == "low" else -1.0  # U_large - U_small goes from + (ordered side) to -
         crossings = []
         for k in range(len(sizes) - 1):
+            window = _crossing_window(sign * (U[k + 1] - U[k]), np.hypot(err[k], err[k + 1]))
+            if window is None:
+                continue
+            fine = np.linspace(T[window[0]], T[window[1]], 81)
             a, b = self._data[sizes[k]], self._data[sizes[k + 1]]
-            # first sign change of U_large - U_small from + (ordered side) to -
-            sign = 1.0 if self.ordered == "low" else -1.0
-            d = sign * (U[k + 1] - U[k])
-            change = np.nonzero((d[:-1] > 0) & (d[1:] <= 0))[0]
-            if change.size == 0:
-                continue
-            i = int(change[0])
-            fine = np.linspace(T[max(i - 1, 0)], T[min(i + 2, T.size - 1)], 61)
-
-            # first root from + to - along the axis for either ordered side, of the data (row 0) and each replica
-            diffs = sign * (b.binder(fine) - a.binder(fine))
-            value = _first_root(fine, diffs[0])
-            reps = np.array([_first_root(fine, diff) for diff in diffs[1:]])
-            reps = reps[np.isfinite(reps)]
-            if not np.isfinite(value) or reps.size < 2:
-                continue
-            self.binder_crossings_[(sizes[k], sizes[k + 1])] = (value, float(reps.std(ddof=1)))
-            crossings.append((value, float(reps.std(ddof=1))))
+            diffs = sign * (b.binder(fine) - a.binder(fine))  # row 0 the data, then each bootstrap replica
+            roots = np.array([_fitted_root(fine, diff) for diff in diffs])
+            value, reps = roots[0], roots[1:]
+            if not np.isfinite(value) or np.isfinite(reps).sum() < 0.9 * reps.size:
+                continue  # no crossing the data locate
+            stat = float(np.std(reps[np.isfinite(reps)], ddof=1))
+            self.binder_crossings_[(sizes[k], sizes[k + 1])] = (float(value), stat)
+            crossings.append((float(value), stat))
         if crossings:
             value, stat = crossings[-1]
             drift = abs(crossings[-1][0] - crossings[-2][0]) if len(crossings) > 1 else 0.0
@@ -406,6 +409,53 @@ def _first_root(x: np.ndarray, y: np.ndarray) -> float:
         return np.nan
     j = int(change[0])
     return float(x[j] + (x[j + 1] - x[j]) * y[j] / (y[j] - y[j + 1]))
+
+
+def _crossing_window(d: np.ndarray, sigma: np.ndarray) -> tuple[int, int] | None:
+    """The grid points around the crossing of two curves whose difference ``d`` (error ``sigma``) runs from
+    positive to negative: from the last point where ``d`` is above zero by two sigma to the first where it is
+    below by two sigma (the most significant points on each side where none is), so that every crossing noise
+    makes between them lies inside, and the stretches where the curves agree within noise (deep in either
+    phase) lie outside. ``None`` when ``d`` does not change sign there.
+
+    Examples
+    --------
+    >>> d = np.array([0.01, -0.01, 0.3, 0.2, 0.01, -0.02, 0.01, -0.2, -0.3, 0.01])
+    >>> _crossing_window(d, np.full(10, 0.05))
+    (3, 7)
+    """
+    z = d / np.where(sigma > 0, sigma, np.inf)
+    below = np.flatnonzero(z < -2.0)
+    neg = int(below[0]) if below.size else int(np.argmin(z))
+    if neg == 0:
+        return None
+    above = np.flatnonzero(z[:neg] > 2.0)
+    pos = int(above[-1]) if above.size else int(np.argmax(z[:neg]))
+    if not (d[pos] > 0 > d[neg]):
+        return None
+    return pos, neg
+
+
+def _fitted_root(x: np.ndarray, y: np.ndarray) -> float:
+    """Where a quadratic least-squares fit of ``y(x)`` crosses zero from + to - (a straight line's crossing where
+    the quadratic has none in the range); ``nan`` when neither crosses that way inside ``[x0, x1]``.
+
+    Examples
+    --------
+    >>> x = np.linspace(0.0, 1.0, 11)
+    >>> round(_fitted_root(x, 0.3 - x + 0.2 * (x - 0.3) ** 2), 6)
+    0.3
+    """
+    t = (x - x.mean()) / (x[-1] - x[0])
+    for degree in (2, 1):
+        coef = np.polynomial.polynomial.polyfit(t, y, degree)
+        roots = np.polynomial.polynomial.polyroots(coef)
+        slope = np.polynomial.polynomial.polyder(coef)
+        ok = [r.real for r in roots if abs(r.imag) < 1e-12 and -0.5 <= r.real <= 0.5
+              and np.polynomial.polynomial.polyval(r.real, slope) < 0]
+        if ok:
+            return float(x.mean() + (x[-1] - x[0]) * min(ok, key=abs))
+    return float("nan")
 
 
 def _argmax_parabola(x: np.ndarray, y: np.ndarray) -> float:

@@ -16,6 +16,7 @@ import xarray as xr
 
 from .._space import Axis, Space
 from .._types import Samples
+from ..progress import track
 from ._base import System, check_finite, register_system
 
 __all__ = ["Calphad", "FreeParameter", "BUILTIN_DATABASES"]
@@ -290,7 +291,7 @@ class Calphad(System):
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
         frac = np.zeros((len(pts), len(self.db_phases)))
         comp = np.full((len(pts), len(self.db_phases)), np.nan)
-        for i, (x, t) in enumerate(pts):
+        for i, (x, t) in enumerate(track(pts, f"calphad: {len(pts)} equilibria")):
             eq = self._equilibrium([x], [t], parameters)
             frac[i], comp[i] = self._reduce(eq, (0, 0, 0, 0))
             if not np.isfinite(frac[i]).all() or frac[i].sum() < 0.5:

@@ -12,6 +12,7 @@ from scipy.special import ndtr
 
 from .._space import Space
 from ..systems._base import check_finite, check_positive_int
+from ..progress import track
 from ..systems._calphad import Calphad
 
 __all__ = ["CalphadTheory"]
@@ -186,7 +187,8 @@ class CalphadTheory:
         logw = np.empty(0)
         for _ in range(IMPORTANCE_BLOCKS):
             zb = ndtri(np.clip(sobol.random(self.n_importance), 1e-6, 1 - 1e-6))
-            logw = np.concatenate([logw, [-f(theta + zz @ scale.T) + 0.5 * zz @ zz for zz in zb]])
+            logw = np.concatenate([logw, [-f(theta + zz @ scale.T) + 0.5 * zz @ zz
+                                          for zz in track(zb, "theory: posterior by importance sampling")]])
             z = np.vstack([z, zb])
             weights = np.exp(logw - logw.max())
             weights /= weights.sum()
@@ -268,7 +270,7 @@ class CalphadTheory:
         axes = [space[n].linspace(self.grid_size) for n in space.names]
         x, t = axes[space.names.index(self.model.space.names[0])], axes[space.names.index("T")]
         counts = np.zeros((len(x), len(t), len(self.model.phases)))
-        for values in self.draws():
+        for values in track(self.draws(), "theory: diagrams of the posterior draws"):
             frac, _ = self.model.fractions_grid(x, t, values)
             idx = self.model.assemblage_index(frac.reshape(-1, frac.shape[-1])).reshape(len(x), len(t))
             counts[np.arange(len(x))[:, None], np.arange(len(t))[None, :], idx] += 1.0
