@@ -24,6 +24,7 @@ import phasemapper as pm
 from phasemapper.metrics import _boundary_points
 from phasemapper.systems import Calphad, Experiment
 from phasemapper.theory import CalphadTheory
+from _provenance import run_provenance  # benchmarks/_provenance.py
 
 TARGETS = {"eutectic_T": 3.0, "eutectic_x": 0.02, "liquidus": 5.0, "solvus": 5.0}
 
@@ -189,7 +190,7 @@ def main() -> None:
               + ", ".join(f"{e.get(k, float('nan')):.3g}" for k in TARGETS))
     out = Path(__file__).parent / "results" / "bench_closed_loop.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"targets": TARGETS, "quick": args.quick, "rows": rows}, indent=1, default=float))
+    out.write_text(json.dumps({"provenance": run_provenance(), "targets": TARGETS, "quick": args.quick, "rows": rows}, indent=1, default=float))
 
 
 if __name__ == "__main__":

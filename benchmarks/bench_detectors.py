@@ -53,6 +53,7 @@ from phasemapper.detectors import (
     PCA, Confusion, FisherMetric, Learnability, Observables, OptimalIndicators, PredictionDivergence, SupervisedExtremes,
 )
 from phasemapper.systems import ONSAGER_TC, TASEP, BlumeCapel2D, Ising2D
+from _provenance import run_provenance  # benchmarks/_provenance.py
 
 DETECTORS = {
     "confusion": Confusion,
@@ -356,7 +357,7 @@ def blume_capel_part(results: dict, quick: bool) -> None:
 def write_results(results: dict, name: str) -> None:
     out = Path(__file__).parent / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=float))
+    out.write_text(json.dumps({"provenance": run_provenance(), **results}, indent=2, default=float))
     print(f"\nwrote {out}")
 
 

@@ -32,6 +32,7 @@ from phasemapper.kernels import ising as kern
 from phasemapper.kernels import multispin
 from phasemapper.kernels._rng import new_state
 from phasemapper.systems import ONSAGER_TC, Ising2D
+from _provenance import run_provenance  # benchmarks/_provenance.py
 
 TC = ONSAGER_TC
 
@@ -243,6 +244,7 @@ def main() -> None:
     out = Path(__file__).parent / "results" / "bench_ising.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
+        "provenance": run_provenance(),
         "quick": args.quick,
         "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(), "python": platform.python_version()},
         "temperature": TC,

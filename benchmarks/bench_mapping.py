@@ -30,6 +30,7 @@ from phasemapper.labelers import default_labeler
 from phasemapper.maps import GPClassifierMap
 from phasemapper.metrics import EvaluationsToAccuracy, label_grid
 from phasemapper.systems import TASEP, BlumeCapel2D, Hopfield, ThreePhase
+from _provenance import run_provenance  # benchmarks/_provenance.py
 
 TARGET = 0.02
 PEER_BUDGET = 3  # the peer packages get 3x the budget, so their counts are measured rather than cut off
@@ -217,7 +218,7 @@ def main() -> None:
         ("_finite_reference" if args.finite_reference else "") + ("_seeds" + args.seeds.replace(",", "_") if args.seeds else "")
     out = Path(__file__).parent / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"target": TARGET, "quick": args.quick, "finite_reference": args.finite_reference,
+    out.write_text(json.dumps({"provenance": run_provenance(), "target": TARGET, "quick": args.quick, "finite_reference": args.finite_reference,
                                "rows": rows}, indent=1))
 
 

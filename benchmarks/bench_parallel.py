@@ -35,6 +35,7 @@ from phasemapper.kernels import multispin
 from phasemapper.kernels._multispin import update_row
 from phasemapper.kernels._rng import new_state
 from phasemapper.systems import ONSAGER_TC
+from _provenance import run_provenance  # benchmarks/_provenance.py
 
 
 @nb.njit(parallel=True, cache=True)
@@ -106,7 +107,7 @@ def main() -> None:
               f"{row['pool_vs_prange']:>11.2f}x", flush=True)
     out = Path(__file__).parent / "results" / "bench_parallel.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"quick": args.quick, "cores": cores, "rows": rows}, indent=2))
+    out.write_text(json.dumps({"provenance": run_provenance(), "quick": args.quick, "cores": cores, "rows": rows}, indent=2))
     print(f"wrote {out}")
 
 

@@ -30,6 +30,7 @@ import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from _provenance import run_provenance  # benchmarks/_provenance.py
 
 ROOT = Path(__file__).resolve().parent.parent
 #: last commit before the Speed issue's first change
@@ -204,6 +205,7 @@ def main() -> None:
     out = Path(__file__).parent / "results" / "bench_systems.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
+        "provenance": run_provenance(),
         "quick": args.quick, "cpu_count": os.cpu_count(), "L": L, "before_commit": BEFORE, "throughput": rows,
         "demo": {"before_s": before["demo_seconds"], "after_s": after["demo_seconds"], "speedup": speedup,
                  "sizes": after["sizes"], "samples": after["samples"]},

@@ -222,10 +222,9 @@ class PredictionDivergence(_NetworkParams, LineDetector):
       line's own 1-D divergence: the transition along ``axis`` at fixed other
       parameter. Where the other component keeps changing past the transition
       (Blume-Capel at D = 1.5, where the vacancy density still moves with T) the
-      field's peak leaves the line: +33% at D = 1.5 on an L = 32 scan, +4.2%
-      read on the line. On TASEP's coexistence line near the corner it is the
-      weaker reading (-0.058 at beta = 0.45): there the line's divergence is a
-      step with a small peak.
+      field's peak leaves the line and this reading stays on it. On TASEP's
+      coexistence line near the corner it is the weaker reading: there the
+      line's divergence is a step with a small peak.
 
     Where a phase's samples stop depending on the parameter (TASEP's
     maximal-current phase), its mean prediction is flat and the divergence is a
@@ -242,15 +241,10 @@ class PredictionDivergence(_NetworkParams, LineDetector):
         On a 2-D grid: read the full divergence field (default), or each line
         from the posterior conditioned on it (above). The same in 1-D.
     smooth_degree : int or None
-        As in :class:`Confusion`; here 3 by default. On Blume-Capel (T, D) grids at
-        L = 32 (two seeds) the free output layer put the transition up to 23% off
-        for D <= 1, the degree-2 layer 0.9-3.9% above the line. Degree 3 follows
-        the mean prediction's bend at Tc more closely: on Ising scans (1000
-        samples, seeds 1 and 2) it read +0.65/+0.74/+0.43% and +0.31/+0.71/+0.52%
-        at L = 16/32/64 against +0.52/+1.00/+1.22% and +0.26/+0.87/+1.21% for
-        degree 2; TASEP's drop unchanged within 0.007 on three seeds; Blume-Capel
-        mixed (better on four lines, +0.9% -> +4.2% at D = 1 on one seed).
-    Others as in :class:`Confusion`.
+        As in :class:`Confusion`; here 3 by default, which follows the mean
+        prediction's bend at the transition.
+    max_epochs, cross_fit, n_bootstrap, nu, seed
+        As in :class:`Confusion`.
 
     Attributes
     ----------
@@ -333,22 +327,14 @@ class FisherMetric(_NetworkParams, LineDetector):
         degree in the points' coordinates (an exponential family whose natural
         parameters are smooth in the parameters; see :mod:`._networks`), so that
         neighbouring points are told apart by the statistics they differ in rather
-        than by noise. ``None``: one free weight vector per point. On an L = 32
-        Ising scan (41 T x 1000 samples) degree 2 in ``T`` raised the correlation with
-        the exact metric from 0.90 to 0.97.
+        than by noise. ``None``: one free weight vector per point.
     temperature : bool, optional
         Whether ``axis`` is a temperature (default: ``axis == "T"``). Then the basis is
         a polynomial in ``beta = 1 / T`` instead of ``T``: a Gibbs family's natural
         parameters are ``-beta`` times the couplings, so the family is represented
-        exactly at every degree. On L = 32 Ising scans (41 T in [1.8, 2.8]) degree 2
-        in ``T`` read the metric's peak +0.4% to +0.8% above the exact
-        ``Var(E)/T^4`` peak (1000 samples, seeds 2-4) and Tc +0.16% to +1.0% above the
-        optimal Fisher indicator of the same samples (300 samples, eight scans);
-        degree 3 in ``beta``, the default, reads the peak -0.13% / +0.07% from the
-        exact one (seeds 2, 3) and Tc 0.13-0.19% below the optimum (four of the eight
-        scans), with the same interior correlation (0.979 and 0.960 on seeds 2 and 3,
-        against 0.981 and 0.960).
-    Others as in :class:`Confusion`.
+        exactly at every degree.
+    max_epochs, cross_fit, n_bootstrap, nu, seed
+        As in :class:`Confusion`.
 
     Examples
     --------
@@ -502,7 +488,8 @@ class SupervisedExtremes(_NetworkParams, LineDetector):
     ----------
     fraction : float
         Share of the points at each end used for training (0 < fraction < 0.5).
-    Others as in :class:`Confusion`.
+    max_epochs, cross_fit, n_bootstrap, nu, seed
+        As in :class:`Confusion`.
 
     Examples
     --------
