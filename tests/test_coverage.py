@@ -45,7 +45,7 @@ def monte_carlo_fits():
     """Observables and OptimalIndicators fitted on 24 independent Monte Carlo scans of L = 4 and 6."""
     fits = []
     for seed in SEEDS:
-        big = {L: pm.scan(Ising2D(L=L), {"T": T}, 20000, seed=seed, executor=pm.SerialExecutor(), progress=False)
+        big = {L: pm.scan(Ising2D(L=L), {"T": T}, 10000, seed=seed, executor=pm.SerialExecutor(), progress=False)
                for L in SIZES}
         small = {L: ds.isel(sample=slice(0, 400)) for L, ds in big.items()}
         fits.append((Observables().fit(big), OptimalIndicators().fit(small)))
@@ -88,7 +88,7 @@ def test_the_optimal_indicators_error_bars_cover_their_noise_free_reading(monte_
 def test_a_new_users_binder_crossing_covers_onsager():
     # Ising L = 12 and 24, 15 temperatures in [2.10, 2.45], 400 samples, seeds 1-6: the reported uncertainty of the
     # Binder crossing covers Onsager's Tc within 2 sigma in at least 5 of the 6 (before the joint fit across noisy
-    # crossings and the fixed Metropolis kernel: z from -12.9 to +1.7, 3 of 6)
+    # crossings and the fixed Metropolis kernel: z from -12.9 to +1.7, 3 of 6; after: 6 of 6)
     grid = np.linspace(2.10, 2.45, 15)
     z = []
     with pm.ProcessPool(2) as pool:

@@ -286,7 +286,9 @@ class Observables(Detector):
             fine = np.linspace(T[window[0]], T[window[1]], 81)
             a, b = self._data[sizes[k]], self._data[sizes[k + 1]]
             diffs = sign * (b.binder(fine) - a.binder(fine))  # row 0 the data, then each bootstrap replica
-            roots = np.array([_fitted_root(fine, diff) for diff in diffs])
+            reach = window[1] - window[0]  # a replica's root may lie up to a window's width outside it
+            bounds = (T[max(window[0] - reach, 0)], T[min(window[1] + reach, T.size - 1)])
+            roots = np.array([_fitted_root(fine, diff, *bounds) for diff in diffs])
             value, reps = roots[0], roots[1:]
             if not np.isfinite(value) or np.isfinite(reps).sum() < 0.9 * reps.size:
                 continue  # no crossing the data locate
@@ -436,9 +438,10 @@ def _crossing_window(d: np.ndarray, sigma: np.ndarray) -> tuple[int, int] | None
     return pos, neg
 
 
-def _fitted_root(x: np.ndarray, y: np.ndarray) -> float:
+def _fitted_root(x: np.ndarray, y: np.ndarray, low: float | None = None, high: float | None = None) -> float:
     """Where a quadratic least-squares fit of ``y(x)`` crosses zero from + to - (a straight line's crossing where
-    the quadratic has none in the range); ``nan`` when neither crosses that way inside ``[x0, x1]``.
+    the quadratic has none in the range); ``nan`` when neither crosses that way inside ``[low, high]`` (default:
+    the range of ``x``).
 
     Examples
     --------
@@ -446,12 +449,15 @@ def _fitted_root(x: np.ndarray, y: np.ndarray) -> float:
     >>> round(_fitted_root(x, 0.3 - x + 0.2 * (x - 0.3) ** 2), 6)
     0.3
     """
-    t = (x - x.mean()) / (x[-1] - x[0])
+    scale = x[-1] - x[0]
+    t = (x - x.mean()) / scale
+    t_low = -0.5 if low is None else (low - x.mean()) / scale
+    t_high = 0.5 if high is None else (high - x.mean()) / scale
     for degree in (2, 1):
         coef = np.polynomial.polynomial.polyfit(t, y, degree)
         roots = np.polynomial.polynomial.polyroots(coef)
         slope = np.polynomial.polynomial.polyder(coef)
-        ok = [r.real for r in roots if abs(r.imag) < 1e-12 and -0.5 <= r.real <= 0.5
+        ok = [r.real for r in roots if abs(r.imag) < 1e-12 and t_low <= r.real <= t_high
               and np.polynomial.polynomial.polyval(r.real, slope) < 0]
         if ok:
             return float(x.mean() + (x[-1] - x[0]) * min(ok, key=abs))
