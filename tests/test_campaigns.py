@@ -313,10 +313,11 @@ def test_a_hung_evaluation_times_out_and_frees_its_worker(tmp_path):
     """Hung calls fail by timeout on their own; those queued behind them (two workers, several hung) are not blamed."""
     system = FunctionSystem(_hangs_left, SQUARE, phases=["left", "right"])
     started = time.perf_counter()
-    res = pm.Campaign(system, planner="sobol", executor=None, batch_size=8, store=tmp_path / "r", max_attempts=2,
-                      timeout=0.5, seed=1).run(budget=16, progress=False)
+    with pytest.warns(pm.PhaseMapperWarning, match=r"of 8 evaluations failed; most common: TimeoutError"):
+        res = pm.Campaign(system, planner="sobol", executor=None, batch_size=8, store=tmp_path / "r", max_attempts=2,
+                          timeout=0.5, seed=1).run(budget=8, progress=False)
     hung = np.array([e.point[0] < 0.5 for e in res.evaluations])
-    assert 2 <= hung.sum() <= 14
+    assert 2 <= hung.sum() <= 6
     for e, h in zip(res.evaluations, hung):
         assert (e.status, e.attempts) == (("failed", 2) if h else ("done", 1)), e
         assert (e.error or "").startswith("TimeoutError: timeout after 0.5 s") == h
@@ -332,9 +333,9 @@ def test_a_dying_worker_is_replaced_and_only_the_call_that_killed_it_is_charged(
     from phasemapper._executors import default_executor
 
     system, marks = _worker_killing_system(tmp_path)
-    with default_executor(2) as pool:  # as the CLI passes it
+    with default_executor(2) as pool, pytest.warns(pm.PhaseMapperWarning, match="most common: BrokenProcessPool"):
         res = pm.Campaign(system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=2,
-                          seed=1).run(budget=16, progress=False)
+                          seed=1).run(budget=8, progress=False)
     x = np.array([e.point[0] for e in res.evaluations])
     always, once = x < 0.25, (x >= 0.25) & (x < 0.5)
     assert always.any() and once.any() and (x > 0.5).any()
@@ -359,13 +360,13 @@ def test_a_pool_that_cannot_restart_stops_the_campaign_with_a_note_and_the_run_r
     system, _ = _worker_killing_system(tmp_path)
     with ProcessPoolExecutor(2) as pool, pytest.raises(BrokenProcessPool) as raised:
         pm.Campaign(system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=2,
-                    seed=1).run(budget=16, progress=False)
+                    seed=1).run(budget=8, progress=False)
     note = " ".join(getattr(raised.value, "__notes__", []))
     assert str(tmp_path / "r") in note and "phasemapper.ProcessPool" in note
-    with default_executor(2) as pool:
+    with default_executor(2) as pool, pytest.warns(pm.PhaseMapperWarning, match="most common: BrokenProcessPool"):
         res = pm.Campaign.resume(tmp_path / "r", system=system, executor=pool).run(progress=False)
     x = np.array([e.point[0] for e in res.evaluations])
-    assert len(res.evaluations) == 16 and len({tuple(e.point) for e in res.evaluations}) == 16
+    assert len(res.evaluations) == 8 and len({tuple(e.point) for e in res.evaluations}) == 8
     assert [e.status for e in res.evaluations] == ["failed" if v < 0.25 else "done" for v in x]
 
 
