@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test docs bench clean
+.PHONY: demo test test-slow docs bench clean
 
 # One environment for everything: PyTorch first (the CPU wheel on these machines),
 # then the package with all extras and the test/benchmark tools.
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --durations=10
+
+# the checks too long for every run (marked slow): the closed loop's full theory refit
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 -m slow
 
 # the documentation site from docs/ into site/; strict: a warning fails the build
 docs: $(STAMP)

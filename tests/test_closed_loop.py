@@ -118,6 +118,7 @@ def test_xrd_labeler_recovers_fractions_and_assemblages(pbsn):
         assert pbsn.phases[int(np.argmax(lab(s, point)))] == pbsn.reference_phase([point])[0]
 
 
+@pytest.mark.slow  # about two minutes of pycalphad refits: `make test-slow`; benchmarks/bench_closed_loop.py measures the same
 def test_theory_in_the_loop_recovers_perturbed_liquid_parameters(tmp_path):
     """Start from Pb-Sn with its liquid L0, L1 perturbed by +1500 and -700 J/mol; experiments on the true
     database; the refit offsets (truth: 0) must lie within 2.5 of their reported standard deviations."""
