@@ -26,7 +26,7 @@ test-slow: $(STAMP)
 
 # the documentation site from docs/ into site/; strict: a warning fails the build
 docs: $(STAMP)
-	DISABLE_MKDOCS_2_WARNING=true $(VENV)/bin/mkdocs build --strict --site-dir site
+	DISABLE_MKDOCS_2_WARNING=true NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ising.py --quick

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import xarray as xr
-from exact_ising import exact_observables, sample_exact
-from scipy.optimize import brentq, minimize_scalar
+from exact_ising import exact_finite_size_answers, exact_scan
 
 import phasemapper as pm
 from phasemapper.detectors import Observables, OptimalIndicators
@@ -32,12 +30,7 @@ def _share_within_two_sigma(z: list[float]) -> float:
 @pytest.fixture(scope="module")
 def exact_answers():
     """The Binder crossing of L = 4 and 6, and the 1/L extrapolation of their susceptibility peaks, exactly."""
-    crossing = brentq(lambda t: exact_observables(6, t)["binder"] - exact_observables(4, t)["binder"], 2.0, 2.6)
-    peaks = {L: minimize_scalar(lambda t: -exact_observables(L, t)["susceptibility"], bounds=(2.3, 3.1),
-                                method="bounded", options={"xatol": 1e-7}).x for L in SIZES}
-    x = {L: 1.0 / L for L in SIZES}  # nu = 1
-    fss = (x[6] * peaks[4] - x[4] * peaks[6]) / (x[6] - x[4])
-    return {"binder_crossing": crossing, "susceptibility_peak_fss": fss}
+    return exact_finite_size_answers(*SIZES)
 
 
 @pytest.fixture(scope="module")
@@ -61,18 +54,9 @@ def test_binder_crossing_and_susceptibility_fss_error_bars_cover_the_exact_answe
         assert _share_within_two_sigma(values) >= 0.85, (name, np.round(values, 2))
 
 
-def _exact_scan(L: int, n: int, rng: np.random.Generator) -> xr.Dataset:
-    """A scan whose samples are independent draws of (m, e) from the exact distribution."""
-    m, e = zip(*[sample_exact(L, t, n, rng) for t in T])
-    return xr.Dataset({"configuration": (("point", "sample", "y", "x"), np.zeros((len(T), n, L, L), np.int8)),
-                       "magnetization": (("point", "sample"), np.array(m)),
-                       "energy": (("point", "sample"), np.array(e))},
-                      coords={"T": ("point", T)}, attrs={"size": L, "n_sites": L * L})
-
-
 def test_the_optimal_indicators_error_bars_cover_their_noise_free_reading(monte_carlo_fits):
     rng = np.random.default_rng(2026)
-    reference = OptimalIndicators(n_bootstrap=20).fit({L: _exact_scan(L, 20000, rng) for L in SIZES})
+    reference = OptimalIndicators(n_bootstrap=20).fit({L: exact_scan(L, T, 20000, rng) for L in SIZES})
     truth = {cp.method: cp for cp in reference.critical_points_}
     assert len(truth) >= 6
     z: dict[str, list[float]] = {name: [] for name in truth}
