@@ -129,8 +129,11 @@ class Scheduler:
                 if running and (queue[0].key in suspects or any(c.key in suspects for c, _ in running.values())):
                     break
                 call = queue.popleft()
-                clock = _Clock(os.path.join(marks, str(len(running)) + "-" + uuid.uuid4().hex))
-                running[executor.submit(_started_at, clock.mark, call.fn, *call.args)] = (call, clock)
+                clock = _Clock(os.path.join(marks, uuid.uuid4().hex))
+                if self.timeout is None:  # no clock to read: the call goes as it is
+                    running[executor.submit(call.fn, *call.args)] = (call, clock)
+                else:
+                    running[executor.submit(_started_at, clock.mark, call.fn, *call.args)] = (call, clock)
             wait_for = None
             if self.timeout is not None:  # until the first clock runs out, or a while to see clocks start
                 left = min(clock.left(self.timeout) for _, clock in running.values())
@@ -179,31 +182,33 @@ class Scheduler:
 
 class _Clock:
     """When a call started: the time its worker wrote into ``mark`` as it started the call (a worker that
-    shares this file system), else ``START_GRACE`` seconds after it was submitted."""
+    shares this file system), else its submission; a call not seen starting within ``START_GRACE`` seconds
+    is taken to have started then."""
 
     def __init__(self, mark: str) -> None:
         self.mark = mark
         self.submitted = time.time()
-        self.started: float | None = None
+        self._started: float | None = None
 
-    def start(self) -> float:
-        if self.started is None:
+    def _start(self) -> float | None:
+        if self._started is None:
             try:
                 with open(self.mark) as fh:
-                    self.started = float(fh.read())
+                    self._started = float(fh.read())
             except (OSError, ValueError):  # not started yet, or started where this file system is not
-                if time.time() - self.submitted < START_GRACE:
-                    return time.time()
-                self.started = self.submitted + START_GRACE
-        return self.started
+                if time.time() - self.submitted >= START_GRACE:
+                    self._started = self.submitted + START_GRACE
+        return self._started
 
     def seconds(self) -> float:
-        """Seconds since the call started (0 while it waits)."""
-        return time.time() - self.start()
+        """Seconds since the call started (since it was submitted, while no start was seen)."""
+        start = self._start()
+        return time.time() - (self.submitted if start is None else start)
 
     def left(self, timeout: float) -> float:
-        """Seconds until the call has run ``timeout`` seconds."""
-        return self.start() + timeout - time.time()
+        """Seconds until the call has run ``timeout`` seconds (a call not started yet has them all)."""
+        start = self._start()
+        return timeout if start is None else start + timeout - time.time()
 
 
 def _started_at(mark: str, fn: Callable[..., Any], *args: Any) -> Any:
