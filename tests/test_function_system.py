@@ -1,6 +1,7 @@
 """FunctionSystem: labels, probabilities, samples, noise through rng, and errors naming the point."""
 
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,41 @@ def test_errors_name_the_point():
         FunctionSystem(42, SPACE)
     with pytest.raises(ValueError, match="distinct"):
         FunctionSystem(lambda p: 0, SPACE, phases=["a", "a"])
+
+
+def test_a_function_is_only_called_inside_its_space_and_every_way_it_fails_is_an_error():
+    calls = []
+
+    def fn(p):
+        calls.append(p["x"])
+        return "a"
+
+    system = FunctionSystem(fn, SPACE, phases=["a", "b"])
+    for outside in ([2.0, 0.0], [-100.0, 0.0]):
+        with pytest.raises(ValueError, match=r"axis 'x': value .* is outside the bounds \[-1, 1\]"):
+            pm.scan(system, np.array([outside]), 1, seed=0, executor=pm.SerialExecutor(), progress=False)
+    assert calls == []  # never called outside [-1, 1]
+    with pytest.raises(ValueError, match="no points given"):
+        pm.scan(system, np.empty((0, 2)), 1, seed=0, executor=pm.SerialExecutor(), progress=False)
+    with pytest.raises(ValueError, match=r"fn returned inf"):
+        FunctionSystem(lambda p: np.array([1.0, np.inf]), SPACE).sample([0, 0], 1, seed=0)
+    with pytest.raises(ValueError, match=r"fn raised SystemExit: 3"):
+        FunctionSystem(lambda p: sys.exit(3), SPACE, phases=["a", "b"]).sample([0, 0], 1, seed=0)
+
+
+def test_sys_exit_in_a_users_function_is_a_failed_evaluation_not_the_end_of_the_campaign():
+    def exits_left(p):
+        if p["x"] < 0:
+            sys.exit(3)
+        return "a" if p["y"] < 0 else "b"
+
+    system = FunctionSystem(exits_left, SPACE, phases=["a", "b"])
+    for executor in (pm.SerialExecutor(), None):  # in this process, and on the pool's workers
+        with pytest.warns(pm.PhaseMapperWarning, match="fn raised SystemExit: 3"):
+            res = pm.Campaign(system, planner="sobol", executor=executor, max_attempts=1).run(budget=16, progress=False)
+        assert res.n_evaluations == 16 and 0 < res.n_failed < 16
+
+
+def test_a_phase_map_of_one_phase_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match="a phase map needs at least two distinct phase names"):
+        pm.Campaign(FunctionSystem(lambda p: "a", SPACE, phases=["a"]), executor=pm.SerialExecutor())

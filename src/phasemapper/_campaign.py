@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._executors import check_executor, default_executor
+from ._executors import check_executor, check_timeout_executor, default_executor
 from ._failures import EvaluationError, Failure, failure_table, warn_failures
 from ._io import save
 from ._provenance import package_versions, provenance_attrs, run_context
@@ -25,7 +25,7 @@ from ._scheduler import Call, Scheduler, broken_executor_note
 from ._space import Space
 from ._store import Evaluation, RunStore
 from .progress import ProgressBar, show_progress
-from .systems._base import System, check_positive_int, check_positive_number, make_system
+from .systems._base import System, check_memory, check_positive_int, check_positive_number, check_seed, make_system
 
 __all__ = ["Campaign", "CampaignResult", "load_run"]
 
@@ -219,7 +219,13 @@ class Campaign:
         if unknown:
             raise ValueError(f"space axis {sorted(unknown)[0]!r} is not an axis of system {system.name!r} "
                              f"({list(system.space.names)})")
-        self.seed = check_positive_int("seed", seed, minimum=0)
+        missing = [n for n in system.space.names if n not in self.space.names and n not in system.optional_axes]
+        if missing:
+            raise ValueError(f"space is missing the required axis {missing[0]!r} of system {system.name!r}")
+        # the space's corners and centre must be points the system can evaluate: a bad range fails now, not per point
+        probe = np.vstack([self.space.grid([2] * self.space.ndim), self.space.from_unit(np.full((1, self.space.ndim), 0.5))])
+        system.points(dict(zip(self.space.names, probe.T)))
+        self.seed = check_seed("seed", seed)
         self.labeler = default_labeler(system) if labeler is None else labeler
         if not isinstance(self.labeler, Labeler):
             raise TypeError(f"labeler must be a phasemapper.labelers.Labeler, got {type(self.labeler).__name__}")
@@ -254,8 +260,10 @@ class Campaign:
         default_n = 1 if getattr(system, "_takes_rng", False) or not system.site_dims else 50
         self.n_samples = default_n if n_samples is None else check_positive_int("n_samples", n_samples)
         self.max_attempts = check_positive_int("max_attempts", max_attempts)
+        check_memory("one evaluation", 1, self.n_samples, int(np.prod(system.site_shape())))
         self.timeout = check_positive_number("timeout", timeout, " of seconds")
         check_executor(executor)
+        check_timeout_executor(timeout, executor)
         self.executor = executor
         if _store is not None:
             self.store = _store

@@ -47,6 +47,23 @@ def check_executor(executor: Any) -> None:
                         f"got {type(executor).__name__}")
 
 
+def check_timeout_executor(timeout: float | None, executor: Executor | None) -> None:
+    """Refuse a ``timeout`` on a :class:`SerialExecutor`: it runs each call in this process, where nothing can
+    stop it, so a call that hangs would hang the run for ever.
+
+    Examples
+    --------
+    >>> check_timeout_executor(5.0, None)
+    >>> check_timeout_executor(5.0, SerialExecutor())
+    Traceback (most recent call last):
+    ...
+    ValueError: timeout: a SerialExecutor runs each call in this process and cannot stop one that hangs; use the default process pool (executor=None) or no timeout
+    """
+    if timeout is not None and isinstance(executor, SerialExecutor):
+        raise ValueError("timeout: a SerialExecutor runs each call in this process and cannot stop one that hangs; "
+                         "use the default process pool (executor=None) or no timeout")
+
+
 class ProcessPool(Executor):
     """The default executor: a process pool on ``loky`` that can replace its workers.
 

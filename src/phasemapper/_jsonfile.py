@@ -31,3 +31,5 @@ def read_json(path: str | os.PathLike, label: str = "", advice: str = "") -> Any
             return json.load(fh)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
         raise ValueError(f"{label}{str(path)!r} is not valid JSON ({exc}){advice}") from None
+    except RecursionError:  # a file of deeply nested brackets: bad input too
+        raise ValueError(f"{label}{str(path)!r} is nested too deeply to be read{advice}") from None

@@ -14,13 +14,13 @@ import xarray as xr
 
 from ._bits import PackedSites, pack_sites
 from ._checkpoint import ScanCheckpoint
-from ._executors import SerialExecutor, check_executor, default_executor
+from ._executors import SerialExecutor, check_executor, check_timeout_executor, default_executor
 from ._failures import EvaluationError, Failure, warn_failures
 from ._provenance import provenance_attrs
 from ._scheduler import Call, Scheduler, broken_executor_note
 from ._types import Samples
 from .progress import ProgressBar
-from .systems._base import System, check_positive_int, check_positive_number
+from .systems._base import System, check_memory, check_positive_int, check_positive_number, check_seed
 
 __all__ = ["scan", "scan_sizes", "samples_to_dataset"]
 
@@ -153,12 +153,16 @@ def scan_sizes(
         if checkpoint is not None:
             raise ValueError("seed: a checkpoint needs an explicit seed (a resumed scan must draw the same numbers)")
         seed = int(np.random.SeedSequence().entropy % (2**63))
-    seed = check_positive_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
     max_attempts = check_positive_int("max_attempts", max_attempts)
     timeout = check_positive_number("timeout", timeout, " of seconds")
     order = sorted(range(len(systems)), key=lambda k: -(systems[k].size() or 0))  # largest first
 
     check_executor(executor)
+    check_timeout_executor(timeout, executor)
+    for system, p in zip(systems, pts):
+        check_memory(f"the scan of {system.name} {_size_label(system)}".strip(), len(p), n_samples,
+                     int(np.prod(system.site_shape())))
     store = None if checkpoint is None else ScanCheckpoint(checkpoint, ScanCheckpoint.spec_of(systems, pts, n_samples,
                                                                                                 seed))
     with nullcontext() if store is None else store.exclusive():  # one scan at a time writes a checkpoint

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import shutil
 import sys
 import warnings
@@ -21,6 +22,7 @@ from rich.filesize import decimal
 from rich.table import Table
 
 from ._extras import MissingDependency, require
+from .systems._base import MAX_COUNT
 from ._failures import EvaluationError
 from .progress import show_progress
 
@@ -78,7 +80,7 @@ def parse_axis(spec: str) -> tuple[str, np.ndarray]:
             if len(parts) != 3:
                 raise ValueError
             low, high, n = float(parts[0]), float(parts[1]), int(parts[2])
-            if n < 1 or not (np.isfinite(low) and np.isfinite(high)):
+            if not 1 <= n <= MAX_COUNT or not (np.isfinite(low) and np.isfinite(high)):
                 raise ValueError
         else:
             values = np.array([float(v) for v in rest.split(",")])
@@ -128,6 +130,9 @@ def run_scan(
     names = [n for n, _ in parsed]
     if len(set(names)) != len(names):
         raise ValueError("--axis: an axis is given more than once")
+    n_points = math.prod(v.size for _, v in parsed)
+    if n_points > MAX_COUNT:
+        raise ValueError(f"--axis: the grid has {n_points} points, more than {MAX_COUNT}")
     grid = np.array(list(itertools.product(*[v for _, v in parsed])), dtype=float)
     points = {n: grid[:, i] for i, n in enumerate(names)}
     size_list = parse_sizes(sizes) if sizes else [None]
@@ -415,7 +420,9 @@ def _map_space(system: Any, axes: list[str]) -> Any:
     for name in names:
         if name not in system.space.names:
             raise ValueError(f"--axis {name!r}: system {system.name!r} has axes {list(system.space.names)}")
-    return Space([Axis(n, lo, hi) for n, lo, hi in bounds])
+    given = {n: Axis(n, lo, hi) for n, lo, hi in bounds}
+    # a required axis not given keeps the system's default range; an optional one its default value
+    return Space([given.get(a.name, a) for a in system.space.axes if a.name in given or a.name not in system.optional_axes])
 
 
 @contextmanager
@@ -460,14 +467,14 @@ def _kept_on_os_error(out: Path, advice: str) -> Iterator[None]:
 def _check_options(**values: Any) -> None:
     """Check numeric options before any work, naming each as typed (``--samples``, not ``n_samples``);
     ``None`` is an option not given."""
-    from .systems._base import check_positive_int, check_positive_number
+    from .systems._base import check_positive_int, check_positive_number, check_seed
 
     for name, value in values.items():
         option = "--" + name.replace("_", "-")
         if value is None:
             continue
         if name == "seed":
-            check_positive_int(option, value, minimum=0)
+            check_seed(option, value)
         elif name in ("samples", "budget", "batch_size", "workers"):
             check_positive_int(option, value)
         else:
@@ -526,7 +533,7 @@ def _finish_run(result: Any) -> None:
 @app.command("map")
 def map_command(
     system: Annotated[str, typer.Argument(metavar="SYSTEM", help="System name (phasemapper systems lists them).")],
-    axis: Annotated[list[str] | None, typer.Option("--axis", metavar="NAME=LOW:HIGH", help="NAME=LOW:HIGH (repeatable; default: the system's space).")] = None,
+    axis: Annotated[list[str] | None, typer.Option("--axis", metavar="NAME=LOW:HIGH", help="NAME=LOW:HIGH (repeatable); an axis not given keeps the system's default range.")] = None,
     budget: Annotated[int | None, typer.Option("--budget", metavar="N", help="Number of evaluations.")] = 100,
     planner: Annotated[str, typer.Option("--planner", metavar="NAME", help="boundary, refine, grid, sobol or random.")] = "boundary",
     model: Annotated[str, typer.Option("--model", metavar="NAME", help="Phase-map model: gp or knn.")] = "gp",

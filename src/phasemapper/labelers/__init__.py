@@ -46,8 +46,12 @@ def default_labeler(system: Any) -> Labeler:
         return HopfieldLabeler()
     if name == "experiment" and getattr(system, "xrd", False):
         return XRDLabeler(system.truth.db_phases, system.phases, threshold=max(system.detection_limit, 0.01))
-    if len(getattr(system, "phases", ())) >= 2:
-        return DirectLabeler(system.phases)
+    phases = tuple(getattr(system, "phases", ()))
+    if len(phases) == 1:
+        raise ValueError(f"phases: a phase map needs at least two distinct phase names; system {name!r} has "
+                         f"{list(phases)}")
+    if len(phases) >= 2:
+        return DirectLabeler(phases)
     raise ValueError(f"no default labeler for system {name!r}; pass labeler=...")
 
 

@@ -34,7 +34,7 @@ class DirectLabeler(Labeler):
     def __init__(self, phases: Sequence[str]) -> None:
         phases = tuple(phases)
         if len(phases) < 2 or len(set(phases)) != len(phases) or not all(isinstance(p, str) for p in phases):
-            raise ValueError(f"phases must be at least two distinct names, got {phases!r}")
+            raise ValueError(f"phases: a phase map needs at least two distinct phase names, got {phases!r}")
         self.phases = phases
 
     def params(self) -> dict[str, Any]:

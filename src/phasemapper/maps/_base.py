@@ -69,7 +69,7 @@ class PhaseMap(BaseEstimator, ABC):
         phases = tuple(self.phases) if isinstance(self.phases, (list, tuple)) else self.phases
         if not isinstance(phases, tuple) or len(phases) < 2 or len(set(phases)) != len(phases) \
                 or not all(isinstance(p, str) for p in phases):
-            raise ValueError(f"phases must be at least two distinct names, got {self.phases!r}")
+            raise ValueError(f"phases: a phase map needs at least two distinct phase names, got {self.phases!r}")
         self._check_params()
         return self
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._space import Space
+from ..systems._base import check_positive_int, check_positive_number
 from ._base import PhaseMap, entropy
 
 __all__ = ["GPClassifierMap"]
@@ -83,13 +84,9 @@ class GPClassifierMap(PhaseMap):
 
     def _check_params(self) -> None:
         for name in ("alpha_epsilon", "strength"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in ("max_hyper_points", "n_draws"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 8:
-                raise ValueError(f"{name} must be an integer >= 8, got {value!r}")
+            check_positive_number(name, getattr(self, name))
+        for name in ("max_hyper_points", "n_draws"):  # both set the size of arrays and of a Cholesky factor
+            check_positive_int(name, getattr(self, name), minimum=8, maximum=100_000)
 
     # ---------------------------------------------------------------- model
     def _targets(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._space import Space
+from ..systems._base import check_positive_int
 from ._base import PhaseMap
 
 __all__ = ["KNNMap"]
@@ -35,8 +36,7 @@ class KNNMap(PhaseMap):
         self.k = k
 
     def _check_params(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {self.k!r}")
+        check_positive_int("k", self.k, maximum=100_000)
 
     def _fit(self, u: np.ndarray, proba: np.ndarray) -> None:
         from sklearn.neighbors import KNeighborsRegressor

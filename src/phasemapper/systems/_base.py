@@ -15,13 +15,57 @@ from .._types import CriticalPoint, Samples
 __all__ = ["System", "register_system", "make_system", "registered_systems", "check_positive_int", "bisect_change"]
 
 
-def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    """Return ``value`` as int, raising a clear error naming ``name`` if it is not an integer >= ``minimum``."""
+#: the largest seed: seeds are stored as 64-bit signed integers (netCDF attributes, the ledger)
+MAX_SEED = 2**63 - 1
+#: the largest count of evaluations, samples or points one request may ask for
+MAX_COUNT = 2**31 - 1
+
+
+def check_positive_int(name: str, value: Any, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
+    """Return ``value`` as int, raising a clear error naming ``name`` unless it is an integer in
+    ``[minimum, maximum]`` (by default at most ``MAX_COUNT``, so it fits the types it is stored as)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return int(value)
+
+
+def check_seed(name: str, value: Any) -> int:
+    """A seed: an integer in ``[0, MAX_SEED]``."""
+    return check_positive_int(name, value, minimum=0, maximum=MAX_SEED)
+
+
+def physical_memory() -> int:
+    """Bytes of memory this machine has (``os.sysconf``; a large figure where it does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**50
+
+
+def check_memory(what: str, n_points: int, n_samples: int, sites: int) -> None:
+    """Refuse a request whose configurations alone (at least one byte per site) cannot fit in this machine's
+    memory, with one line naming the figure.
+
+    Examples
+    --------
+    >>> check_memory("the scan", 41, 1000, 32 * 32)
+    >>> check_memory("the scan", 41, 10**12, 32 * 32)
+    Traceback (most recent call last):
+    ...
+    ValueError: the scan needs at least 4.2e+16 bytes for its configurations (41 points x 1000000000000 samples x 1024 sites), more than this machine's memory ...
+    """
+    need = int(n_points) * int(n_samples) * max(int(sites), 1)
+    have = physical_memory()
+    if need > have:
+        raise ValueError(f"{what} needs at least {need:.2g} bytes for its configurations ({n_points} points x "
+                         f"{n_samples} samples x {sites} sites), more than this machine's memory "
+                         f"({have / 2**30:.0f} GiB)")
 
 
 def check_finite(name: str, value: Any) -> float:
@@ -231,6 +275,8 @@ class System(ABC):
                 arr = np.column_stack([arr, np.broadcast_to(extra, (arr.shape[0], len(extra)))])
             elif k > self.space.ndim:
                 raise ValueError(f"points have {k} columns but system {self.name!r} has axes {list(names)}")
+        if len(arr) == 0:
+            raise ValueError(f"points: no points given for system {self.name!r}")
         for p in arr:
             self.check_point(p)
         return arr

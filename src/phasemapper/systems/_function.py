@@ -28,8 +28,9 @@ class FunctionSystem(System):
     If ``fn`` has a parameter named ``rng``, it is called once per sample with
     its own ``numpy.random.Generator`` (noisy measurements, stochastic
     simulations); otherwise it is called once per point and the result is
-    repeated. An exception or a NaN from ``fn`` is re-raised as ``ValueError``
-    with a note naming the point that caused it.
+    repeated. ``fn`` is only called at points inside ``space``. An exception
+    (``sys.exit`` too), a NaN or an infinity from ``fn`` is re-raised as
+    ``ValueError`` with a note naming the point that caused it.
 
     Observables: ``label`` (phase index) for labels, plus ``proba_<phase>`` for
     probability vectors; for array samples, ``mean`` (of each sample).
@@ -123,15 +124,19 @@ class FunctionSystem(System):
     def _call(self, where: dict[str, float], rng: np.random.Generator | None) -> Any:
         try:
             value = self.fn(where, rng=rng) if rng is not None else self.fn(where)
-        except Exception as exc:  # noqa: BLE001 - reported with the point
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported with the point; sys.exit() ends nothing
             raise ValueError(f"{self.name}: fn raised {type(exc).__name__}: {exc}") from exc
         if isinstance(value, Samples):
             return value
-        if isinstance(value, (float, np.floating)) and np.isnan(value):
-            raise ValueError(f"{self.name}: fn returned NaN")
-        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and np.isnan(value).any():
-            raise ValueError(f"{self.name}: fn returned NaN")
+        values = np.asarray(value) if isinstance(value, (float, np.floating, np.ndarray)) else None
+        if values is not None and values.dtype.kind == "f" and not np.isfinite(values).all():
+            bad = float(values[~np.isfinite(values)].flat[0])
+            raise ValueError(f"{self.name}: fn returned {'NaN' if np.isnan(bad) else bad}")
         return value
+
+    def check_point(self, point: np.ndarray) -> None:
+        """The point must lie in the declared space: ``fn`` is never called outside it."""
+        self.space.validate(np.asarray(point, dtype=float)[None])
 
     def _label_index(self, value: Any, where: dict[str, float]) -> int:
         if isinstance(value, str):

@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from scipy.special import ndtr
 
 from .._space import Space
-from ..systems._base import check_finite, check_positive_int
+from ..systems._base import check_finite, check_positive_int, check_seed
 from ..progress import track
 from ..systems._calphad import Calphad
 
@@ -99,7 +99,7 @@ class CalphadTheory:
         self.grid_size = check_positive_int("grid_size", grid_size, minimum=3)
         self.n_draws = check_positive_int("n_draws", n_draws, minimum=0)
         self.n_importance = check_positive_int("n_importance", n_importance, minimum=8)
-        self.seed = check_positive_int("seed", seed, minimum=0)
+        self.seed = check_seed("seed", seed)
         self.names = [p.name for p in model.free_parameters]
         self.start = np.array([model.parameters[n] for n in self.names])
         # (n_assemblages, n_db_phases): whether each database phase belongs to each assemblage

@@ -1,0 +1,108 @@
+"""Malformed, extreme and hostile values, at the command line and in the public constructors: each is refused
+before any work starts, with one line (exit status 2) or a ValueError/TypeError naming the field, no traceback,
+and no directory left behind that would stop the corrected command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import phasemapper as pm
+from phasemapper.cli import main
+from phasemapper.maps import GPClassifierMap, KNNMap
+from phasemapper.systems import FunctionSystem, Ising2D, ThreePhase
+
+SQUARE = pm.Space([pm.Axis("x", 0.0, 1.0), pm.Axis("y", 0.0, 1.0)])
+
+CLI_CASES = [
+    (["map", "tasep", "--timeout", "inf"], "--timeout must be a finite positive number"),
+    (["map", "tasep", "--timeout", "nan"], "--timeout must be a finite positive number"),
+    (["map", "three_phase", "--seed", "99999999999999999999999"], "--seed must be <= 9223372036854775807"),
+    (["map", "three_phase", "--budget", "99999999999999999999999"], "--budget must be <= 2147483647"),
+    (["map", "three_phase", "--batch-size", "-3"], "--batch-size must be >= 1"),
+    (["map", "three_phase", "--entropy-goal", "inf"], "--entropy-goal must be a finite positive number"),
+    (["map", "ising2d", "--size", "100000000"], "one evaluation needs at least"),
+    (["map", "ising2d", "--size", "-5"], "--size -5: L must be >= 2"),
+    (["map", "hopfield", "--axis", "T=-1:1"], "axis 'T': temperature must be >= 0"),
+    (["map", "three_phase", "--axis", "x=1:0"], "LOW and HIGH must be finite with LOW < HIGH"),
+    (["map", "three_phase", "--axis", "x=0:inf"], "LOW and HIGH must be finite"),
+    (["map", "three_phase", "--axis", "z=0:1"], "system 'three_phase' has axes"),
+    (["map", "tasep", "--planner", "../../etc"], "--planner '../../etc'"),
+    (["scan", "ising2d", "--axis", "T=1:2:3", "--samples", "99999999999"], "--samples must be <= 2147483647"),
+    (["scan", "ising2d", "--axis", "T=1:2:41", "--size", "32", "--samples", "2000000000"],
+     "needs at least 8.4e+13 bytes"),
+    (["scan", "ising2d", "--axis", "T=1:2:100000", "--axis", "h=-1:1:100000"], "the grid has 10000000000 points"),
+    (["scan", "ising2d", "--axis", "T=1:2:99999999999"], "--axis 'T=1:2:99999999999'"),
+    (["scan", "ising2d", "--axis", "T=nan:2:3"], "--axis 'T=nan:2:3'"),
+    (["scan", "ising2d", "--axis", "T=1,inf"], "values must be finite"),
+    (["scan", "ising2d", "--axis", "T=1:2:3", "--workers", "100000000000"], "--workers must be <= 2147483647"),
+    (["scan", "ising2d", "--axis", "T=1:2:3", "--seed", "-1"], "--seed must be >= 0"),
+]
+
+
+@pytest.mark.parametrize("argv, words", CLI_CASES, ids=[" ".join(c[0][:4]) for c in CLI_CASES])
+def test_a_hostile_command_line_is_one_line_exit_2_and_leaves_nothing(tmp_path, capsys, argv, words):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    assert words in lines[0], lines[0]
+    assert not out.exists()  # nothing that would stop the corrected command
+
+
+def test_a_prior_file_of_nested_brackets_is_one_line(tmp_path, capsys):
+    prior = tmp_path / "prior.json"
+    prior.write_text("[" * 100_000)
+    with pytest.raises(SystemExit) as exited:
+        main(["map", "three_phase", "--prior", str(prior), "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exited.value.code == 2 and len(err) == 1 and "nested too deeply" in err[0]
+
+
+def _always_a(point):
+    return "a" if point["x"] < 2 else "b"
+
+
+PYTHON_CASES = [
+    (lambda: pm.Campaign(ThreePhase(), seed=2**70), ValueError, "seed must be <= "),
+    (lambda: pm.Campaign(ThreePhase(), seed=-1), ValueError, "seed must be >= 0"),
+    (lambda: pm.Campaign(ThreePhase(), seed=1.5), TypeError, "seed must be an integer"),
+    (lambda: pm.Campaign(ThreePhase(), batch_size=2**40), ValueError, "batch_size must be <= "),
+    (lambda: pm.Campaign(ThreePhase(), timeout=float("inf")), ValueError, "timeout must be a finite positive"),
+    (lambda: pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), timeout=1.0), ValueError,
+     "timeout: a SerialExecutor runs each call in this process"),
+    (lambda: pm.Campaign(Ising2D(L=100_000_000)), ValueError, "one evaluation needs at least"),
+    (lambda: pm.Campaign(ThreePhase(), pm.Space([pm.Axis("x", 0, 1)])), ValueError, "missing the required axis 'y'"),
+    (lambda: pm.Campaign(ThreePhase()).run(budget=2**40), ValueError, "budget must be <= "),
+    (lambda: pm.scan(ThreePhase(), {"x": [0.5], "y": [0.5]}, 1, seed=2**70), ValueError, "seed must be <= "),
+    (lambda: pm.scan(ThreePhase(), {"x": [0.5], "y": [0.5]}, 10**12), ValueError, "n_samples must be <= "),
+    (lambda: pm.scan(Ising2D(L=32), {"T": np.linspace(1, 3, 41)}, 2 * 10**9), ValueError, "needs at least"),
+    (lambda: pm.scan(ThreePhase(), {"x": [], "y": []}, 1), ValueError, "no points given"),
+    (lambda: pm.scan(ThreePhase(), {"x": [0.5], "y": [0.5]}, 1, executor=pm.SerialExecutor(), timeout=1.0),
+     ValueError, "timeout: a SerialExecutor"),
+    (lambda: pm.scan(FunctionSystem(_always_a, SQUARE, ["a", "b"]), {"x": [2.0], "y": [0.0]}, 1), ValueError,
+     "value 2 is outside the bounds"),
+    (lambda: GPClassifierMap(SQUARE, ["a", "b"], n_draws=10**9).check(), ValueError, "n_draws must be <= 100000"),
+    (lambda: GPClassifierMap(SQUARE, ["a", "b"], strength=float("nan")).check(), ValueError, "strength must be"),
+    (lambda: GPClassifierMap(SQUARE, ["a"]).check(), ValueError, "a phase map needs at least two"),
+    (lambda: KNNMap(SQUARE, ["a", "b"], k=10**9).check(), ValueError, "k must be <= 100000"),
+    (lambda: pm.Axis("x", 0.0, float("inf")), ValueError, "axis 'x'"),
+]
+
+
+@pytest.mark.parametrize("make, error, words", PYTHON_CASES, ids=[str(i) for i in range(len(PYTHON_CASES))])
+def test_a_hostile_constructor_argument_names_the_field(make, error, words):
+    with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        make()
+
+
+def test_a_partial_axis_list_keeps_the_other_axes_default_range(tmp_path, capsys):
+    run = tmp_path / "run"
+    main(["map", "three_phase", "--axis", "x=0:0.5", "--budget", "8", "--out", str(run), "--no-progress",
+          "--workers", "1"])
+    result = pm.Campaign.resume(run).result()
+    assert result.model.space.names == ("x", "y") and result.model.space["x"].high == 0.5
+    assert result.n_failed == 0
