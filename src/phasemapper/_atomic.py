@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -10,12 +12,13 @@ __all__ = ["write_atomically"]
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp)`` on ``path`` + ``".tmp"``, then rename that onto ``path``.
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it onto ``path``.
 
-    A temporary file left by a killed write is removed first, and one left by a failed write
-    (a full disk) at once. An ``OSError`` that names no file is raised again naming ``path``.
-    The rename is atomic on one file system, so readers (and a resumed run) see the old file
-    or the new one.
+    The temporary name is the file's name, this process's id and a random part, so writers running at
+    once (two reports of one run) never share one. Temporaries that killed writers left are removed
+    (their process is gone), and one left by a failed write (a full disk) at once. An ``OSError`` that
+    names no file is raised again naming the temporary. The rename is atomic on one file system, so
+    readers (and a resumed run) see the old file or the new one.
 
     Examples
     --------
@@ -25,8 +28,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], Any]) -> P
     ('done', ['a.txt'])
     """
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
+    _remove_orphans(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -36,3 +39,25 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], Any]) -> P
             raise OSError(exc.errno, exc.strerror, str(tmp)) from exc
         raise
     return path
+
+
+def _remove_orphans(path: Path) -> None:
+    """Remove temporaries of ``path`` whose writer process no longer runs (killed mid-write)."""
+    try:
+        candidates = list(path.parent.glob(f"{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return
+    for tmp in candidates:
+        pid = tmp.name[len(path.name) + 1:].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -265,15 +265,23 @@ class Campaign:
         check_executor(executor)
         check_timeout_executor(timeout, executor)
         self.executor = executor
-        if _store is not None:
-            self.store = _store
-        else:
+        self._store = _store
+        if _store is None:
             if store is None:  # a scratch run: kept while Python runs (to resume, report, ...), then removed
                 path = Path(tempfile.mkdtemp(prefix="phasemapper-run-"))
                 atexit.register(shutil.rmtree, path, ignore_errors=True)
             else:
                 path = Path(store)
-            self.store = RunStore.create(path, self.manifest())
+            if (path / RunStore.LEDGER).exists():
+                raise ValueError(f"{str(path)!r} already holds a run; resume it or choose another directory")
+            self._store_path = path
+
+    @property
+    def store(self) -> RunStore:
+        """The run directory; :meth:`run` creates it with its limits, or this does without them."""
+        if self._store is None:
+            self._store = RunStore.create(self._store_path, self.manifest())
+        return self._store
 
     # ------------------------------------------------------------------ spec
     def manifest(self) -> dict[str, Any]:
@@ -355,6 +363,12 @@ class Campaign:
         (``info``: batch, n_evaluations, n_failed, elapsed). Limits not given are taken from the run's manifest (a resumed run
         continues to the limits it was started with); at least one limit is needed."""
         check_run_limits(budget, entropy_goal, time_limit)
+        if self._store is None:  # a new run: its directory appears whole, limits included, or not at all
+            if budget is None and entropy_goal is None and time_limit is None:
+                raise ValueError("give at least one of budget, entropy_goal, time_limit")
+            manifest = self.manifest()
+            manifest["run"] = {"budget": budget, "entropy_goal": entropy_goal, "time_limit": time_limit}
+            self._store = RunStore.create(self._store_path, manifest)
         with self.store.exclusive():  # one campaign at a time writes a run directory
             return self._run(budget, entropy_goal, time_limit, callbacks, progress, grid_size)
 
@@ -507,8 +521,9 @@ class Campaign:
             self.planner.tell(np.array([points[i] for i in ids]), np.array([results[i] for i in ids]))
 
 
-def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int) -> CampaignResult:
-    """Phase map and evaluations of a run, written to ``phase_map.nc`` and ``map.json`` in its directory."""
+def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int, write: bool = True) -> CampaignResult:
+    """Phase map and evaluations of a run; with ``write`` (the run's own writer), also ``phase_map.nc`` and
+    ``map.json`` in its directory."""
     done = store.evaluations("done")
     pm = model.phase_map(grid_size)
     spec = store.manifest()
@@ -516,8 +531,9 @@ def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int) -> Ca
                                      seed=spec["seed"], n_evaluations=len(store.evaluations()),
                                      n_failed=len(store.evaluations("failed")), run=str(store.path),
                                      stop_reason=stop_reason))
-    save(pm, store.path / "phase_map.nc")
-    model.save(store.path / "map.json")
+    if write:
+        save(pm, store.path / "phase_map.nc")
+        model.save(store.path / "map.json")
     points = np.array([e.point for e in done]).reshape(-1, model.space.ndim)
     proba = np.array([e.proba for e in done]).reshape(-1, len(model.phases))
     labels = np.asarray(model.phases)[proba.argmax(axis=1)] if len(proba) else np.array([], dtype=str)
@@ -549,8 +565,12 @@ def _manifest_fields(store: RunStore) -> Iterator[dict[str, Any]]:
 
 
 def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
-    """Read a run directory without its system: refit the recorded model to the ledger's done evaluations."""
-    store = RunStore(path)
+    """Read a run directory without its system: refit the recorded model to the ledger's done evaluations.
+
+    Nothing in the directory is written or changed (the ledger is opened read-only), so it may be read
+    while a campaign writes it, by several readers at once, or where it cannot be written at all.
+    """
+    store = RunStore(path, readonly=True)
     with _manifest_fields(store) as spec:
         model = _model_from_manifest(spec, spec["phases"])
     theory = store.theory()
@@ -559,7 +579,7 @@ def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
     done = store.evaluations("done")
     if done:
         model.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
-    return _result(store, model, spec.get("stop_reason", ""), grid_size)
+    return _result(store, model, spec.get("stop_reason", ""), grid_size, write=False)
 
 
 def _failure(e: Evaluation, space: Space) -> Failure:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import errno
+import glob
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -82,28 +85,65 @@ class RunStore:
 
     MANIFEST, LEDGER, SAMPLES, THEORY, LOCK = "manifest.json", "ledger.sqlite", "samples", "theory.json", "run.lock"
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
         if not (self.path / self.MANIFEST).is_file() or not (self.path / self.LEDGER).is_file():
             raise ValueError(f"{str(self.path)!r} is not a phasemapper run directory (no manifest.json and ledger.sqlite)")
-        self._db = sqlite3.connect(self.path / self.LEDGER, isolation_level=None, timeout=30)
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = self._connect()
             self._db.execute("SELECT id, batch, point, seed, status, attempts, proba FROM evaluations LIMIT 1")
         except sqlite3.DatabaseError as exc:  # not SQLite, or not our table: a damaged or foreign file
-            self._db.close()
+            if hasattr(self, "_db"):
+                self._db.close()
             raise ValueError(f"{str(self.path / self.LEDGER)!r} is not a phasemapper ledger ({exc})") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        """The ledger: for a writer in WAL mode with full syncs; for a reader read-only, so that it changes
+        nothing and works on a run it may not write (another user's, an archive)."""
+        ledger = self.path / self.LEDGER
+        if not self.readonly:
+            db = sqlite3.connect(ledger, isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            return db
+        uri = ledger.resolve().as_uri()
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30)
+        try:  # a writer may be at work: read through its write-ahead log, as SQLite does
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return db
+        except sqlite3.OperationalError:  # a directory no one can write: SQLite cannot map its WAL index there,
+            db.close()                   # and no writer can be at work, so the file is read as it stands
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
     @classmethod
     def create(cls, path: str | os.PathLike, manifest: dict[str, Any]) -> RunStore:
-        """Make a new run directory; refuses one that already holds a run."""
+        """Make a new run directory at ``path`` (absent, or an empty directory); refuses one that holds a run.
+
+        The run is assembled whole (manifest, ledger, samples folder) in a private directory beside
+        ``path`` and renamed onto it in one step, which succeeds for exactly one of several creators
+        racing for the same ``path``: a kill leaves a whole run or none, and a second creator is refused.
+        """
         path = Path(path)
         if (path / cls.LEDGER).exists():
             raise ValueError(f"{str(path)!r} already holds a run; resume it or choose another directory")
-        (path / cls.SAMPLES).mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(path / cls.MANIFEST, manifest)
-        write_atomically(path / cls.LEDGER, _create_ledger)  # the ledger marks a run: a kill leaves a whole run or none
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphan_stagings(path)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.creating-{os.getpid()}-", dir=path.parent))
+        try:
+            (staging / cls.SAMPLES).mkdir()
+            _write_json_atomic(staging / cls.MANIFEST, manifest)
+            _create_ledger(staging / cls.LEDGER)
+            os.rename(staging, path)  # replaces an empty directory; fails if anything is in it
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                held = (path / cls.LEDGER).exists()
+                raise ValueError(f"{str(path)!r} " + ("already holds a run (another process created it just now); "
+                                                      "resume it or choose another directory" if held else
+                                                      "is not empty: a run is created in a new or empty directory")
+                                 ) from None
+            raise
         return cls(path)
 
     def close(self) -> None:
@@ -237,6 +277,16 @@ def _disk_errors_as_os_error(path: Path) -> Iterator[None]:
         if code is None:
             raise
         raise OSError(code, str(exc), str(path)) from None
+
+
+def _remove_orphan_stagings(path: Path) -> None:
+    """Remove the half-assembled runs of creators that were killed (their process is gone)."""
+    from ._atomic import _alive
+
+    for staging in path.parent.glob(f".{glob.escape(path.name)}.creating-*"):
+        pid = staging.name.rsplit(".creating-", 1)[1].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def read_theory(run: str | os.PathLike) -> dict[str, Any] | None:

@@ -681,22 +681,31 @@ def resume_command(
 
 
 @app.command("plot")
-def plot_command(run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory.")]) -> None:
-    """Draw the phase map, its uncertainty and the evaluated points in order (phase_map.png)."""
+def plot_command(
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory (read, never written).")],
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Image to write (default: "
+                                             "RUN-NAME-phase_map.png in the current directory).")] = None,
+) -> None:
+    """Draw the phase map, its uncertainty and the evaluated points in order."""
     from ._campaign import load_run
 
     result = load_run(run)
-    png = result.path / "phase_map.png"
+    png = out if out is not None else Path(f"{result.path.resolve().name}-phase_map.png")
     result.plot(path=png)
     console.print(str(png))
 
 
 @app.command("report")
-def report_command(run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory.")]) -> None:
-    """Write one self-contained HTML report of a run (report.html)."""
+def report_command(
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory (read, never written).")],
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="HTML file to write (default: "
+                                             "RUN-NAME-report.html in the current directory).")] = None,
+) -> None:
+    """Write one self-contained HTML report of a run."""
     from .report import write_report
 
-    console.print(str(write_report(run)))
+    path = out if out is not None else Path(f"{Path(run).resolve().name}-report.html")
+    console.print(str(write_report(run, path)))
 
 
 @app.command("demo")

@@ -58,12 +58,20 @@ def _figure_of(axes: Any) -> Any:
     return np.ravel(axes)[0].figure
 
 
-def _write(axes: Any, path: str | os.PathLike | None, dpi: int = 110) -> None:
-    """Lay out and write the figure holding ``axes`` to ``path``, if one is given."""
-    if path is not None:
-        fig = _figure_of(axes)
-        fig.tight_layout()
+def _write(axes: Any, path: Any, dpi: int = 110) -> None:
+    """Lay out and write the figure holding ``axes`` to ``path`` (a file, atomically, or a binary stream), if one
+    is given."""
+    if path is None:
+        return
+    fig = _figure_of(axes)
+    fig.tight_layout()
+    if not isinstance(path, (str, os.PathLike)):  # a stream (BytesIO)
         fig.savefig(path, dpi=dpi)
+        return
+    from ._atomic import write_atomically
+
+    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".") or "png"
+    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
 
 
 _PANELS = (
