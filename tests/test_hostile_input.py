@@ -106,3 +106,42 @@ def test_a_partial_axis_list_keeps_the_other_axes_default_range(tmp_path, capsys
     result = pm.Campaign.resume(run).result()
     assert result.model.space.names == ("x", "y") and result.model.space["x"].high == 0.5
     assert result.n_failed == 0
+
+
+@pytest.fixture
+def small_run(tmp_path):
+    path = tmp_path / "run"
+    pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), store=path, seed=0).run(budget=8, progress=False)
+    return path
+
+
+def _edit_manifest(run, edit):
+    import json
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    edit(manifest)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("n_draws", 1e9, "n_draws must be an integer"),
+    ("n_draws", 10**9, "n_draws must be <= 100000"),
+    ("strength", -1, "strength must be a finite positive number"),
+])
+def test_a_manifest_from_elsewhere_is_checked_as_it_is_read(small_run, tmp_path, capsys, field, value, words):
+    _edit_manifest(small_run, lambda m: m["model"]["params"].update({field: value}))
+    for argv in (["resume", str(small_run), "--no-progress"], ["report", str(small_run), "--out", str(tmp_path / "r.html")]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exited.value.code == 2 and len(err) == 1 and words in err[0], (argv, err)
+
+
+def test_a_manifest_naming_a_file_outside_its_run_is_refused(small_run, tmp_path, capsys):
+    _edit_manifest(small_run, lambda m: m["system"].update({"name": "calphad", "params": {
+        "database": "../../../../../../../etc/passwd", "components": ["PB", "SN"]}}))
+    with pytest.raises(SystemExit) as exited:
+        main(["resume", str(small_run), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exited.value.code == 2 and len(err) == 1
+    assert "reads the file '../../../../../../../etc/passwd', outside the run directory" in err[0]

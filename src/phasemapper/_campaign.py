@@ -332,7 +332,7 @@ class Campaign:
                 raise ValueError(f"the run's system {name!r} is not a registered one (a FunctionSystem, or a class of "
                                  f"your own): pass it, Campaign.resume({str(store.path)!r}, system=...)")
             try:
-                system = make_system(spec["system"]["name"], **spec["system"]["params"])
+                system = system_from_manifest(spec, store.path)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"cannot rebuild system {spec['system']['name']!r} from the manifest ({exc}); "
                                  "pass system=") from None
@@ -539,6 +539,24 @@ def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int, write
     labels = np.asarray(model.phases)[proba.argmax(axis=1)] if len(proba) else np.array([], dtype=str)
     return CampaignResult(pm, points, proba, labels, store.evaluations(), store.path, model, stop_reason,
                           tuple(model.phases))
+
+
+def system_from_manifest(spec: dict[str, Any], run: str | os.PathLike) -> System:
+    """The run's system, rebuilt from its manifest. A file the system reads (a CALPHAD database that is not a
+    built-in one) is resolved relative to the run directory and refused outside it: a manifest from
+    elsewhere must not make this machine read its files; a user who trusts it passes the system instead."""
+    from .systems._calphad import BUILTIN_DATABASES
+
+    params = dict(spec["system"]["params"])
+    database = params.get("database")
+    if isinstance(database, str) and database.lower() not in BUILTIN_DATABASES:
+        root = Path(run).resolve()
+        path = (root / database).resolve()
+        if root not in path.parents:
+            raise ValueError(f"the run's system reads the file {database!r}, outside the run directory; pass the "
+                             "system yourself (Campaign.resume(run, system=...), or phasemapper resume --database)")
+        params["database"] = str(path)
+    return make_system(spec["system"]["name"], **params)
 
 
 def _model_from_manifest(spec: dict[str, Any], phases: Sequence[str]) -> Any:

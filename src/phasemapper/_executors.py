@@ -6,7 +6,6 @@ import os
 import threading
 import time
 from concurrent.futures import Executor, Future
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 __all__ = ["SerialExecutor", "ProcessPool", "default_executor", "worker_count", "dask_executor", "check_executor"]

@@ -608,6 +608,17 @@ def map_command(
         _finish_run(result)
 
 
+def _system_with_database(run: Path, database: Path) -> Any:
+    """The run's CALPHAD system (its manifest's parameters) reading ``database``, which the user names."""
+    from ._store import RunStore
+    from .systems import make_system
+
+    spec = RunStore(run, readonly=True).manifest()
+    if "database" not in spec.get("system", {}).get("params", {}):
+        raise ValueError(f"--database: the run in {str(run)!r} reads no database")
+    return make_system(spec["system"]["name"], **{**spec["system"]["params"], "database": str(database)})
+
+
 def _calphad_setup(database: str, components: str | None, experiment: bool, detection_limit: float, flip: float,
                    free: str, perturb: str | None, theory: bool) -> tuple[Any, Any]:
     """The system (a Calphad database, or an Experiment around it) and the theory for `map calphad:...`."""
@@ -661,14 +672,17 @@ def resume_command(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory written by phasemapper map.")],
     budget: Annotated[int | None, typer.Option("--budget", metavar="N", help="New total budget (default: the run's own).")] = None,
     dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="'local' or a scheduler tcp://HOST:PORT.")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", metavar="N")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="")] = True,
+    workers: Annotated[int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per "
+                                                "core).")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="", help="Show progress bars.")] = True,
+    database: Annotated[Path | None, typer.Option("--database", metavar="FILE", help="calphad runs: the TDB file "
+                                                  "the run was mapped with, when it is outside the run directory.")] = None,
 ) -> None:
     """Continue a run (killed or finished) to its budget, with nothing lost or evaluated twice."""
     from . import Campaign
 
     _check_options(budget=budget, workers=workers)
-    campaign = Campaign.resume(run)
+    campaign = Campaign.resume(run, system=None if database is None else _system_with_database(run, database))
     executor, close = _executor_for(dask, workers)
     campaign.executor = executor
     try:

@@ -81,9 +81,8 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
     Sections: summary, phase map / uncertainty / evaluated points figure, boundaries, critical
     points, accuracy against the system's reference diagram (when it has one), evaluations, provenance.
     """
-    from ._campaign import load_run
+    from ._campaign import load_run, system_from_manifest
     from .metrics import boundary_distance, label_grid, misclassified_area
-    from .systems import make_system
 
     result = load_run(run)
     spec = json.loads((result.path / "manifest.json").read_text())
@@ -92,7 +91,7 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
     reference = None
     system = None
     try:
-        system = make_system(spec["system"]["name"], **spec["system"]["params"])
+        system = system_from_manifest(spec, result.path)
         reference, _ = label_grid(system, result.model.space, pm.sizes[axes[0]])
     except (ValueError, TypeError, NotImplementedError):
         reference = None
