@@ -369,8 +369,11 @@ class Campaign:
             manifest = self.manifest()
             manifest["run"] = {"budget": budget, "entropy_goal": entropy_goal, "time_limit": time_limit}
             self._store = RunStore.create(self._store_path, manifest)
-        with self.store.exclusive():  # one campaign at a time writes a run directory
-            return self._run(budget, entropy_goal, time_limit, callbacks, progress, grid_size)
+        try:
+            with self.store.exclusive():  # one campaign at a time writes a run directory
+                return self._run(budget, entropy_goal, time_limit, callbacks, progress, grid_size)
+        finally:  # the run on disk is whole and closed: readers see it as it is, nothing waits for the collector
+            self.store.close()
 
     def _run(self, budget: int | None, entropy_goal: float | None, time_limit: float | None,
              callbacks: Sequence[Callable[..., Any]], progress: bool, grid_size: int) -> CampaignResult:

@@ -64,8 +64,8 @@ class RunStore:
     - ``manifest.json``: the campaign's spec (system, space, planner, labeler,
       model, priors, seeds, run limits) and package versions; written by
       rename, never half-written.
-    - ``ledger.sqlite``: one row per evaluation (SQLite in WAL mode; each
-      change is one transaction). A batch's rows are inserted ``pending`` in a
+    - ``ledger.sqlite``: one row per evaluation (SQLite, in WAL mode while a
+      writer has it open; each change is one transaction). A batch's rows are inserted ``pending`` in a
       single transaction *before* anything runs; a row becomes ``done`` in the
       same transaction that stores its probabilities, after its samples file is
       in place. A run killed at any moment therefore finds each evaluation
@@ -90,23 +90,20 @@ class RunStore:
         self.readonly = readonly
         if not (self.path / self.MANIFEST).is_file() or not (self.path / self.LEDGER).is_file():
             raise ValueError(f"{str(self.path)!r} is not a phasemapper run directory (no manifest.json and ledger.sqlite)")
+        self._connection: sqlite3.Connection | None = None
+        self._write_ahead = False
         try:
-            self._db = self._connect()
             self._db.execute("SELECT id, batch, point, seed, status, attempts, proba FROM evaluations LIMIT 1")
         except sqlite3.DatabaseError as exc:  # not SQLite, or not our table: a damaged or foreign file
-            if hasattr(self, "_db"):
-                self._db.close()
+            self.close()
             raise ValueError(f"{str(self.path / self.LEDGER)!r} is not a phasemapper ledger ({exc})") from None
 
     def _connect(self) -> sqlite3.Connection:
-        """The ledger: for a writer in WAL mode with full syncs; for a reader read-only, so that it changes
+        """The ledger: for a writer read-write; for a reader read-only, so that it changes
         nothing and works on a run it may not write (another user's, an archive)."""
         ledger = self.path / self.LEDGER
-        if not self.readonly:
-            db = sqlite3.connect(ledger, isolation_level=None, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            return db
+        if not self.readonly:  # write-ahead logging is switched on by the first write (see _transaction)
+            return sqlite3.connect(ledger, isolation_level=None, timeout=30)
         uri = ledger.resolve().as_uri()
         db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30)
         try:  # a writer may be at work: read through its write-ahead log, as SQLite does
@@ -146,8 +143,30 @@ class RunStore:
             raise
         return cls(path)
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The open ledger connection, opened again after :meth:`close`."""
+        if self._connection is None:
+            self._connection = self._connect()
+        return self._connection
+
     def close(self) -> None:
-        self._db.close()
+        """Close the ledger; used again, it reopens.
+
+        A writer's close folds its write-ahead log into the file and leaves it in rollback-journal mode, so
+        a closed run is one plain SQLite file that readers open without creating anything beside it (the
+        next writer turns WAL on again). If a reader has it open just then, the run stays in WAL mode."""
+        if self._connection is None:
+            return
+        if self._write_ahead:
+            self._write_ahead = False
+            try:
+                self._connection.execute("PRAGMA busy_timeout=0")
+                self._connection.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.OperationalError:  # a reader holds it: it stays in WAL mode, equally valid
+                pass
+        self._connection.close()
+        self._connection = None
 
     def exclusive(self) -> AbstractContextManager[None]:
         """Hold the run directory for one writer: a second campaign on it (``resume`` while the run is still
@@ -252,6 +271,10 @@ class RunStore:
         back), so the rollback here runs only if one is still open; a full disk or an I/O error on the ledger
         becomes an ``OSError`` naming ``ledger.sqlite``, as every other write of a run reports one."""
         with _disk_errors_as_os_error(self.path / self.LEDGER):
+            if not self._write_ahead:  # a writer's first change: WAL with full syncs (a run only read stays as it is)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._write_ahead = True
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -298,8 +321,7 @@ def read_theory(run: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def _create_ledger(path: Path) -> None:
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA journal_mode=WAL")  # recorded in the file; a clean close leaves no -wal beside it
+    db = sqlite3.connect(path)  # a plain SQLite file: its first writer switches on write-ahead logging
     db.execute(_SCHEMA)
     db.commit()
     db.close()

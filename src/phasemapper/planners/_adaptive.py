@@ -10,9 +10,14 @@ from typing import Any
 import numpy as np
 
 from .._space import Space
+from ..systems._base import MAX_COUNT, check_positive_int
 from ._base import Planner
 
 __all__ = ["Boundary", "Refine"]
+
+
+#: the most candidate points an acquisition scores per batch (each is a model prediction)
+MAX_CANDIDATES = 2**20
 
 
 class Boundary(Planner):
@@ -71,11 +76,8 @@ class Boundary(Planner):
         if tuple(model.check().phases) != self.phases or model.space != space:
             raise ValueError("model must be built on the planner's space and phases")
         self.model = model
-        self.n_initial = 4 * 2**space.ndim if n_initial is None else int(n_initial)
-        if self.n_initial < 2:
-            raise ValueError(f"n_initial must be >= 2, got {n_initial!r}")
-        if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or n_candidates < 16:
-            raise ValueError(f"n_candidates must be an integer >= 16, got {n_candidates!r}")
+        self.n_initial = 4 * 2**space.ndim if n_initial is None else check_positive_int("n_initial", n_initial, 2)
+        n_candidates = check_positive_int("n_candidates", n_candidates, 16, MAX_CANDIDATES)
         if radius is not None and not (isinstance(radius, (int, float)) and 0 < radius < 1):
             raise ValueError(f"radius must be in (0, 1), got {radius!r}")
         self.n_candidates, self.radius = n_candidates, radius
@@ -156,11 +158,11 @@ class Refine(Planner):
 
     def __init__(self, space: Space, initial: int = 4, max_depth: int = 4, seed: int = 0) -> None:
         super().__init__(space, seed)
-        for name, value, low in (("initial", initial, 1), ("max_depth", max_depth, 0)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        self.initial, self.max_depth = int(initial), int(max_depth)
+        self.initial = check_positive_int("initial", initial)
+        self.max_depth = check_positive_int("max_depth", max_depth, 0, MAX_COUNT.bit_length() - 1)
         self.resolution = self.initial * 2**self.max_depth
+        if self.resolution > MAX_COUNT:  # the finest lattice's index along an axis must fit 32 bits
+            raise ValueError(f"initial * 2**max_depth must be <= {MAX_COUNT}, got {self.resolution}")
 
     def params(self) -> dict[str, Any]:
         return {"initial": self.initial, "max_depth": self.max_depth, "seed": self.seed}

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._space import Space
+from ..systems._base import check_positive_int, check_seed
 
 __all__ = ["Planner", "SequencePlanner"]
 
@@ -27,18 +28,14 @@ class Planner(ABC):
     def __init__(self, space: Space, seed: int = 0) -> None:
         if not isinstance(space, Space):
             raise TypeError(f"space must be a phasemapper.Space, got {type(space).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-        self.space, self.seed = space, int(seed)
+        self.space, self.seed = space, check_seed("seed", seed)
         self._told: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._pending: dict[tuple, np.ndarray] = {}
 
     # ---------------------------------------------------------------- ask/tell
     def ask(self, n: int, tell_pending: bool = True) -> np.ndarray:
         """Up to ``n`` points ``(k, ndim)`` to evaluate next (user units)."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be an integer >= 1, got {n!r}")
-        pts = np.asarray(self._ask(int(n)), dtype=float).reshape(-1, self.space.ndim)
+        pts = np.asarray(self._ask(check_positive_int("n", n)), dtype=float).reshape(-1, self.space.ndim)
         if tell_pending:
             self.tell_pending(pts)
         return pts
