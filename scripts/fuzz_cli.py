@@ -2,8 +2,9 @@
 
 Every option of ``map``, ``scan``, ``resume``, ``plot`` and ``report`` gets each value of a table (negative,
 zero, huge, non-finite, non-numeric, empty, paths outside the run). A command ends well if it exits 0 (the
-value was valid and the command did its work, on a small problem) or 2 with exactly one line on stderr and no
-traceback; anything else is printed in full. After each refused command the ``--out`` directory must be absent
+value was valid and the command did its work, on a small problem), 3 with the table of failed evaluations
+(a valid but hopeless value: a timeout of 1e-300 s), or 2 with exactly one line on stderr and no traceback;
+anything else is printed in full. After each refused command the ``--out`` directory must be absent
 or usable by a corrected command. Run from the repository root::
 
     python scripts/fuzz_cli.py            # every case, two at a time
@@ -26,7 +27,11 @@ AXES = ["T=1:2:nan", "T=2:1:3", "T=1:2:0", "T=1:2:99999999999", "T", "=1:2", "T=
 NAMES = ["nosuch", "", "../../etc/passwd", "x" * 5000, "grid;rm -rf /"]
 
 MAP = ["map", "ising2d", "--size", "4", "--samples", "20", "--budget", "4", "--batch-size", "4", "--workers", "1"]
-SCAN = ["scan", "ising2d", "--axis", "T=2:2.5:2", "--size", "4", "--samples", "20", "--workers", "1"]
+SCAN = ["scan", "ising2d", "--axis", "T=2:2.5:3", "--size", "4", "--samples", "20", "--workers", "1"]
+
+
+#: how a command may end: it did its work, its evaluations failed and it said so, or it refused in one line
+GOOD = ("ran", "ran, evaluations failed (exit 3, each error counted)", "refused")
 
 
 def cases(tmp: Path) -> list[tuple[list[str], bool]]:
@@ -69,6 +74,8 @@ def run(argv: list[str], needs_out: bool, tmp: Path, k: int) -> dict:
     lines = proc.stderr.strip().splitlines()
     if proc.returncode == 0:
         verdict = "ran"
+    elif proc.returncode == 3 and "evaluations failed:" in proc.stderr and "Traceback" not in proc.stderr:
+        verdict = "ran, evaluations failed (exit 3, each error counted)"
     elif proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr:
         verdict = "refused"
         if needs_out and out.exists() and any(out.iterdir()):
@@ -90,10 +97,10 @@ def main() -> None:
     counts: dict[str, int] = {}
     for r in results:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-        if r["verdict"] not in ("ran", "refused"):
+        if r["verdict"] not in GOOD:
             print(json.dumps(r, indent=1))
     print(f"{len(results)} commands: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
-    sys.exit(0 if set(counts) <= {"ran", "refused"} else 1)
+    sys.exit(0 if set(counts) <= set(GOOD) else 1)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ CLI_CASES = [
     (["scan", "ising2d", "--axis", "T=1,inf"], "values must be finite"),
     (["scan", "ising2d", "--axis", "T=1:2:3", "--workers", "100000000000"], "--workers must be <= 2147483647"),
     (["scan", "ising2d", "--axis", "T=1:2:3", "--seed", "-1"], "--seed must be >= 0"),
+    (["scan", "ising2d", "--axis", "T=1,1,1"], "--axis 'T=1,1,1': a value is given more than once"),
+    (["scan", "ising2d", "--axis", "T=2:2.5:2", "--detect", "pca"], "give it at least 3 values"),
 ]
 
 
@@ -54,6 +56,13 @@ def test_a_hostile_command_line_is_one_line_exit_2_and_leaves_nothing(tmp_path, 
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
     assert words in lines[0], lines[0]
     assert not out.exists()  # nothing that would stop the corrected command
+
+
+def test_a_scan_of_two_values_is_sampled_and_says_why_no_detector_read_it(tmp_path, capsys):
+    main(["scan", "ising2d", "--axis", "T=2:2.5:2", "--size", "4", "--samples", "20", "--workers", "1",
+          "--out", str(tmp_path / "out"), "--no-progress"])
+    assert "detectors skipped: axis 'T' has 2 values" in capsys.readouterr().out
+    assert pm.load(tmp_path / "out" / "scan.nc")[4].sizes["point"] == 2  # one scan per size, keyed by L
 
 
 def test_a_prior_file_of_nested_brackets_is_one_line(tmp_path, capsys):

@@ -92,6 +92,8 @@ def parse_axis(spec: str) -> tuple[str, np.ndarray]:
         return name, np.linspace(low, high, n)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"--axis {spec!r}: values must be finite")
+    if np.unique(values).size != values.size:
+        raise ValueError(f"--axis {spec[:60]!r}: a value is given more than once")
     return name, values
 
 
@@ -144,7 +146,8 @@ def run_scan(
     scanned = [n for n, v in parsed if v.size > 1]
     if detect and len(scanned) not in (1, 2):
         raise ValueError(f"--detect: detectors read along one axis of a 1-D scan or of a 2-D grid; {len(scanned)} axes vary here")
-    if len(scanned) == 2 and dict(parsed)[scanned[0]].size < 3:
+    along_too_short = bool(scanned) and dict(parsed)[scanned[0]].size < 3
+    if along_too_short and (detect or len(scanned) == 2):
         raise ValueError(f"--axis {scanned[0]!r}: detectors read along the first axis given; give it at least 3 values")
 
     checkpoint = out / CHECKPOINT  # each point as it arrives: the same command after a kill resumes from here
@@ -181,6 +184,8 @@ def run_scan(
         if failed:
             summary["detectors_skipped"] = (f"{len(failed)} points failed; the same command samples only them "
                                             "again (the others are kept in " + str(checkpoint) + ")")
+        elif along_too_short:
+            summary["detectors_skipped"] = f"axis {scanned[0]!r} has 2 values; the detectors read along at least 3"
         elif len(scanned) in (1, 2):
             with show_progress(progress):
                 _detect(summary, scans, probe, parsed, scanned, detect, seed, out)
@@ -316,6 +321,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(table)
     if summary.get("failures"):
         _print_failures(summary["failures"], summary["n_points"])
+    if summary.get("detectors_skipped"):
         console.print(f"detectors skipped: {summary['detectors_skipped']}")
     for kind, path in summary["outputs"].items():
         console.print(f"{kind:>8}: {path}")
