@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/phasemapper demo
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=10
+	$(PY) -m pytest -n 2 --dist worksteal --durations=10
 
 # the checks too long for every run (marked slow): the closed loop's full theory refit
 test-slow: $(STAMP)
