@@ -104,11 +104,54 @@ def test_a_run_is_either_not_there_or_has_its_limits(tmp_path, monkeypatch):
     created = []
     real = RunStore.create.__func__
 
-    def spy(cls, where, manifest):
+    def spy(cls, where, manifest, **kwargs):
         created.append(json.loads(json.dumps(manifest)))
-        return real(cls, where, manifest)
+        return real(cls, where, manifest, **kwargs)
 
     monkeypatch.setattr(RunStore, "create", classmethod(spy))
     campaign.run(budget=4, progress=False)
     assert created[0]["run"] == {"budget": 4, "entropy_goal": None, "time_limit": None}  # the limits are born with it
     assert pm.Campaign.resume(path, executor=pm.SerialExecutor()).run(progress=False).n_evaluations == 4
+
+
+def test_a_run_keeps_the_database_it_reads_and_resumes_without_the_original(tmp_path):
+    from importlib.resources import files
+
+    tdb = tmp_path / "elsewhere" / "mine.tdb"
+    tdb.parent.mkdir()
+    shutil.copyfile(str(files("phasemapper") / "data" / "pbsn.tdb"), tdb)
+    run = tmp_path / "run"
+    experiment = pm.systems.Experiment(pm.systems.Calphad(str(tdb), ["PB", "SN"]))
+    pm.Campaign(experiment, executor=pm.SerialExecutor(), store=run, batch_size=4).run(budget=4, progress=False)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["system"]["params"]["truth"]["database"] == "files/mine.tdb"
+    assert (run / "files" / "mine.tdb").read_bytes() == tdb.read_bytes()
+    tdb.unlink()  # the original is gone (or the run was sent to a colleague): the run reads its own copy
+    resumed = pm.Campaign.resume(run, executor=pm.SerialExecutor()).run(budget=8, progress=False)
+    assert resumed.n_evaluations == 8 and resumed.n_failed == 0
+    # a manifest naming a file outside the run is refused, unless the user names the file to read
+    moved = tmp_path / "mine-again.tdb"
+    (run / "files" / "mine.tdb").rename(moved)
+    manifest["system"]["params"]["truth"]["database"] = "../mine-again.tdb"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="outside the run directory; name it yourself"):
+        pm.Campaign.resume(run)
+    resumed = pm.Campaign.resume(run, executor=pm.SerialExecutor(), database=moved).run(budget=12, progress=False)
+    assert resumed.n_evaluations == 12 and resumed.n_failed == 0
+
+
+@pytest.mark.parametrize("where", [("system", "truth"), ("theory", "model")])
+def test_every_database_a_manifest_names_is_held_to_its_run_directory(tmp_path, where):
+    # an Experiment's truth and a theory's model name databases too: each is resolved inside the run or refused,
+    # and a file the user names replaces them all
+    from phasemapper._campaign import with_run_files
+
+    part, inner = where
+    spec = {part: {"name": "x", "params": {inner: {"database": "../../../../etc/passwd"}}}}
+    with pytest.raises(ValueError, match="reads the file '../../../../etc/passwd', outside the run directory"):
+        with_run_files(spec, tmp_path)
+    inside = {part: {"name": "x", "params": {inner: {"database": "files/a.tdb"}}}}
+    assert with_run_files(inside, tmp_path)[part]["params"][inner]["database"] == str(tmp_path.resolve() / "files/a.tdb")
+    named = with_run_files(spec, tmp_path, database="/data/mine.tdb")
+    assert named[part]["params"][inner]["database"] == "/data/mine.tdb"
+    assert spec[part]["params"][inner]["database"] == "../../../../etc/passwd"  # the manifest itself is unchanged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import copy
 import os
 import shutil
 import tempfile
@@ -280,8 +281,13 @@ class Campaign:
     def store(self) -> RunStore:
         """The run directory; :meth:`run` creates it with its limits, or this does without them."""
         if self._store is None:
-            self._store = RunStore.create(self._store_path, self.manifest())
+            self._store = self._create_store(self.manifest())
         return self._store
+
+    def _create_store(self, manifest: dict[str, Any]) -> RunStore:
+        """The run directory, with copies of the files the system and theory read (see :func:`with_run_files`)."""
+        files = _run_files(manifest)
+        return RunStore.create(self._store_path, manifest, files=files)
 
     # ------------------------------------------------------------------ spec
     def manifest(self) -> dict[str, Any]:
@@ -308,14 +314,19 @@ class Campaign:
 
     @classmethod
     def resume(cls, path: str | os.PathLike, system: System | None = None, labeler: Any = None,
-               executor: Executor | None = None) -> Campaign:
+               executor: Executor | None = None, database: str | os.PathLike | None = None) -> Campaign:
         """Reopen a run directory; :meth:`run` then continues where it stopped, to the limits it was started with.
 
-        Systems and labelers registered by name are rebuilt from the manifest;
-        pass ``system=`` (and ``labeler=``) for your own.
+        Systems, theories and labelers registered by name are rebuilt from the manifest;
+        pass ``system=`` (and ``labeler=``) for your own. The CALPHAD databases a run reads are
+        kept in the run directory; ``database=`` names a file to read instead (for a run from
+        elsewhere whose manifest names a file outside its directory, which is refused).
         """
         store = RunStore(path)
         with _manifest_fields(store) as spec:
+            if database is not None and not any(_file_references(spec)):
+                raise ValueError(f"database: the run in {str(store.path)!r} reads no database file")
+            spec = with_run_files(spec, store.path, database)
             return cls._from_manifest(store, spec, system, labeler, executor)
 
     @classmethod
@@ -332,7 +343,7 @@ class Campaign:
                 raise ValueError(f"the run's system {name!r} is not a registered one (a FunctionSystem, or a class of "
                                  f"your own): pass it, Campaign.resume({str(store.path)!r}, system=...)")
             try:
-                system = system_from_manifest(spec, store.path)
+                system = make_system(name, **spec["system"]["params"])
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"cannot rebuild system {spec['system']['name']!r} from the manifest ({exc}); "
                                  "pass system=") from None
@@ -368,7 +379,7 @@ class Campaign:
                 raise ValueError("give at least one of budget, entropy_goal, time_limit")
             manifest = self.manifest()
             manifest["run"] = {"budget": budget, "entropy_goal": entropy_goal, "time_limit": time_limit}
-            self._store = RunStore.create(self._store_path, manifest)
+            self._store = self._create_store(manifest)
         try:
             with self.store.exclusive():  # one campaign at a time writes a run directory
                 return self._run(budget, entropy_goal, time_limit, callbacks, progress, grid_size)
@@ -544,22 +555,71 @@ def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int, write
                           tuple(model.phases))
 
 
-def system_from_manifest(spec: dict[str, Any], run: str | os.PathLike) -> System:
-    """The run's system, rebuilt from its manifest. A file the system reads (a CALPHAD database that is not a
-    built-in one) is resolved relative to the run directory and refused outside it: a manifest from
-    elsewhere must not make this machine read its files; a user who trusts it passes the system instead."""
+def system_from_manifest(spec: dict[str, Any], run: str | os.PathLike, database: str | os.PathLike | None = None
+                         ) -> System:
+    """The run's system, rebuilt from its manifest, its files found as :func:`with_run_files` says."""
+    spec = with_run_files(spec, run, database)
+    return make_system(spec["system"]["name"], **spec["system"]["params"])
+
+
+#: where a run keeps the files its system and theory read (CALPHAD databases that are not built in)
+RUN_FILES = "files"
+
+
+def _file_references(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every parameter dict of the manifest's system and theory (nested ones too: an Experiment's truth, a
+    theory's model) that names a database file rather than a built-in database."""
     from .systems._calphad import BUILTIN_DATABASES
 
-    params = dict(spec["system"]["params"])
-    database = params.get("database")
-    if isinstance(database, str) and database.lower() not in BUILTIN_DATABASES:
-        root = Path(run).resolve()
-        path = (root / database).resolve()
+    def walk(value: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(value, dict):
+            name = value.get("database")
+            if isinstance(name, str) and name.lower() not in BUILTIN_DATABASES and not name.startswith("<"):
+                yield value
+            for item in value.values():
+                yield from walk(item)
+
+    for part in ("system", "theory"):
+        if isinstance(spec.get(part), dict):
+            yield from walk(spec[part].get("params"))
+
+
+def with_run_files(spec: dict[str, Any], run: str | os.PathLike, database: str | os.PathLike | None = None
+                   ) -> dict[str, Any]:
+    """A copy of the manifest whose database files are paths this machine may read.
+
+    A file named in the manifest is resolved relative to the run directory (a run keeps copies of its files
+    in ``files/``) and refused outside it: a manifest from elsewhere must not make this machine read its
+    files. ``database``, a file the user names, replaces every one the manifest names."""
+    spec = copy.deepcopy(spec)
+    root = Path(run).resolve()
+    for params in _file_references(spec):
+        if database is not None:
+            params["database"] = os.fspath(database)
+            continue
+        path = (root / params["database"]).resolve()
         if root not in path.parents:
-            raise ValueError(f"the run's system reads the file {database!r}, outside the run directory; pass the "
-                             "system yourself (Campaign.resume(run, system=...), or phasemapper resume --database)")
+            raise ValueError(f"the run reads the file {params['database']!r}, outside the run directory; name it "
+                             "yourself (phasemapper resume --database FILE, or Campaign.resume(run, database=...))")
         params["database"] = str(path)
-    return make_system(spec["system"]["name"], **params)
+    return spec
+
+
+def _run_files(manifest: dict[str, Any]) -> dict[str, Path]:
+    """Point the manifest's database files at copies inside the run (``files/NAME``); returns what to copy."""
+    copies: dict[str, Path] = {}
+    sources: dict[Path, str] = {}
+    for params in _file_references(manifest):
+        source = Path(params["database"]).resolve()
+        if not source.is_file():
+            continue
+        if source not in sources:
+            name = f"{RUN_FILES}/{source.name}"
+            if name in copies:  # two files of one name from different folders
+                name = f"{RUN_FILES}/{len(copies)}-{source.name}"
+            sources[source], copies[name] = name, source
+        params["database"] = sources[source]
+    return copies
 
 
 def _model_from_manifest(spec: dict[str, Any], phases: Sequence[str]) -> Any:

@@ -71,6 +71,8 @@ class RunStore:
       in place. A run killed at any moment therefore finds each evaluation
       either done (kept) or pending (evaluated again with the same seed).
     - ``samples/<id>.nc``: the samples of each done evaluation.
+    - ``files/``: copies of the files the run's system and theory read (CALPHAD
+      databases that are not built in), named by the manifest relative to the run.
 
     Examples
     --------
@@ -114,12 +116,14 @@ class RunStore:
             return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
     @classmethod
-    def create(cls, path: str | os.PathLike, manifest: dict[str, Any]) -> RunStore:
+    def create(cls, path: str | os.PathLike, manifest: dict[str, Any],
+               files: dict[str, Path] | None = None) -> RunStore:
         """Make a new run directory at ``path`` (absent, or an empty directory); refuses one that holds a run.
 
-        The run is assembled whole (manifest, ledger, samples folder) in a private directory beside
-        ``path`` and renamed onto it in one step, which succeeds for exactly one of several creators
-        racing for the same ``path``: a kill leaves a whole run or none, and a second creator is refused.
+        The run is assembled whole (manifest, ledger, samples folder, and ``files``, ``{name inside the
+        run: source path}``, copied in) in a private directory beside ``path`` and renamed onto it in one
+        step, which succeeds for exactly one of several creators racing for the same ``path``: a kill
+        leaves a whole run or none, and a second creator is refused.
         """
         path = Path(path)
         if (path / cls.LEDGER).exists():
@@ -131,6 +135,9 @@ class RunStore:
             (staging / cls.SAMPLES).mkdir()
             _write_json_atomic(staging / cls.MANIFEST, manifest)
             _create_ledger(staging / cls.LEDGER)
+            for name, source in (files or {}).items():  # files the run reads, kept with it
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, staging / name)
             os.rename(staging, path)  # replaces an empty directory; fails if anything is in it
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)

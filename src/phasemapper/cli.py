@@ -614,17 +614,6 @@ def map_command(
         _finish_run(result)
 
 
-def _system_with_database(run: Path, database: Path) -> Any:
-    """The run's CALPHAD system (its manifest's parameters) reading ``database``, which the user names."""
-    from ._store import RunStore
-    from .systems import make_system
-
-    spec = RunStore(run, readonly=True).manifest()
-    if "database" not in spec.get("system", {}).get("params", {}):
-        raise ValueError(f"--database: the run in {str(run)!r} reads no database")
-    return make_system(spec["system"]["name"], **{**spec["system"]["params"], "database": str(database)})
-
-
 def _calphad_setup(database: str, components: str | None, experiment: bool, detection_limit: float, flip: float,
                    free: str, perturb: str | None, theory: bool) -> tuple[Any, Any]:
     """The system (a Calphad database, or an Experiment around it) and the theory for `map calphad:...`."""
@@ -681,14 +670,14 @@ def resume_command(
     workers: Annotated[int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per "
                                                 "core).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="", help="Show progress bars.")] = True,
-    database: Annotated[Path | None, typer.Option("--database", metavar="FILE", help="calphad runs: the TDB file "
-                                                  "the run was mapped with, when it is outside the run directory.")] = None,
+    database: Annotated[Path | None, typer.Option("--database", metavar="FILE", help="calphad runs: a TDB file to read "
+                                                  "instead of the copy the run keeps (a run from elsewhere naming a file outside it).")] = None,
 ) -> None:
     """Continue a run (killed or finished) to its budget, with nothing lost or evaluated twice."""
     from . import Campaign
 
     _check_options(budget=budget, workers=workers)
-    campaign = Campaign.resume(run, system=None if database is None else _system_with_database(run, database))
+    campaign = Campaign.resume(run, database=database)
     executor, close = _executor_for(dask, workers)
     campaign.executor = executor
     try:
