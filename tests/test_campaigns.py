@@ -26,6 +26,7 @@ from phasemapper.planners import Boundary, Grid, Random, Refine, Sobol, planner_
 from phasemapper._store import RunStore
 from phasemapper.systems import TASEP, FunctionSystem, ThreePhase
 
+from cli_checks import one_error_line
 from lock_holder import held_by_another_process
 
 SQUARE = Space([Axis("x", 0.0, 1.0), Axis("y", 0.0, 1.0)])
@@ -552,18 +553,7 @@ def test_cli_map_bad_input_exits_2(tmp_path, capsys):
                  ["map", "three_phase", "--planner", "nope", "--out", str(tmp_path / "b")],
                  ["map", "three_phase", "--prior", str(tmp_path / "missing.json"), "--out", str(tmp_path / "c")],
                  ["resume", str(tmp_path / "none")]):
-        _one_error_line(capsys, argv)
-
-
-def _one_error_line(capsys, argv):
-    """Run the CLI on ``argv``; it must exit 2 with exactly one line on stderr, which is returned."""
-    from phasemapper.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert exc.value.code == 2 and len(err) == 1, (argv, err)
-    return err[0]
+        one_error_line(capsys, argv)
 
 
 @pytest.mark.parametrize("args, words", [
@@ -585,7 +575,7 @@ def _one_error_line(capsys, argv):
 def test_cli_map_typo_leaves_no_run_behind(tmp_path, capsys, args, words):
     # every option is checked before the run directory is created: the corrected command then runs in the same --out
     out = tmp_path / "run"
-    line = _one_error_line(capsys, ["map", "three_phase", "--budget", "4", *args, "--out", str(out), "--no-progress"])
+    line = one_error_line(capsys, ["map", "three_phase", "--budget", "4", *args, "--out", str(out), "--no-progress"])
     assert words in line, line
     assert not out.exists()
 
@@ -593,7 +583,7 @@ def test_cli_map_typo_leaves_no_run_behind(tmp_path, capsys, args, words):
 def test_cli_map_and_scan_refuse_an_unusable_out(tmp_path, capsys):
     (tmp_path / "file").write_text("")
     for argv in (["map", "three_phase", "--budget", "4"], ["scan", "ising2d", "--axis", "T=2:2.5:3", "--size", "4"]):
-        line = _one_error_line(capsys, [*argv, "--out", str(tmp_path / "file" / "run"), "--no-progress"])
+        line = one_error_line(capsys, [*argv, "--out", str(tmp_path / "file" / "run"), "--no-progress"])
         assert "--out" in line and "cannot create" in line, line
 
 
@@ -628,7 +618,7 @@ def test_a_damaged_run_directory_gets_one_line_naming_the_file(tmp_path, capsys,
 
     before = files()
     for argv in (["resume", str(run), "--no-progress"], ["plot", str(run)], ["report", str(run)]):
-        line = _one_error_line(capsys, argv)
+        line = one_error_line(capsys, argv)
         assert words in line, (argv, line)
     assert files() == before
 
@@ -674,7 +664,7 @@ def test_a_full_disk_ends_map_with_one_line_and_resume_finishes_the_run(tmp_path
         real(path, samples, site_dims)
 
     monkeypatch.setattr(_store, "_write_samples", fills_up)
-    line = _one_error_line(capsys, ["map", "three_phase", "--budget", "12", "--batch-size", "4", "--out", str(run),
+    line = one_error_line(capsys, ["map", "three_phase", "--budget", "12", "--batch-size", "4", "--out", str(run),
                                     "--no-progress"])
     assert re.search(rf"No space left on device: '{re.escape(str(calls[-1]))}\.\d+-[0-9a-f]+\.tmp'; ", line), line
     assert "free on its disk; what finished is kept: run `phasemapper resume" in line, line
@@ -703,7 +693,7 @@ def test_a_full_ledger_ends_map_with_one_line_naming_it_and_resume_finishes_the_
         self._db.execute(f"PRAGMA max_page_count={pages}")  # the ledger cannot grow by a page
 
     monkeypatch.setattr(_store.RunStore, "__init__", capped)
-    line = _one_error_line(capsys, ["map", "three_phase", "--budget", "40", "--batch-size", "20", "--out", str(run),
+    line = one_error_line(capsys, ["map", "three_phase", "--budget", "40", "--batch-size", "20", "--out", str(run),
                                     "--no-progress"])
     assert f"database or disk is full: '{run / 'ledger.sqlite'}'; " in line, line
     assert "what finished is kept: run `phasemapper resume" in line, line

@@ -155,3 +155,17 @@ def test_every_database_a_manifest_names_is_held_to_its_run_directory(tmp_path, 
     named = with_run_files(spec, tmp_path, database="/data/mine.tdb")
     assert named[part]["params"][inner]["database"] == "/data/mine.tdb"
     assert spec[part]["params"][inner]["database"] == "../../../../etc/passwd"  # the manifest itself is unchanged
+
+
+def test_what_killed_writers_left_is_removed_and_what_live_ones_write_is_kept(tmp_path):
+    from phasemapper._atomic import write_atomically
+
+    dead, live = 999_999_999, os.getpid()  # no process has a pid above the kernel's maximum (at most 2**22)
+    (tmp_path / f"a.txt.{dead}-0f0f.tmp").write_text("half")
+    (tmp_path / f"a.txt.{live}-0f0f.tmp").write_text("being written")
+    (tmp_path / f".run.creating-{dead}-x1").mkdir()
+    (tmp_path / f".run.creating-{live}-x2").mkdir()
+    write_atomically(tmp_path / "a.txt", lambda tmp: tmp.write_text("done"))
+    RunStore.create(tmp_path / "run", {"spec": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a.txt", f"a.txt.{live}-0f0f.tmp", f".run.creating-{live}-x2", "run"])

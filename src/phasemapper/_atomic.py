@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Callable
@@ -28,7 +29,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], Any]) -> P
     ('done', ['a.txt'])
     """
     path = Path(path)
-    _remove_orphans(path)
+    remove_dead_writers(path.parent, f"{path.name}.", ".tmp")
     tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         write(tmp)
@@ -41,16 +42,20 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], Any]) -> P
     return path
 
 
-def _remove_orphans(path: Path) -> None:
-    """Remove temporaries of ``path`` whose writer process no longer runs (killed mid-write)."""
+def remove_dead_writers(folder: Path, prefix: str, suffix: str = "") -> None:
+    """Remove the entries of ``folder`` named ``prefix`` + ``PID-...`` + ``suffix`` (a writer's temporary file
+    or staging directory) whose process ``PID`` no longer runs: what writers killed mid-write left."""
     try:
-        candidates = list(path.parent.glob(f"{glob.escape(path.name)}.*.tmp"))
+        candidates = list(folder.glob(f"{glob.escape(prefix)}*{suffix}"))
     except OSError:
         return
-    for tmp in candidates:
-        pid = tmp.name[len(path.name) + 1:].split("-", 1)[0]
+    for entry in candidates:
+        pid = entry.name[len(prefix):].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

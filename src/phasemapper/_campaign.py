@@ -272,9 +272,7 @@ class Campaign:
                 path = Path(tempfile.mkdtemp(prefix="phasemapper-run-"))
                 atexit.register(shutil.rmtree, path, ignore_errors=True)
             else:
-                path = Path(store)
-            if (path / RunStore.LEDGER).exists():
-                raise ValueError(f"{str(path)!r} already holds a run; resume it or choose another directory")
+                path = RunStore.check_new(store)
             self._store_path = path
 
     @property
@@ -555,10 +553,9 @@ def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int, write
                           tuple(model.phases))
 
 
-def system_from_manifest(spec: dict[str, Any], run: str | os.PathLike, database: str | os.PathLike | None = None
-                         ) -> System:
+def system_from_manifest(spec: dict[str, Any], run: str | os.PathLike) -> System:
     """The run's system, rebuilt from its manifest, its files found as :func:`with_run_files` says."""
-    spec = with_run_files(spec, run, database)
+    spec = with_run_files(spec, run)
     return make_system(spec["system"]["name"], **spec["system"]["params"])
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import glob
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import write_atomically
+from ._atomic import remove_dead_writers, write_atomically
 from ._jsonfile import read_json
 from ._lock import hold_directory
 from ._types import Samples
@@ -125,11 +124,9 @@ class RunStore:
         step, which succeeds for exactly one of several creators racing for the same ``path``: a kill
         leaves a whole run or none, and a second creator is refused.
         """
-        path = Path(path)
-        if (path / cls.LEDGER).exists():
-            raise ValueError(f"{str(path)!r} already holds a run; resume it or choose another directory")
+        path = cls.check_new(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_orphan_stagings(path)
+        remove_dead_writers(path.parent, f".{path.name}.creating-")  # half-assembled runs of killed creators
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.creating-{os.getpid()}-", dir=path.parent))
         try:
             (staging / cls.SAMPLES).mkdir()
@@ -149,6 +146,14 @@ class RunStore:
                                  ) from None
             raise
         return cls(path)
+
+    @classmethod
+    def check_new(cls, path: str | os.PathLike) -> Path:
+        """``path`` as a Path, if no run is there yet; a run there raises ``ValueError``."""
+        path = Path(path)
+        if (path / cls.LEDGER).exists():
+            raise ValueError(f"{str(path)!r} already holds a run; resume it or choose another directory")
+        return path
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -307,16 +312,6 @@ def _disk_errors_as_os_error(path: Path) -> Iterator[None]:
         if code is None:
             raise
         raise OSError(code, str(exc), str(path)) from None
-
-
-def _remove_orphan_stagings(path: Path) -> None:
-    """Remove the half-assembled runs of creators that were killed (their process is gone)."""
-    from ._atomic import _alive
-
-    for staging in path.parent.glob(f".{glob.escape(path.name)}.creating-*"):
-        pid = staging.name.rsplit(".creating-", 1)[1].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def read_theory(run: str | os.PathLike) -> dict[str, Any] | None:

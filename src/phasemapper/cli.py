@@ -689,6 +689,11 @@ def resume_command(
         _finish_run(result)
 
 
+def _reader_output(run: Path, out: Path | None, name: str) -> Path:
+    """Where a reader of ``run`` writes: ``out``, else ``RUN-NAME-name`` in the current directory (never the run)."""
+    return out if out is not None else Path(f"{run.resolve().name}-{name}")
+
+
 @app.command("plot")
 def plot_command(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory (read, never written).")],
@@ -699,7 +704,7 @@ def plot_command(
     from ._campaign import load_run
 
     result = load_run(run)
-    png = out if out is not None else Path(f"{result.path.resolve().name}-phase_map.png")
+    png = _reader_output(run, out, "phase_map.png")
     result.plot(path=png)
     console.print(str(png))
 
@@ -713,8 +718,7 @@ def report_command(
     """Write one self-contained HTML report of a run."""
     from .report import write_report
 
-    path = out if out is not None else Path(f"{Path(run).resolve().name}-report.html")
-    console.print(str(write_report(run, path)))
+    console.print(str(write_report(run, _reader_output(run, out, "report.html"))))
 
 
 @app.command("demo")
