@@ -172,7 +172,7 @@ def main() -> None:
                     help="judge the Monte Carlo systems against their own large-sample labels at the same size")
     args = ap.parse_args()
     # system, samples per evaluation, budget, largest grid side
-    systems = {"three_phase (5% noise)": (ThreePhase(0.05), 1, 200 if args.quick else 600, 30)}
+    systems = {"three_phase (5% noise)": (ThreePhase(noise=0.05), 1, 200 if args.quick else 600, 30)}
     if not args.quick:
         systems["tasep L=100"] = (TASEP(L=100), 20, 400, 30)
         systems["blume_capel L=16"] = (BlumeCapel2D(L=16), 20, 400, 16)

@@ -147,8 +147,8 @@ def test_priors_acceptance_on_the_synthetic_system():
     def evaluations(priors):
         out = []
         for seed in range(4):
-            track = EvaluationsToAccuracy(ThreePhase(0.05), target=0.02)
-            pm.Campaign(ThreePhase(0.05), planner="boundary", seed=seed, batch_size=8, priors=priors,
+            track = EvaluationsToAccuracy(ThreePhase(noise=0.05), target=0.02)
+            pm.Campaign(ThreePhase(noise=0.05), planner="boundary", seed=seed, batch_size=8, priors=priors,
                         executor=pm.SerialExecutor()).run(budget=300, callbacks=[track], progress=False)
             out.append(track.evaluations or 300)
         return float(np.mean(out))
@@ -532,7 +532,7 @@ def test_cli_map_shows_failed_evaluations_and_exits_3_when_more_than_half_failed
     from phasemapper.cli import console, main
     from phasemapper.systems import _base
 
-    monkeypatch.setitem(_base._REGISTRY, "typos", functools.partial(_Typos, edge=edge))
+    monkeypatch.setitem(_base.SYSTEMS._entries, "typos", functools.partial(_Typos, edge=edge))
     monkeypatch.setattr(console, "width", 400)  # a wide terminal: no line is wrapped
     run = tmp_path / "run"
     with pytest.raises(SystemExit) if status else contextlib.nullcontext() as exited:

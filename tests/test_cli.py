@@ -277,7 +277,7 @@ def test_a_scan_with_failed_points_lists_them_skips_the_detectors_and_the_same_c
     from phasemapper.systems import _base
 
     monkeypatch.setattr(cli.console, "width", 400)
-    monkeypatch.setitem(_base._REGISTRY, "ising2d", type("Fails", (_FailsAbove,), {"limit": limit}))
+    monkeypatch.setitem(_base.SYSTEMS._entries, "ising2d", type("Fails", (_FailsAbove,), {"limit": limit}))
     out = tmp_path / "scan"
     argv = ["scan", "ising2d", "--axis", "T=1.8:2.8:6", "--size", "4", "--samples", "10", "--out", str(out),
             "--no-progress", "--workers", "1"]
@@ -294,7 +294,7 @@ def test_a_scan_with_failed_points_lists_them_skips_the_detectors_and_the_same_c
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["failures"]) == n_failed and summary["critical_points"] == []
     assert (out / CHECKPOINT).is_dir()  # the finished points stay, for the same command to go on from
-    monkeypatch.setitem(_base._REGISTRY, "ising2d", Ising2D)  # the node is back
+    monkeypatch.setitem(_base.SYSTEMS._entries, "ising2d", Ising2D)  # the node is back
     cli.main(argv)
     stdout, err = capsys.readouterr()
     assert f"resumed: {6 - n_failed} of 6 points" in stdout and "evaluations failed" not in stdout + err
@@ -305,7 +305,7 @@ def test_a_scan_whose_points_all_fail_ends_with_each_error_counted_and_exit_3(tm
     from phasemapper import cli
     from phasemapper.systems import _base
 
-    monkeypatch.setitem(_base._REGISTRY, "ising2d", type("Fails", (_FailsAbove,), {"limit": 0.0}))
+    monkeypatch.setitem(_base.SYSTEMS._entries, "ising2d", type("Fails", (_FailsAbove,), {"limit": 0.0}))
     with pytest.raises(SystemExit) as exited:
         cli.main(["scan", "ising2d", "--axis", "T=1.8:2.8:6", "--size", "4", "--samples", "10", "--out",
                   str(tmp_path / "scan"), "--no-progress", "--workers", "1"])

@@ -172,6 +172,7 @@ class _FailsAt(Ising2D):
     """Ising2D whose sampling raises at the temperatures in ``fail_at``; counts its calls (in this process)."""
 
     calls: list = []
+    context_params = ("fail_at",)  # where the node fails is not the system's: a scan resumes across it
 
     def __init__(self, fail_at=(), **kwargs):
         super().__init__(**kwargs)

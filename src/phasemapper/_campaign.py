@@ -26,7 +26,8 @@ from ._scheduler import Call, Scheduler, broken_executor_note
 from ._space import Space
 from ._store import Evaluation, RunStore
 from .progress import ProgressBar, show_progress
-from .systems._base import System, check_memory, check_positive_int, check_positive_number, check_seed, make_system
+from ._checks import check_memory, check_positive_int, check_positive_number, check_seed
+from .systems._base import System, make_system
 
 __all__ = ["Campaign", "CampaignResult", "load_run"]
 

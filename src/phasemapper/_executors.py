@@ -91,7 +91,7 @@ class ProcessPool(Executor):
     """
 
     def __init__(self, max_workers: int | None = None) -> None:
-        from .systems._base import check_positive_int
+        from ._checks import check_positive_int
 
         self._max_workers = (os.cpu_count() or 1) if max_workers is None else check_positive_int("max_workers", max_workers)
         self._lock = threading.Lock()

@@ -20,7 +20,8 @@ from ._provenance import provenance_attrs
 from ._scheduler import Call, Scheduler, broken_executor_note
 from ._types import Samples
 from .progress import ProgressBar
-from .systems._base import System, check_memory, check_positive_int, check_positive_number, check_seed
+from ._checks import check_memory, check_positive_int, check_positive_number, check_seed
+from .systems._base import System
 
 __all__ = ["scan", "scan_sizes", "samples_to_dataset"]
 

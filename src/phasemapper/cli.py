@@ -22,7 +22,7 @@ from rich.filesize import decimal
 from rich.table import Table
 
 from ._extras import MissingDependency, require
-from .systems._base import MAX_COUNT
+from ._checks import MAX_COUNT
 from ._failures import EvaluationError
 from .progress import show_progress
 
@@ -473,7 +473,7 @@ def _kept_on_os_error(out: Path, advice: str) -> Iterator[None]:
 def _check_options(**values: Any) -> None:
     """Check numeric options before any work, naming each as typed (``--samples``, not ``n_samples``);
     ``None`` is an option not given."""
-    from .systems._base import check_positive_int, check_positive_number, check_seed
+    from ._checks import check_positive_int, check_positive_number, check_seed
 
     for name, value in values.items():
         option = "--" + name.replace("_", "-")

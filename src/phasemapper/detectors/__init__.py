@@ -9,6 +9,7 @@ Learned (PyTorch through skorch, imported when fitted): :class:`Confusion`,
 import inspect
 from typing import Any
 
+from .._registry import Registry
 from ._helicity import HelicityJump
 from ._learnability import Learnability
 from ._observables import Observables, scan_sites, scan_size, scans_by_size
@@ -16,7 +17,7 @@ from ._pca import PCA
 from ._posterior import Confusion, FisherMetric, OptimalIndicators, PredictionDivergence, SupervisedExtremes
 
 #: CLI names of the detectors (``phasemapper scan --detect ...``)
-DETECTORS = {
+DETECTORS: Registry[Any] = Registry("detector", {
     "observables": Observables,
     "helicity": HelicityJump,
     "confusion": Confusion,
@@ -26,7 +27,7 @@ DETECTORS = {
     "fisher": FisherMetric,
     "learnability": Learnability,
     "optimal": OptimalIndicators,
-}
+})
 
 
 def parse_detectors(spec: str) -> dict[str, dict[str, Any]]:

@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from .._params import Parameterized
 from .._types import Samples
 
 __all__ = ["Labeler", "bootstrap_fraction"]
 
 
-class Labeler(ABC):
+class Labeler(Parameterized, ABC):
     """Turns what a system returned at one point into phase probabilities.
 
     Subclasses set ``phases`` (names, in the order of the returned vector) and
@@ -32,13 +33,6 @@ class Labeler(ABC):
         if p.shape != (len(self.phases),) or not np.all(np.isfinite(p)) or (p < 0).any():
             raise ValueError(f"{type(self).__name__} returned invalid probabilities {p!r} for phases {self.phases}")
         return p / p.sum()
-
-    def params(self) -> dict[str, Any]:
-        """Constructor parameters (JSON-serialisable), recorded in a run's manifest."""
-        return {}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params().items())})"
 
 
 def bootstrap_fraction(statistic, columns: list[np.ndarray], n_boot: int, seed: int) -> np.ndarray:

@@ -37,9 +37,6 @@ class DirectLabeler(Labeler):
             raise ValueError(f"phases: a phase map needs at least two distinct phase names, got {phases!r}")
         self.phases = phases
 
-    def params(self) -> dict[str, Any]:
-        return {"phases": list(self.phases)}
-
     def proba(self, samples: Samples, point: np.ndarray) -> np.ndarray:
         obs = samples.observables
         if all(f"proba_{p}" in obs for p in self.phases):
@@ -82,7 +79,9 @@ class DetectorLabeler(Labeler):
     [1.0, 0.0]
     """
 
-    def __init__(self, critical_points: Any, axis_index: int, phases: tuple[str, str],
+    param_attributes = {"critical_points": "_critical_points"}
+
+    def __init__(self, critical_points: Any, axis_index: int, phases: tuple[str, str], *,
                  other_index: int | None = None) -> None:
         cps = getattr(critical_points, "critical_points_", critical_points)
         if not isinstance(cps, Sequence) or not cps or not all(isinstance(c, CriticalPoint) for c in cps):
@@ -103,10 +102,6 @@ class DetectorLabeler(Labeler):
         self._value = np.array([c.value for c in cps])
         self._sigma = np.array([c.uncertainty if np.isfinite(c.uncertainty) and c.uncertainty > 0 else 1e-9 for c in cps])
         self._critical_points = cps
-
-    def params(self) -> dict[str, Any]:
-        return {"critical_points": [c.to_dict() for c in self._critical_points], "axis_index": self.axis_index,
-                "phases": list(self.phases), "other_index": self.other_index}
 
     def proba(self, samples: Samples | None, point: np.ndarray) -> np.ndarray:
         point = np.asarray(point, dtype=float).ravel()

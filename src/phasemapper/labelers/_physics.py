@@ -8,7 +8,10 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+from .._checks import check_number, check_positive_int
 from .._types import Samples
+from ..systems._hopfield import Hopfield
+from ..systems._tasep import TASEP
 from ._base import Labeler, bootstrap_fraction
 
 __all__ = ["OrderParameterLabeler", "TasepLabeler", "HopfieldLabeler", "BINDER_CRITICAL_ISING_2D"]
@@ -23,19 +26,8 @@ def _binder(m: np.ndarray) -> float:
     return float(1.0 - np.mean(m**4) / (3.0 * m2 * m2)) if m2 > 0 else 0.0
 
 
-def _check_unit_interval(name: str, value: Any, open_low: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not (0.0 < value < 1.0 if open_low else 0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
-    return value
-
-
-def _check_n_boot(n_boot: Any) -> int:
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 10:
-        raise ValueError(f"n_boot must be an integer >= 10, got {n_boot!r}")
-    return int(n_boot)
+def _check_unit_interval(name: str, value: Any) -> float:
+    return check_number(name, value, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 class OrderParameterLabeler(Labeler):
@@ -70,7 +62,7 @@ class OrderParameterLabeler(Labeler):
     [1.0, 0.0]
     """
 
-    def __init__(self, observable: str = "magnetization", critical_value: float = BINDER_CRITICAL_ISING_2D,
+    def __init__(self, *, observable: str = "magnetization", critical_value: float = BINDER_CRITICAL_ISING_2D,
                  phases: tuple[str, str] = ("ferro", "para"), n_boot: int = 200) -> None:
         if not isinstance(observable, str):
             raise TypeError(f"observable must be a string, got {observable!r}")
@@ -79,11 +71,7 @@ class OrderParameterLabeler(Labeler):
         if len(phases) != 2 or not all(isinstance(p, str) for p in phases):
             raise ValueError(f"phases must be two names (ordered, disordered), got {phases!r}")
         self.phases = tuple(phases)
-        self.n_boot = _check_n_boot(n_boot)
-
-    def params(self) -> dict[str, Any]:
-        return {"observable": self.observable, "critical_value": self.critical_value,
-                "phases": list(self.phases), "n_boot": self.n_boot}
+        self.n_boot = check_positive_int("n_boot", n_boot, 10)
 
     def proba(self, samples: Samples, point: np.ndarray) -> np.ndarray:
         if self.observable not in samples.observables:
@@ -124,14 +112,11 @@ class TasepLabeler(Labeler):
     0
     """
 
-    phases = ("low_density", "high_density", "max_current")
+    phases = TASEP.phases
 
-    def __init__(self, tolerance: float | None = None, observable: str = "bulk_density") -> None:
+    def __init__(self, *, tolerance: float | None = None, observable: str = "bulk_density") -> None:
         self.tolerance = None if tolerance is None else _check_unit_interval("tolerance", tolerance)
         self.observable = observable
-
-    def params(self) -> dict[str, Any]:
-        return {"tolerance": self.tolerance, "observable": self.observable}
 
     def proba(self, samples: Samples, point: np.ndarray) -> np.ndarray:
         rho = np.asarray(samples.observables[self.observable], dtype=float)
@@ -161,15 +146,12 @@ class HopfieldLabeler(Labeler):
     0
     """
 
-    phases = ("retrieval", "spin_glass", "para")
+    phases = Hopfield.phases
 
-    def __init__(self, overlap_threshold: float = 0.5, q_threshold: float = 0.15, n_boot: int = 200) -> None:
+    def __init__(self, *, overlap_threshold: float = 0.5, q_threshold: float = 0.15, n_boot: int = 200) -> None:
         self.overlap_threshold = _check_unit_interval("overlap_threshold", overlap_threshold)
         self.q_threshold = _check_unit_interval("q_threshold", q_threshold)
-        self.n_boot = _check_n_boot(n_boot)
-
-    def params(self) -> dict[str, Any]:
-        return {"overlap_threshold": self.overlap_threshold, "q_threshold": self.q_threshold, "n_boot": self.n_boot}
+        self.n_boot = check_positive_int("n_boot", n_boot, 10)
 
     def proba(self, samples: Samples, point: np.ndarray) -> np.ndarray:
         m = np.abs(np.asarray(samples.observables["overlap"], dtype=float))

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_number
 from .._types import Samples
 from ._base import Labeler
 
@@ -42,7 +43,7 @@ class XRDLabeler(Labeler):
     'BCT_A5+FCC_A1'
     """
 
-    def __init__(self, db_phases: Sequence[str], phases: Sequence[str], threshold: float = 0.03) -> None:
+    def __init__(self, db_phases: Sequence[str], phases: Sequence[str], *, threshold: float = 0.03) -> None:
         self.db_phases, self.phases = tuple(db_phases), tuple(phases)
         if len(self.phases) < 2:
             raise ValueError(f"phases must be at least two assemblage names, got {self.phases!r}")
@@ -50,12 +51,7 @@ class XRDLabeler(Labeler):
             unknown = set(name.split("+")) - set(self.db_phases)
             if unknown:
                 raise ValueError(f"assemblage {name!r} names phases not in db_phases: {sorted(unknown)}")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 0.5:
-            raise ValueError(f"threshold must be a fraction in (0, 0.5), got {threshold!r}")
-        self.threshold = float(threshold)
-
-    def params(self) -> dict[str, Any]:
-        return {"db_phases": list(self.db_phases), "phases": list(self.phases), "threshold": self.threshold}
+        self.threshold = check_number("threshold", threshold, low=0.0, high=0.5, low_open=True, high_open=True)
 
     def fractions(self, spectra: np.ndarray) -> np.ndarray:
         """Fitted phase fractions ``(n_samples, n_db_phases)``, normalised to sum 1."""

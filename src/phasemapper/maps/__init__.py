@@ -6,6 +6,7 @@ import json
 import os
 from typing import Any
 
+from .._registry import Registry
 from .._space import Space
 from ._base import PhaseMap, entropy
 from ._gp import GPClassifierMap
@@ -15,15 +16,13 @@ from ._priors import BoundaryPrior, FieldPrior, Priors, RegionPrior, load_priors
 __all__ = ["PhaseMap", "GPClassifierMap", "KNNMap", "Priors", "RegionPrior", "BoundaryPrior", "FieldPrior", "load_priors",
            "entropy", "make_map", "map_from_dict", "load_map", "MAPS"]
 
-MAPS = {"gp": GPClassifierMap, "knn": KNNMap}
+#: the phase-map models by name (``"model"`` in a manifest)
+MAPS: Registry[PhaseMap] = Registry("map", {"gp": GPClassifierMap, "knn": KNNMap})
 
 
 def make_map(name: str, space: Space, phases: Any, **params: Any) -> PhaseMap:
     """Build a map by name (``"gp"``, ``"knn"`` or a class name)."""
-    for key, cls in MAPS.items():
-        if name in (key, cls.__name__):
-            return cls(space, phases, **params)
-    raise ValueError(f"unknown map {name!r}; known: {', '.join(MAPS)}")
+    return MAPS.build(name, space, phases, **params)
 
 
 def map_from_dict(spec: dict[str, Any]) -> PhaseMap:

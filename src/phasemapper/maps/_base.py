@@ -13,6 +13,8 @@ import xarray as xr
 from sklearn.base import BaseEstimator
 
 from .._atomic import write_atomically
+from .._checks import check_positive_int
+from .._params import Parameterized
 from .._space import Space
 from ._priors import Priors
 
@@ -45,7 +47,7 @@ def sorted_training_data(space: Space, points: Any, proba: Any, n_phases: int) -
     return pts[order], p[order]
 
 
-class PhaseMap(BaseEstimator, ABC):
+class PhaseMap(Parameterized, BaseEstimator, ABC):
     """A probabilistic model of the phase diagram over a space: a scikit-learn estimator.
 
     The constructor stores ``space``, ``phases`` and the model's keyword arguments unchanged
@@ -57,6 +59,8 @@ class PhaseMap(BaseEstimator, ABC):
     the data arrived in. Priors (:attr:`priors`, :meth:`add_prior`) are knowledge given to this
     map, not parameters: ``clone`` leaves them behind.
     """
+
+    context_params = ("space", "phases")
 
     def __init__(self, space: Space, phases: Sequence[str]) -> None:
         self.space = space
@@ -146,7 +150,9 @@ class PhaseMap(BaseEstimator, ABC):
             },
             coords=coords,
         )
-        ds.attrs.update({"model": type(self).__name__, "params": json.dumps(self.params()),
+        from . import MAPS
+
+        ds.attrs.update({"model": MAPS.name_of(self), "params": json.dumps(self.params()),
                          "n_points": self.n_points, "priors": json.dumps(self.priors.to_list())})
         if self.space.ndim <= 2:
             ds.attrs["boundaries"] = json.dumps(boundaries_from_field(self.space, self.phases, coords, field))
@@ -167,13 +173,12 @@ class PhaseMap(BaseEstimator, ABC):
         return boundaries_from_field(self.space, self.phases, coords, field, band)
 
     # ------------------------------------------------------------ save / load
-    def params(self) -> dict[str, Any]:
-        """Constructor parameters besides space and phases (from :meth:`get_params`)."""
-        return {k: v for k, v in self.get_params(deep=False).items() if k not in ("space", "phases")}
-
     def to_dict(self) -> dict[str, Any]:
+        """The map's name, space, phases, parameters, priors and training data (:func:`map_from_dict` refits it)."""
+        from . import MAPS
+
         fitted = self.n_points > 0
-        return {"model": type(self).__name__, "space": self.space.to_dict(), "phases": list(self.phases),
+        return {"model": MAPS.name_of(self), "space": self.space.to_dict(), "phases": list(self.phases),
                 "params": self.params(), "priors": self.priors.to_list(),
                 "points": self.points_.tolist() if fitted else [], "proba": self.proba_.tolist() if fitted else []}
 
@@ -191,9 +196,7 @@ class PhaseMap(BaseEstimator, ABC):
         """Probabilities at unit-cube points ``u`` (``points`` in user units, for the priors)."""
 
     def _grid(self, grid_size: int) -> tuple[np.ndarray, tuple[int, ...]]:
-        if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)) or grid_size < 2:
-            raise ValueError(f"grid_size must be an integer >= 2, got {grid_size!r}")
-        shape = (int(grid_size),) * self.space.ndim
+        shape = (check_positive_int("grid_size", grid_size, 2),) * self.space.ndim
         return self.space.grid(list(shape)), shape
 
     def _html_repr(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._space import Space
-from ..systems._base import check_positive_int, check_positive_number
+from .._checks import check_positive_int, check_positive_number
 from ._base import PhaseMap, entropy
 
 __all__ = ["GPClassifierMap"]

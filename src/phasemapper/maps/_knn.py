@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._space import Space
-from ..systems._base import check_positive_int
+from .._checks import check_positive_int
 from ._base import PhaseMap
 
 __all__ = ["KNNMap"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._registry import Registry
 from .._space import Space
 from ._adaptive import Boundary, Refine
 from ._base import Planner
@@ -11,21 +12,20 @@ from ._space_filling import Grid, Random, Sobol
 
 __all__ = ["Planner", "Grid", "Sobol", "Random", "Boundary", "Refine", "PLANNERS", "make_planner", "planner_from_dict"]
 
-PLANNERS = {"grid": Grid, "sobol": Sobol, "random": Random, "boundary": Boundary, "refine": Refine}
+#: the planners by name (``--planner`` on the CLI, ``"planner"`` in a manifest)
+PLANNERS: Registry[Planner] = Registry(
+    "planner", {"grid": Grid, "sobol": Sobol, "random": Random, "boundary": Boundary, "refine": Refine})
 
 
 def make_planner(name: str, space: Space, **params: Any) -> Planner:
     """Build a planner by name (``grid``, ``sobol``, ``random``, ``boundary``, ``refine``) or class name."""
-    for key, cls in PLANNERS.items():
-        if name in (key, cls.__name__):
-            return cls(space, **params)
-    raise ValueError(f"unknown planner {name!r}; known: {', '.join(PLANNERS)}")
+    return PLANNERS.build(name, space, **params)
 
 
 def planner_from_dict(spec: dict[str, Any], model: Any = None) -> Planner:
     """Rebuild a planner (parameters, told and pending points) from :meth:`Planner.to_dict`."""
     params = dict(spec["params"])
-    if spec["planner"] == "Boundary" and model is not None:
+    if PLANNERS.key(spec["planner"]) == "boundary" and model is not None:
         params["model"] = model
     planner = make_planner(spec["planner"], Space.from_dict(spec["space"]), **params)
     told = spec.get("told", {})

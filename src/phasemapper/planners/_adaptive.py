@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._space import Space
-from ..systems._base import MAX_COUNT, check_positive_int
+from .._checks import MAX_COUNT, check_number, check_positive_int
 from ._base import Planner
 
 __all__ = ["Boundary", "Refine"]
@@ -63,9 +63,11 @@ class Boundary(Planner):
     True
     """
 
-    def __init__(self, space: Space, phases: Sequence[str], model: Any = None, n_initial: int | None = None,
+    context_params = ("space", "model")
+
+    def __init__(self, space: Space, phases: Sequence[str], *, model: Any = None, n_initial: int | None = None,
                  n_candidates: int = 2048, radius: float | None = None, seed: int = 0) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed=seed)
         from ..maps import GPClassifierMap, PhaseMap
 
         self.phases = tuple(phases)
@@ -78,14 +80,10 @@ class Boundary(Planner):
         self.model = model
         self.n_initial = 4 * 2**space.ndim if n_initial is None else check_positive_int("n_initial", n_initial, 2)
         n_candidates = check_positive_int("n_candidates", n_candidates, 16, MAX_CANDIDATES)
-        if radius is not None and not (isinstance(radius, (int, float)) and 0 < radius < 1):
-            raise ValueError(f"radius must be in (0, 1), got {radius!r}")
+        if radius is not None:
+            radius = check_number("radius", radius, low=0, high=1, low_open=True, high_open=True)
         self.n_candidates, self.radius = n_candidates, radius
         self._fitted_on: tuple | None = None
-
-    def params(self) -> dict[str, Any]:
-        return {"phases": list(self.phases), "n_initial": self.n_initial, "n_candidates": self.n_candidates,
-                "radius": self.radius, "seed": self.seed}
 
     def fitted_model(self) -> Any:
         """The model fitted to everything told so far (refit only when the told set changed)."""
@@ -156,16 +154,13 @@ class Refine(Planner):
     [0.0, 0.5, 1.0]
     """
 
-    def __init__(self, space: Space, initial: int = 4, max_depth: int = 4, seed: int = 0) -> None:
-        super().__init__(space, seed)
+    def __init__(self, space: Space, *, initial: int = 4, max_depth: int = 4, seed: int = 0) -> None:
+        super().__init__(space, seed=seed)
         self.initial = check_positive_int("initial", initial)
         self.max_depth = check_positive_int("max_depth", max_depth, 0, MAX_COUNT.bit_length() - 1)
         self.resolution = self.initial * 2**self.max_depth
         if self.resolution > MAX_COUNT:  # the finest lattice's index along an axis must fit 32 bits
             raise ValueError(f"initial * 2**max_depth must be <= {MAX_COUNT}, got {self.resolution}")
-
-    def params(self) -> dict[str, Any]:
-        return {"initial": self.initial, "max_depth": self.max_depth, "seed": self.seed}
 
     def _lattice_key(self, point: np.ndarray) -> tuple[int, ...] | None:
         x = self.space.to_unit(point[None])[0] * self.resolution

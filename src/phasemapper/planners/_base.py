@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_positive_int, check_seed
+from .._params import Parameterized
 from .._space import Space
-from ..systems._base import check_positive_int, check_seed
 
 __all__ = ["Planner", "SequencePlanner"]
 
 
-class Planner(ABC):
+class Planner(Parameterized, ABC):
     """Decides where to evaluate next, from what it has been told.
 
     ``ask(n)`` returns up to ``n`` new points (fewer, or none, when the planner
@@ -25,7 +26,9 @@ class Planner(ABC):
     would have asked.
     """
 
-    def __init__(self, space: Space, seed: int = 0) -> None:
+    context_params = ("space",)
+
+    def __init__(self, space: Space, *, seed: int = 0) -> None:
         if not isinstance(space, Space):
             raise TypeError(f"space must be a phasemapper.Space, got {type(space).__name__}")
         self.space, self.seed = space, check_seed("seed", seed)
@@ -58,10 +61,6 @@ class Planner(ABC):
             if k not in self._told:
                 self._pending[k] = p
 
-    def forget_pending(self) -> None:
-        """Drop all pending marks (e.g. after their evaluations failed for good)."""
-        self._pending.clear()
-
     # ------------------------------------------------------------------ state
     @staticmethod
     def key(point: np.ndarray) -> tuple:
@@ -83,17 +82,18 @@ class Planner(ABC):
         keys = sorted(self._pending)
         return np.array([self._pending[k] for k in keys]).reshape(-1, self.space.ndim)
 
-    def params(self) -> dict[str, Any]:
-        """Constructor parameters besides ``space``."""
-        return {"seed": self.seed}
-
     def to_dict(self) -> dict[str, Any]:
+        """The planner's name, space, parameters, told and pending points (:func:`planner_from_dict` rebuilds it)."""
+        from . import PLANNERS
+
         pts, vals = self.data()
-        return {"planner": type(self).__name__, "space": self.space.to_dict(), "params": self.params(),
+        return {"planner": PLANNERS.name_of(self), "space": self.space.to_dict(), "params": self.params(),
                 "told": {"points": pts.tolist(), "values": vals.tolist()}, "pending": self.pending().tolist()}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(told={self.n_told}, pending={len(self._pending)})"
+        state = f"told={self.n_told}, pending={len(self._pending)}"
+        args = super().__repr__()[:-1]
+        return f"{args}{', ' if not args.endswith('(') else ''}{state})"
 
     @abstractmethod
     def _ask(self, n: int) -> np.ndarray:

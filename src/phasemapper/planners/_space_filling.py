@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._space import Space
-from ..systems._base import MAX_COUNT, check_positive_int
+from .._checks import MAX_COUNT, check_positive_int
 from ._base import SequencePlanner
 
 __all__ = ["Grid", "Sobol", "Random"]
@@ -26,15 +26,12 @@ class Grid(SequencePlanner):
     [[0.0, 0.0], [0.0, 0.5], [0.0, 1.0], [0.5, 0.0]]
     """
 
-    def __init__(self, space: Space, points_per_axis: int = 10, seed: int = 0) -> None:
-        super().__init__(space, seed)
+    def __init__(self, space: Space, *, points_per_axis: int = 10, seed: int = 0) -> None:
+        super().__init__(space, seed=seed)
         self.points_per_axis = check_positive_int("points_per_axis", points_per_axis, 2)
         if self.points_per_axis**space.ndim > MAX_COUNT:
             raise ValueError(f"points_per_axis**{space.ndim} (the grid's size) must be <= {MAX_COUNT}, "
                              f"got {self.points_per_axis**space.ndim}")
-
-    def params(self) -> dict[str, Any]:
-        return {"points_per_axis": self.points_per_axis, "seed": self.seed}
 
     def _sequence(self, count: int) -> np.ndarray:
         return self.space.grid(self.points_per_axis)

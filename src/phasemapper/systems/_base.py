@@ -9,83 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_finite, check_positive_int
+from .._params import Parameterized
+from .._registry import Registry
 from .._space import Space
 from .._types import CriticalPoint, Samples
 
-__all__ = ["System", "register_system", "make_system", "registered_systems", "check_positive_int", "bisect_change"]
-
-
-#: the largest seed: seeds are stored as 64-bit signed integers (netCDF attributes, the ledger)
-MAX_SEED = 2**63 - 1
-#: the largest count of evaluations, samples or points one request may ask for
-MAX_COUNT = 2**31 - 1
-
-
-def check_positive_int(name: str, value: Any, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
-    """Return ``value`` as int, raising a clear error naming ``name`` unless it is an integer in
-    ``[minimum, maximum]`` (by default at most ``MAX_COUNT``, so it fits the types it is stored as)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    if value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
-    return int(value)
-
-
-def check_seed(name: str, value: Any) -> int:
-    """A seed: an integer in ``[0, MAX_SEED]``."""
-    return check_positive_int(name, value, minimum=0, maximum=MAX_SEED)
-
-
-def physical_memory() -> int:
-    """Bytes of memory this machine has (``os.sysconf``; a large figure where it does not say)."""
-    import os
-
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return 2**50
-
-
-def check_memory(what: str, n_points: int, n_samples: int, sites: int) -> None:
-    """Refuse a request whose configurations alone (at least one byte per site) cannot fit in this machine's
-    memory, with one line naming the figure.
-
-    Examples
-    --------
-    >>> check_memory("the scan", 41, 1000, 32 * 32)
-    >>> check_memory("the scan", 41, 10**12, 32 * 32)
-    Traceback (most recent call last):
-    ...
-    ValueError: the scan needs at least 4.2e+16 bytes for its configurations (41 points x 1000000000000 samples x 1024 sites), more than this machine's memory ...
-    """
-    need = int(n_points) * int(n_samples) * max(int(sites), 1)
-    have = physical_memory()
-    if need > have:
-        raise ValueError(f"{what} needs at least {need:.2g} bytes for its configurations ({n_points} points x "
-                         f"{n_samples} samples x {sites} sites), more than this machine's memory "
-                         f"({have / 2**30:.0f} GiB)")
-
-
-def check_finite(name: str, value: Any) -> float:
-    """Return ``value`` as float, raising a clear error naming ``name`` unless it is a finite number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
-def check_positive_number(name: str, value: Any, unit: str = "") -> float | None:
-    """Return ``value`` as float (``None`` passes), raising a clear error naming ``name`` unless it is a finite
-    number > 0; ``unit`` completes the message (``" of seconds"``)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not (math.isfinite(float(value)) and value > 0):
-        raise ValueError(f"{name} must be a finite positive number{unit}, got {value!r}")
-    return float(value)
+__all__ = ["System", "SYSTEMS", "register_system", "make_system", "registered_systems", "bisect_change"]
 
 
 def bisect_change(before: Callable[[float], bool], a: float, b: float, tol: float) -> float:
@@ -96,7 +26,7 @@ def bisect_change(before: Callable[[float], bool], a: float, b: float, tol: floa
     return 0.5 * (a + b)
 
 
-class System(ABC):
+class System(Parameterized, ABC):
     """Something that can be evaluated at a point of a parameter space.
 
     Subclasses set ``name`` (registry key), ``space`` (axes with default
@@ -135,9 +65,17 @@ class System(ABC):
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         return point, n_samples, ss
 
-    def params(self) -> dict[str, Any]:
-        """Constructor parameters (JSON-serialisable), recorded as provenance."""
-        return {}
+    def default_labeler(self) -> Any:
+        """The :class:`~phasemapper.labelers.Labeler` a campaign uses when given none: here the system's own
+        per-point labels (:class:`~phasemapper.labelers.DirectLabeler`); systems with an order parameter or
+        another physical criterion name theirs."""
+        from ..labelers import DirectLabeler
+
+        phases = tuple(self.phases)
+        if len(phases) < 2:
+            raise ValueError(f"phases: a phase map needs at least two distinct phase names; system {self.name!r} "
+                             f"has {list(phases)}")
+        return DirectLabeler(phases)
 
     def site_shape(self) -> tuple[int, ...]:
         """Shape of one configuration."""
@@ -281,27 +219,21 @@ class System(ABC):
             self.check_point(p)
         return arr
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
-        return f"{type(self).__name__}({args})"
 
-
-_REGISTRY: dict[str, Callable[..., System]] = {}
+#: every named system: ``phasemapper systems`` lists it, a manifest names its system by it
+SYSTEMS: Registry[System] = Registry("system")
 
 
 def register_system(name: str, factory: Callable[..., System]) -> None:
     """Register ``factory`` under ``name`` for the CLI and :func:`make_system`."""
-    _REGISTRY[name.lower()] = factory
+    SYSTEMS.register(name, factory)
 
 
 def registered_systems() -> dict[str, Callable[..., System]]:
     """A copy of the registry: name -> factory."""
-    return dict(_REGISTRY)
+    return dict(SYSTEMS)
 
 
 def make_system(name: str, **params: Any) -> System:
     """Build the registered system ``name`` with ``params``; unknown names raise ``ValueError``."""
-    key = str(name).lower()
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown system {name!r}; known systems: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[key](**params)
+    return SYSTEMS.build(name, **params)

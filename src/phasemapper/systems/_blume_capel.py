@@ -12,7 +12,7 @@ from ..kernels import family
 
 from ..kernels._rng import new_state
 from ._base import register_system
-from ._mcmc import LatticeChain, MonteCarloSystem
+from ._mcmc import LatticeChain, LatticeSystem
 
 kernels = family("blume_capel")
 
@@ -37,7 +37,7 @@ BLUME_CAPEL_TRANSITION_LINE = np.array(
 _ALGORITHMS = ("auto", "heatbath")  # Wolff alone never moves the zeros: not ergodic
 
 
-class BlumeCapel2D(MonteCarloSystem):
+class BlumeCapel2D(LatticeSystem):
     """Blume-Capel model ``H = -J sum_<ij> s_i s_j + D sum_i s_i^2``, ``s in {-1, 0, 1}``, on an L x L torus.
 
     Axes ``T`` and ``D`` (crystal field). Phases ``ferro`` and ``para``: a
@@ -63,24 +63,16 @@ class BlumeCapel2D(MonteCarloSystem):
     name = "blume_capel2d"
     reference = "Kwak et al. 2015; Beale 1986; Malakis et al. 2010"
     phases = ("ferro", "para")
-    site_dims = ("y", "x")
-    size_param = "L"
+    algorithms = _ALGORITHMS
 
-    def __init__(
-        self,
-        L: int = 16,
-        J: float = 1.0,
-        algorithm: str = "auto",
-        decorrelation: float = 2.0,
-        thermalization: int = 200,
-        max_spacing: int = 10_000,
-    ) -> None:
-        self._init_lattice(L, J, algorithm, _ALGORITHMS)
-        self._init_sampling(decorrelation, thermalization, max_spacing)
-        self.space = Space([Axis("T", 0.2 * self.J, 2.2 * self.J), Axis("D", 0.0, 2.5 * self.J)])
+    def default_labeler(self) -> Any:
+        """Ordered or not from the Binder cumulant of the magnetization (:class:`~phasemapper.labelers.OrderParameterLabeler`)."""
+        from ..labelers import OrderParameterLabeler
 
-    def params(self) -> dict[str, Any]:
-        return {"L": self.L, "J": self.J, "algorithm": self.algorithm, **self._sampling_params()}
+        return OrderParameterLabeler(phases=self.phases)
+
+    def default_space(self) -> Space:
+        return Space([Axis("T", 0.2 * self.J, 2.2 * self.J), Axis("D", 0.0, 2.5 * self.J)])
 
     def critical_temperature(self, D: float | np.ndarray) -> np.ndarray:
         """Reference transition temperature at crystal field ``D`` (0 for ``D >= 2J``; ``D < 0`` extrapolates)."""

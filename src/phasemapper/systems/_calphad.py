@@ -17,7 +17,8 @@ import xarray as xr
 from .._space import Axis, Space
 from .._types import Samples
 from ..progress import track
-from ._base import System, check_finite, register_system
+from .._checks import check_finite
+from ._base import System, register_system
 
 __all__ = ["Calphad", "FreeParameter", "BUILTIN_DATABASES"]
 
@@ -160,7 +161,9 @@ class Calphad(System):
     #: observables that are NaN when their phase is absent
     nan_observables = ("x_",)
 
-    def __init__(self, database: Any = "pbsn", components: Sequence[str] | None = None,
+    param_attributes = {"database": "database_name", "phases": "db_phases"}
+
+    def __init__(self, database: Any = "pbsn", components: Sequence[str] | None = None, *,
                  phases: Sequence[str] | None = None, temperature: Sequence[float] | None = None,
                  free_parameters: Sequence[Any] = (), parameters: Mapping[str, float] | None = None) -> None:
         db, self.database_name = _load_database(database)
@@ -242,11 +245,6 @@ class Calphad(System):
         return cls("bisn", **kwargs)
 
     # ------------------------------------------------------------- contract
-    def params(self) -> dict[str, Any]:
-        return {"database": self.database_name, "components": list(self.components), "phases": list(self.db_phases),
-                "temperature": list(self.temperature), "free_parameters": [p.to_dict() for p in self.free_parameters],
-                "parameters": dict(self.parameters)}
-
     def site_shape(self) -> tuple[int, ...]:
         return ()
 

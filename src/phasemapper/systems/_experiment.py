@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from .._types import Samples
-from ._base import System, check_finite, register_system
+from .._checks import check_finite
+from ._base import System, register_system
 from ._calphad import Calphad
 
 __all__ = ["Experiment", "xrd_patterns", "TWO_THETA"]
@@ -107,7 +108,7 @@ class Experiment(System):
     reference = "the true system"
     site_dims = ()
 
-    def __init__(self, truth: Calphad, detection_limit: float = 0.03, flip: float = 0.0, cost: float = 1.0,
+    def __init__(self, truth: Calphad, *, detection_limit: float = 0.03, flip: float = 0.0, cost: float = 1.0,
                  xrd: bool = False, xrd_noise: float = 0.02) -> None:
         if not isinstance(truth, Calphad):
             raise TypeError(f"truth must be a phasemapper.systems.Calphad system, got {type(truth).__name__}")
@@ -130,9 +131,14 @@ class Experiment(System):
         self.site_dims = ("two_theta",) if xrd else ()
         self.config_dtype = np.float32 if xrd else np.int8
 
-    def params(self) -> dict[str, Any]:
-        return {"truth": self.truth.params(), "detection_limit": self.detection_limit, "flip": self.flip,
-                "cost": self.cost, "xrd": self.xrd, "xrd_noise": self.xrd_noise}
+    def default_labeler(self) -> Any:
+        """With ``xrd``, the phases fitted to the pattern (:class:`~phasemapper.labelers.XRDLabeler`); otherwise
+        the reported assemblage."""
+        if not self.xrd:
+            return super().default_labeler()
+        from ..labelers import XRDLabeler
+
+        return XRDLabeler(self.truth.db_phases, self.phases, threshold=max(self.detection_limit, 0.01))
 
     def site_shape(self) -> tuple[int, ...]:
         return (len(TWO_THETA),) if self.xrd else ()

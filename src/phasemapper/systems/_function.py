@@ -62,11 +62,14 @@ class FunctionSystem(System):
 
     site_dims = ()
 
+    context_params = ("space",)
+
     def __init__(
         self,
         fn: Callable[..., Any],
         space: Space,
         phases: Sequence[str] | None = None,
+        *,
         name: str = "function",
     ) -> None:
         if not callable(fn):
@@ -87,7 +90,11 @@ class FunctionSystem(System):
             self._takes_rng = False
 
     def params(self) -> dict[str, Any]:
-        return {"fn": getattr(self.fn, "__qualname__", repr(self.fn)), "phases": list(self.phases), "name": self.name}
+        """The parameters, ``fn`` by its qualified name (a function is recorded, not rebuilt)."""
+        out = super().params()
+        if "fn" in out:
+            out["fn"] = getattr(self.fn, "__qualname__", repr(self.fn))
+        return out
 
     def site_shape(self) -> tuple[int, ...]:
         return ()

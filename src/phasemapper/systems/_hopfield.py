@@ -13,7 +13,8 @@ from .._types import CriticalPoint, Samples
 from ..kernels import family
 
 from ..kernels._rng import new_state
-from ._base import System, bisect_change, check_finite, check_positive_int, register_system
+from .._checks import check_finite, check_positive_int
+from ._base import System, bisect_change, register_system
 
 kernels = family("hopfield")
 
@@ -104,7 +105,7 @@ class Hopfield(System):
     size_param = "N"
 
     def __init__(
-        self, N: int = 200, relax_sweeps: int = 50, measure_sweeps: int = 50, initial_overlap: float = 0.95
+        self, *, N: int = 200, relax_sweeps: int = 50, measure_sweeps: int = 50, initial_overlap: float = 0.95
     ) -> None:
         self.N = check_positive_int("N", N, minimum=2)
         self.relax_sweeps = check_positive_int("relax_sweeps", relax_sweeps, minimum=0)
@@ -114,9 +115,11 @@ class Hopfield(System):
             raise ValueError(f"initial_overlap must be in [-1, 1], got {initial_overlap}")
         self.space = Space([Axis("alpha", 0.01, 0.3), Axis("T", 0.0, 1.6)])
 
-    def params(self) -> dict[str, Any]:
-        return {"N": self.N, "relax_sweeps": self.relax_sweeps, "measure_sweeps": self.measure_sweeps,
-                "initial_overlap": self.initial_overlap}
+    def default_labeler(self) -> Any:
+        """Retrieval, spin glass or paramagnet from the overlaps (:class:`~phasemapper.labelers.HopfieldLabeler`)."""
+        from ..labelers import HopfieldLabeler
+
+        return HopfieldLabeler()
 
     def site_shape(self) -> tuple[int, ...]:
         return (self.N,)

@@ -12,7 +12,7 @@ from .._types import CriticalPoint, Samples
 from ..kernels import family
 from ..kernels._rng import new_state
 from ._base import register_system
-from ._mcmc import ClusterStepCalibration, MarkovChain, MonteCarloSystem
+from ._mcmc import ClusterStepCalibration, LatticeSystem, MarkovChain
 
 kernels = family("ising")
 multispin = family("multispin")
@@ -32,7 +32,7 @@ WOLFF_WINDOW = (0.96, 1.08)
 WOLFF_MIN_L = 24
 
 
-class Ising2D(MonteCarloSystem):
+class Ising2D(LatticeSystem):
     """Ferromagnetic Ising model ``H = -J sum_<ij> s_i s_j - h sum_i s_i`` on an L x L torus.
 
     Axes ``T`` (temperature, required) and ``h`` (field, optional, default 0).
@@ -78,26 +78,20 @@ class Ising2D(MonteCarloSystem):
     name = "ising2d"
     reference = "Onsager 1944"
     phases = ("ferro", "para")
-    site_dims = ("y", "x")
     optional_axes = {"h": 0.0}
-    size_param = "L"
+    algorithms = _ALGORITHMS
 
-    def __init__(
-        self,
-        L: int = 32,
-        J: float = 1.0,
-        algorithm: str = "auto",
-        decorrelation: float = 2.0,
-        thermalization: int = 200,
-        max_spacing: int = 10_000,
-    ) -> None:
-        self._init_lattice(L, J, algorithm, _ALGORITHMS)
-        self._init_sampling(decorrelation, thermalization, max_spacing)
-        self.space = Space([Axis("T", 1.0 * self.J, 4.0 * self.J), Axis("h", -1.0, 1.0)])
+    def __init__(self, *, L: int = 32, **lattice: Any) -> None:
+        super().__init__(L=L, **lattice)
 
-    # ---------------------------------------------------------------- contract
-    def params(self) -> dict[str, Any]:
-        return {"L": self.L, "J": self.J, "algorithm": self.algorithm, **self._sampling_params()}
+    def default_labeler(self) -> Any:
+        """Ordered or not from the Binder cumulant of the magnetization (:class:`~phasemapper.labelers.OrderParameterLabeler`)."""
+        from ..labelers import OrderParameterLabeler
+
+        return OrderParameterLabeler(phases=self.phases)
+
+    def default_space(self) -> Space:
+        return Space([Axis("T", 1.0 * self.J, 4.0 * self.J), Axis("h", -1.0, 1.0)])
 
     def check_point(self, point: np.ndarray) -> None:
         super().check_point(point)

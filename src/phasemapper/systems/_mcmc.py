@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from .._stats import integrated_autocorrelation_time
+from .._space import Space
 from .._types import Samples
-from ._base import System, check_finite, check_positive_int
+from .._checks import check_finite, check_positive_int
+from ._base import System
 
-__all__ = ["MarkovChain", "LatticeChain", "MonteCarloSystem", "ClusterStepCalibration"]
+__all__ = ["MarkovChain", "LatticeChain", "MonteCarloSystem", "LatticeSystem", "ClusterStepCalibration"]
 
 
 class ClusterStepCalibration:
@@ -209,16 +211,6 @@ class LatticeChain(MarkovChain):
 class MonteCarloSystem(System):
     """A System sampled by a Markov chain: validates and stores the sampling controls."""
 
-    def _init_lattice(self, L: int, J: float, algorithm: str, algorithms: tuple[str, ...]) -> None:
-        """Validate and store the size ``L``, the ferromagnetic coupling ``J`` and the update algorithm."""
-        self.L = check_positive_int("L", L, minimum=2)
-        self.J = check_finite("J", J)
-        if self.J <= 0:
-            raise ValueError(f"J must be > 0 (ferromagnet), got {J}")
-        if algorithm not in algorithms:
-            raise ValueError(f"algorithm must be one of {algorithms}, got {algorithm!r}")
-        self.algorithm = algorithm
-
     def site_shape(self) -> tuple[int, ...]:
         return (self.L, self.L)
 
@@ -236,8 +228,36 @@ class MonteCarloSystem(System):
         self.thermalization = check_positive_int("thermalization", thermalization, minimum=0)
         self.max_spacing = check_positive_int("max_spacing", max_spacing)
 
-    def _sampling_params(self) -> dict[str, Any]:
-        return {"decorrelation": self.decorrelation, "thermalization": self.thermalization, "max_spacing": self.max_spacing}
-
     def _run(self, chain: MarkovChain, n_samples: int) -> Samples:
         return sample_chain(chain, n_samples, self.thermalization, self.decorrelation, self.max_spacing)
+
+
+class LatticeSystem(MonteCarloSystem):
+    """A ferromagnet on an L x L torus with coupling ``J > 0``, sampled by one of its ``algorithms``.
+
+    The constructor validates and stores the lattice, the coupling, the algorithm and the sampling controls
+    (``decorrelation``, ``thermalization``, ``max_spacing``: see :class:`~phasemapper.systems.Ising2D`) and
+    sets ``space`` from :meth:`default_space`. A model adds its own parameters in its own ``__init__``
+    (keyword-only, passing ``**lattice`` on) and changes a default by naming it there (``L: int = 32``).
+    """
+
+    #: the update algorithms this model offers (``"auto"`` first)
+    algorithms: tuple[str, ...] = ("auto",)
+    site_dims = ("y", "x")
+    size_param = "L"
+
+    def __init__(self, *, L: int = 16, J: float = 1.0, algorithm: str = "auto", decorrelation: float = 2.0,
+                 thermalization: int = 200, max_spacing: int = 10_000) -> None:
+        self.L = check_positive_int("L", L, minimum=2)
+        self.J = check_finite("J", J)
+        if self.J <= 0:
+            raise ValueError(f"J must be > 0 (ferromagnet), got {J}")
+        if algorithm not in self.algorithms:
+            raise ValueError(f"algorithm must be one of {self.algorithms}, got {algorithm!r}")
+        self.algorithm = algorithm
+        self._init_sampling(decorrelation, thermalization, max_spacing)
+        self.space = self.default_space()
+
+    @abstractmethod
+    def default_space(self) -> Space:
+        """The axes and their default bounds for mapping (they may depend on ``J`` and the model's parameters)."""

@@ -12,8 +12,9 @@ from .._types import CriticalPoint, Samples
 from ..kernels import family
 
 from ..kernels._rng import new_state
-from ._base import check_positive_int, register_system
-from ._mcmc import LatticeChain, MonteCarloSystem
+from .._checks import check_positive_int
+from ._base import register_system
+from ._mcmc import LatticeChain, LatticeSystem
 
 kernels = family("potts")
 
@@ -22,7 +23,7 @@ __all__ = ["Potts2D"]
 _ALGORITHMS = ("auto", "heatbath", "wolff")
 
 
-class Potts2D(MonteCarloSystem):
+class Potts2D(LatticeSystem):
     """q-state Potts model ``H = -J sum_<ij> delta(s_i, s_j)`` on an L x L torus, ``s in {0..q-1}``.
 
     Axis ``T``. Phases ``ordered`` and ``disordered``, separated at Baxter's
@@ -47,34 +48,28 @@ class Potts2D(MonteCarloSystem):
     name = "potts2d"
     reference = "Baxter 1973"
     phases = ("ordered", "disordered")
-    site_dims = ("y", "x")
-    size_param = "L"
+    algorithms = _ALGORITHMS
 
-    def __init__(
-        self,
-        L: int = 16,
-        q: int = 3,
-        J: float = 1.0,
-        algorithm: str = "auto",
-        decorrelation: float = 2.0,
-        thermalization: int = 200,
-        max_spacing: int = 10_000,
-    ) -> None:
-        self._init_lattice(L, J, algorithm, _ALGORITHMS)
+    def __init__(self, *, q: int = 3, **lattice: Any) -> None:
         self.q = check_positive_int("q", q, minimum=2)
         if self.q > 127:
             raise ValueError(f"q must be <= 127 (int8 configurations), got {q}")
-        self._init_sampling(decorrelation, thermalization, max_spacing)
-        tc = self.critical_temperature
-        self.space = Space([Axis("T", 0.5 * tc, 1.5 * tc)])
+        super().__init__(**lattice)
+
+    def default_labeler(self) -> Any:
+        """Ordered or not from the Binder cumulant of the two-component order parameter: it runs from 1/3
+        (disordered) to 2/3 (ordered), so the threshold is the midpoint 0.5."""
+        from ..labelers import OrderParameterLabeler
+
+        return OrderParameterLabeler(critical_value=0.5, phases=self.phases)
+
+    def default_space(self) -> Space:
+        return Space([Axis("T", 0.5 * self.critical_temperature, 1.5 * self.critical_temperature)])
 
     @property
     def critical_temperature(self) -> float:
         """Baxter's exact ``Tc = J / ln(1 + sqrt q)``."""
         return self.J / math.log(1.0 + math.sqrt(self.q))
-
-    def params(self) -> dict[str, Any]:
-        return {"L": self.L, "q": self.q, "J": self.J, "algorithm": self.algorithm, **self._sampling_params()}
 
     def reference_phase(self, points: Any) -> np.ndarray:
         """``ordered`` below Baxter's Tc, ``disordered`` above."""

@@ -9,7 +9,8 @@ import numpy as np
 
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
-from ._base import System, check_finite, check_positive_int, register_system
+from .._checks import check_finite, check_positive_int
+from ._base import System, register_system
 
 __all__ = ["TransverseFieldIsingChain", "free_fermion_ground_energy"]
 
@@ -62,7 +63,7 @@ class TransverseFieldIsingChain(System):
     site_dims = ("basis", "site")
     size_param = "N"
 
-    def __init__(self, N: int = 12, J: float = 1.0, boundary: str = "periodic") -> None:
+    def __init__(self, *, N: int = 12, J: float = 1.0, boundary: str = "periodic") -> None:
         self.N = check_positive_int("N", N, minimum=2)
         if self.N > 22:
             raise ValueError(f"N must be <= 22 for exact diagonalization, got {N}")
@@ -73,9 +74,6 @@ class TransverseFieldIsingChain(System):
             raise ValueError(f"boundary must be one of {_BOUNDARIES}, got {boundary!r}")
         self.boundary = boundary
         self.space = Space([Axis("h", 0.0, 2.0 * self.J)])
-
-    def params(self) -> dict[str, Any]:
-        return {"N": self.N, "J": self.J, "boundary": self.boundary}
 
     def site_shape(self) -> tuple[int, ...]:
         return (2, self.N)

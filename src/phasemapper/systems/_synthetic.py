@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_number
 from .._space import Axis, Space
 from ._base import register_system
 from ._function import FunctionSystem
@@ -51,15 +52,10 @@ class ThreePhase(FunctionSystem):
     name = "three_phase"
     reference = "exact (synthetic)"
 
-    def __init__(self, noise: float = 0.05) -> None:
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
-            raise ValueError(f"noise must be a probability in [0, 1), got {noise!r}")
-        self.noise = float(noise)
+    def __init__(self, *, noise: float = 0.05) -> None:
+        self.noise = check_number("noise", noise, low=0.0, high=1.0, high_open=True)
         super().__init__(_NoisyLabel(self.noise), Space([Axis("x", 0.0, 1.0), Axis("y", 0.0, 1.0)]),
                          phases=("A", "B", "C"), name="three_phase")
-
-    def params(self) -> dict[str, Any]:
-        return {"noise": self.noise}
 
     def reference_phase(self, points: Any) -> np.ndarray:
         pts = self.points(points)

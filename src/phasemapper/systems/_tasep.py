@@ -11,7 +11,8 @@ from .._types import CriticalPoint, Samples
 from ..kernels import family
 
 from ..kernels._rng import new_state
-from ._base import check_positive_int, register_system
+from .._checks import check_positive_int
+from ._base import register_system
 from ._mcmc import MarkovChain, MonteCarloSystem
 
 kernels = family("tasep")
@@ -66,6 +67,7 @@ class TASEP(MonteCarloSystem):
 
     def __init__(
         self,
+        *,
         L: int = 100,
         decorrelation: float = 2.0,
         thermalization: int | None = None,
@@ -75,8 +77,11 @@ class TASEP(MonteCarloSystem):
         self._init_sampling(decorrelation, 4 * self.L if thermalization is None else thermalization, max_spacing)
         self.space = Space([Axis("alpha", 0.05, 1.0), Axis("beta", 0.05, 1.0)])
 
-    def params(self) -> dict[str, Any]:
-        return {"L": self.L, **self._sampling_params()}
+    def default_labeler(self) -> Any:
+        """Low density, high density or maximal current from the bulk density (:class:`~phasemapper.labelers.TasepLabeler`)."""
+        from ..labelers import TasepLabeler
+
+        return TasepLabeler()
 
     def site_shape(self) -> tuple[int, ...]:
         return (self.L,)

@@ -13,7 +13,7 @@ from ..kernels import family
 
 from ..kernels._rng import new_state
 from ._base import register_system
-from ._mcmc import LatticeChain, MonteCarloSystem
+from ._mcmc import LatticeChain, LatticeSystem
 
 kernels = family("xy")
 
@@ -27,7 +27,7 @@ XY_T_BKT = 0.8929
 _ALGORITHMS = ("auto", "metropolis", "wolff")
 
 
-class XY2D(MonteCarloSystem):
+class XY2D(LatticeSystem):
     """XY model ``H = -J sum_<ij> cos(theta_i - theta_j)`` on an L x L torus (angles in [0, 2 pi)).
 
     Axis ``T``. Phases ``quasi_ordered`` (below ``T_BKT``) and ``disordered``;
@@ -52,25 +52,11 @@ class XY2D(MonteCarloSystem):
     name = "xy2d"
     reference = "Hasenbusch 2005; Komura & Okabe 2012"
     phases = ("quasi_ordered", "disordered")
-    site_dims = ("y", "x")
-    size_param = "L"
+    algorithms = _ALGORITHMS
     config_dtype = np.float32
 
-    def __init__(
-        self,
-        L: int = 16,
-        J: float = 1.0,
-        algorithm: str = "auto",
-        decorrelation: float = 2.0,
-        thermalization: int = 200,
-        max_spacing: int = 10_000,
-    ) -> None:
-        self._init_lattice(L, J, algorithm, _ALGORITHMS)
-        self._init_sampling(decorrelation, thermalization, max_spacing)
-        self.space = Space([Axis("T", 0.3 * self.J, 1.5 * self.J)])
-
-    def params(self) -> dict[str, Any]:
-        return {"L": self.L, "J": self.J, "algorithm": self.algorithm, **self._sampling_params()}
+    def default_space(self) -> Space:
+        return Space([Axis("T", 0.3 * self.J, 1.5 * self.J)])
 
     def reference_phase(self, points: Any) -> np.ndarray:
         pts = self.points(points)

@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from scipy.special import ndtr
 
 from .._space import Space
-from ..systems._base import check_finite, check_positive_int, check_seed
+from .._checks import check_finite, check_positive_int, check_seed
 from ..progress import track
 from ..systems._calphad import Calphad
 
