@@ -128,7 +128,7 @@ def run_campaign(truth, method, budget, seed, ref):
             model = theory.fitted_model()
             est = features(model, truth.space)
         else:
-            est = features(campaign._fitted_model().predict, truth.space)
+            est = features(campaign.fitted_map().predict, truth.space)
         err = errors(est, ref)
         history.append((n, err))
         if met(err) and state["n"] is None:

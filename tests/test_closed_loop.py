@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("pycalphad")
 
 import phasemapper as pm  # noqa: E402
-from phasemapper._campaign import load_run  # noqa: E402
+from phasemapper._result import load_run  # noqa: E402
 from phasemapper._store import read_theory  # noqa: E402
 from phasemapper.labelers import XRDLabeler  # noqa: E402
 from phasemapper.systems import Calphad, Experiment  # noqa: E402

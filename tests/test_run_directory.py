@@ -144,7 +144,7 @@ def test_a_run_keeps_the_database_it_reads_and_resumes_without_the_original(tmp_
 def test_every_database_a_manifest_names_is_held_to_its_run_directory(tmp_path, where):
     # an Experiment's truth and a theory's model name databases too: each is resolved inside the run or refused,
     # and a file the user names replaces them all
-    from phasemapper._campaign import with_run_files
+    from phasemapper._manifest import with_run_files
 
     part, inner = where
     spec = {part: {"name": "x", "params": {inner: {"database": "../../../../etc/passwd"}}}}

@@ -10,7 +10,8 @@ Examples
 ['acceptance_rate', 'algorithm', 'autocorrelation_time']
 """
 
-from ._campaign import Campaign, CampaignResult
+from ._campaign import Campaign
+from ._result import CampaignResult, load_run
 from ._executors import ProcessPool, SerialExecutor
 from ._failures import EvaluationError, PhaseMapperWarning, failures
 from ._io import load, save
@@ -20,5 +21,5 @@ from ._types import CriticalPoint, Samples
 
 __version__ = "0.1.0"
 
-__all__ = ["Campaign", "CampaignResult", "Axis", "Space", "CriticalPoint", "Samples", "scan", "scan_sizes", "save", "load",
+__all__ = ["Campaign", "CampaignResult", "load_run", "Axis", "Space", "CriticalPoint", "Samples", "scan", "scan_sizes", "save", "load",
            "SerialExecutor", "ProcessPool", "EvaluationError", "PhaseMapperWarning", "failures", "__version__"]

@@ -3,35 +3,44 @@
 from __future__ import annotations
 
 import atexit
-import copy
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
+from ._checks import check_memory, check_positive_int, check_positive_number, check_seed
 from ._executors import check_executor, check_timeout_executor, default_executor
-from ._failures import EvaluationError, Failure, failure_table, warn_failures
-from ._io import save
-from ._provenance import package_versions, provenance_attrs, run_context
+from ._failures import EvaluationError, Failure, warn_failures
+from ._manifest import (
+    campaign_arguments,
+    campaign_manifest,
+    file_references,
+    manifest_fields,
+    run_files,
+    with_run_files,
+)
+from ._result import CampaignResult, failures_of, run_result
 from ._scheduler import Call, Scheduler, broken_executor_note
 from ._space import Space
 from ._store import Evaluation, RunStore
 from .progress import ProgressBar, show_progress
-from ._checks import check_memory, check_positive_int, check_positive_number, check_seed
-from .systems._base import System, make_system
+from .systems._base import System
 
-__all__ = ["Campaign", "CampaignResult", "load_run"]
+if TYPE_CHECKING:
+    from .labelers import Labeler
+    from .maps import PhaseMap
+    from .planners import Planner
+    from .theory import Theory
 
-MANIFEST_FORMAT = 1
+__all__ = ["Campaign", "check_run_limits"]
+
 #: Evaluations asked and run together unless ``batch_size`` says otherwise: the same on every machine, so the
 #: same seed gives the same run whatever the number of cores
 DEFAULT_BATCH_SIZE = 8
@@ -64,83 +73,6 @@ def check_run_limits(budget: int | None = None, entropy_goal: float | None = Non
         check_positive_int("budget", budget)
     check_positive_number("entropy_goal", entropy_goal, " (nats)")
     check_positive_number("time_limit", time_limit, " of seconds")
-
-
-@dataclass(repr=False)
-class CampaignResult:
-    """What a campaign returns: the phase map and every evaluation.
-
-    Attributes
-    ----------
-    phase_map : xarray.Dataset
-        ``proba(phase, *axes)``, ``label``, ``entropy`` on a grid; boundaries and provenance in ``attrs``.
-    points : ndarray (n, ndim)
-        Evaluated points (done evaluations, in the order they were asked).
-    proba : ndarray (n, n_phases)
-        Their phase probabilities from the labeler.
-    labels : ndarray of str
-        Most likely phase of each evaluated point.
-    evaluations : list of Evaluation
-        Every ledger row, failed ones included.
-    path : Path
-        The run directory.
-    model : PhaseMap
-        The fitted phase-map model.
-    """
-
-    phase_map: xr.Dataset
-    points: np.ndarray
-    proba: np.ndarray
-    labels: np.ndarray
-    evaluations: list[Evaluation]
-    path: Path
-    model: Any
-    stop_reason: str = ""
-    phases: tuple[str, ...] = field(default=())
-
-    @property
-    def n_evaluations(self) -> int:
-        return len(self.evaluations)
-
-    @property
-    def n_failed(self) -> int:
-        """Evaluations that failed for good."""
-        return sum(e.status == "failed" for e in self.evaluations)
-
-    @property
-    def failures(self) -> Any:
-        """The evaluations that failed for good, as a ``pandas.DataFrame`` indexed by evaluation id: a column
-        per axis, ``attempts`` and the last ``error``."""
-        return failure_table([_failure(e, self.model.space) for e in self.evaluations if e.status == "failed"])
-
-    def boundaries(self, grid_size: int = 64, band: float = 0.5) -> list[dict[str, Any]]:
-        return self.model.boundaries(grid_size, band)
-
-    def _summary(self) -> list[tuple[str, str]]:
-        """What a repr shows: the run's size and outcome, the map's phases and uncertainty, where it is."""
-        shares = ", ".join(f"{p} {float((self.phase_map['label'] == p).mean()):.0%}" for p in self.phases)
-        done = len(self.points)
-        return [("evaluations", f"{self.n_evaluations} ({done} done, {self.n_failed} failed)"),
-                ("stopped by", self.stop_reason or "(not finished)"),
-                ("map", f"{shares}; mean entropy {float(self.phase_map['entropy'].mean()):.3g} nats"),
-                ("axes", ", ".join(f"{a.name} [{a.low:g}, {a.high:g}]" for a in self.model.space.axes)),
-                ("run", str(self.path))]
-
-    def __repr__(self) -> str:
-        return "CampaignResult(" + ", ".join(f"{k}: {v}" for k, v in self._summary()) + ")"
-
-    def _repr_html_(self) -> str:
-        import html
-
-        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self._summary())
-        return f"<table><caption>CampaignResult</caption>{rows}</table>"
-
-    def plot(self, axes: Any = None, *, reference: Any = None, path: Any = None) -> Any:
-        """The phase map with its boundaries, its uncertainty and the evaluated points in order, on three
-        ``axes`` (default: a new figure; written to ``path`` if given). See :func:`phasemapper.plot.plot_phase_map`."""
-        from .plot import plot_phase_map
-
-        return plot_phase_map(self.phase_map, self.points, self.labels, axes=axes, reference=reference, path=path)
 
 
 class Campaign:
@@ -201,15 +133,17 @@ class Campaign:
     (48, ['entropy', 'label', 'proba'])
     """
 
-    def __init__(self, system: System, space: Space | None = None, planner: Any = "boundary", labeler: Any = None,
-                 model: Any = None, store: str | os.PathLike | None = None, executor: Executor | None = None,
+    def __init__(self, system: System, space: Space | None = None, *, planner: Planner | str = "boundary",
+                 labeler: Labeler | None = None, model: PhaseMap | str | None = None,
+                 store: str | os.PathLike | None = None, executor: Executor | None = None,
                  batch_size: int | None = None, seed: int = 0, n_samples: int | None = None, max_attempts: int = 3,
                  timeout: float | None = None, planner_params: dict[str, Any] | None = None,
-                 priors: Sequence[dict[str, Any]] | None = None, theory: Any = None,
+                 priors: Sequence[dict[str, Any]] | None = None, theory: Theory | None = None,
                  _store: RunStore | None = None) -> None:
         from .labelers import Labeler, default_labeler
         from .maps import PhaseMap, make_map
-        from .planners import Planner, make_planner
+        from .planners import PLANNERS, Planner, make_planner
+        from .theory import Theory
 
         if not isinstance(system, System):
             raise TypeError(f"system must be a phasemapper System, got {type(system).__name__}")
@@ -241,14 +175,15 @@ class Campaign:
             raise ValueError(f"model phases {tuple(self.model.phases)} differ from the labeler's {tuple(phases)}")
         if priors:
             self.model.priors.extend(priors)
-        if theory is not None and not (hasattr(theory, "fit") and hasattr(theory, "prior_field")):
-            raise TypeError(f"theory must have fit(points, proba) and prior_field(space), got {type(theory).__name__}")
+        if theory is not None and not isinstance(theory, Theory):
+            raise TypeError(f"theory must have fit(points, proba), prior_field(space) and summary() "
+                            f"(phasemapper.theory.Theory), got {type(theory).__name__}")
         if theory is not None and tuple(getattr(getattr(theory, "model", None), "phases", phases)) != tuple(phases):
             raise ValueError("theory's phases differ from the labeler's")
         self.theory = theory
         params = dict(planner_params or {})
         if isinstance(planner, str):
-            if planner == "boundary":
+            if PLANNERS.key(planner) == "boundary":
                 params.setdefault("model", self.model)
                 params.setdefault("phases", phases)
             params.setdefault("seed", self.seed)
@@ -285,31 +220,14 @@ class Campaign:
 
     def _create_store(self, manifest: dict[str, Any]) -> RunStore:
         """The run directory, with copies of the files the system and theory read (see :func:`with_run_files`)."""
-        files = _run_files(manifest)
+        files = run_files(manifest)
         return RunStore.create(self._store_path, manifest, files=files)
 
     # ------------------------------------------------------------------ spec
     def manifest(self) -> dict[str, Any]:
-        from .labelers import labeler_spec
-        from .theory import theory_spec
-
-        return {
-            "format": MANIFEST_FORMAT,
-            "system": {"name": self.system.name, "params": self.system.params()},
-            "space": self.space.to_dict(),
-            "phases": list(self.labeler.phases),
-            "planner": {"name": type(self.planner).__name__,
-                        "params": {k: v for k, v in self.planner.params().items() if k not in ("phases",)}},
-            "labeler": labeler_spec(self.labeler),
-            "model": {"name": type(self.model).__name__, "params": self.model.params(),
-                      "priors": self.model.priors.to_list()},
-            "seed": self.seed, "batch_size": self.batch_size, "n_samples": self.n_samples,
-            "max_attempts": self.max_attempts, "timeout": self.timeout,
-            "theory": None if self.theory is None else theory_spec(self.theory),
-            "versions": package_versions(),
-            "provenance": run_context(),
-            "run": {},
-        }
+        """What the run directory records of this campaign: its parts by registry name and parameters, its
+        settings, versions and provenance (:func:`~phasemapper._manifest.campaign_manifest`)."""
+        return campaign_manifest(self)
 
     @classmethod
     def resume(cls, path: str | os.PathLike, system: System | None = None, labeler: Any = None,
@@ -322,48 +240,11 @@ class Campaign:
         elsewhere whose manifest names a file outside its directory, which is refused).
         """
         store = RunStore(path)
-        with _manifest_fields(store) as spec:
-            if database is not None and not any(_file_references(spec)):
+        with manifest_fields(store) as spec:
+            if database is not None and not any(file_references(spec)):
                 raise ValueError(f"database: the run in {str(store.path)!r} reads no database file")
             spec = with_run_files(spec, store.path, database)
-            return cls._from_manifest(store, spec, system, labeler, executor)
-
-    @classmethod
-    def _from_manifest(cls, store: RunStore, spec: dict[str, Any], system: System | None, labeler: Any,
-                       executor: Executor | None) -> Campaign:
-        from .labelers import make_labeler
-        from .theory import make_theory
-
-        if system is None:
-            from .systems import registered_systems
-
-            name = spec["system"]["name"]
-            if str(name).lower() not in registered_systems():
-                raise ValueError(f"the run's system {name!r} is not a registered one (a FunctionSystem, or a class of "
-                                 f"your own): pass it, Campaign.resume({str(store.path)!r}, system=...)")
-            try:
-                system = make_system(name, **spec["system"]["params"])
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"cannot rebuild system {spec['system']['name']!r} from the manifest ({exc}); "
-                                 "pass system=") from None
-        if labeler is None:
-            lab = spec["labeler"]
-            if lab["name"] is None:
-                raise ValueError("the run's labeler is not a registered one; pass labeler=")
-            labeler = make_labeler(lab["name"], **lab["params"])
-        space = Space.from_dict(spec["space"])
-        model = _model_from_manifest(spec, labeler.phases)
-        planner = spec["planner"]["name"]
-        params = dict(spec["planner"]["params"])
-        theory = None
-        if spec.get("theory"):
-            if spec["theory"]["name"] is None:
-                raise ValueError("the run's theory is not a registered one; it cannot be resumed from the manifest")
-            theory = make_theory(spec["theory"]["name"], **spec["theory"]["params"])
-        return cls(system, space, planner=planner.lower(), labeler=labeler, model=model, executor=executor,
-                   batch_size=spec["batch_size"], seed=spec["seed"], n_samples=spec["n_samples"],
-                   max_attempts=spec["max_attempts"], timeout=spec["timeout"], planner_params=params, theory=theory,
-                   _store=store)
+            return cls(**campaign_arguments(store, spec, system, labeler), executor=executor, _store=store)
 
     # ------------------------------------------------------------------- run
     def run(self, budget: int | None = None, entropy_goal: float | None = None, time_limit: float | None = None,
@@ -427,7 +308,7 @@ class Campaign:
                         pending = self.store.evaluations("pending")
                     self._evaluate_batch(executor, pending, bar)
                     if not self.store.evaluations("done"):  # every evaluation so far failed: the rest would too
-                        raise EvaluationError(_failures(self.store, self.space), len(self.store.evaluations()),
+                        raise EvaluationError(failures_of(self.store, self.space), len(self.store.evaluations()),
                                               context=f"campaign on {self.system.name} ({self.store.path})")
                     self._update_theory()
                     info = {"batch": self.store.n_batches() - 1, "n_evaluations": len(self.store.evaluations()),
@@ -441,7 +322,7 @@ class Campaign:
                 executor.shutdown(cancel_futures=True)
         self.store.update_manifest(stop_reason=reason)
         result = self.result(reason, grid_size)
-        warn_failures(_failures(self.store, self.space), result.n_evaluations)
+        warn_failures(failures_of(self.store, self.space), result.n_evaluations)
         return result
 
     def mean_entropy(self, grid_size: int = 32) -> float:
@@ -450,7 +331,7 @@ class Campaign:
 
     def current_map(self, grid_size: int = 32) -> xr.Dataset:
         """The phase map fitted to every evaluation done so far (nothing is written; see :meth:`result`)."""
-        return self._fitted_model().phase_map(grid_size)
+        return self.fitted_map().phase_map(grid_size)
 
     def evaluated(self) -> tuple[np.ndarray, np.ndarray]:
         """The points done so far, in the order they were asked, and the most likely phase of each."""
@@ -462,12 +343,13 @@ class Campaign:
 
     def result(self, stop_reason: str = "", grid_size: int = 64) -> CampaignResult:
         """The current phase map and evaluations (fits the model to everything done)."""
-        return _result(self.store, self._fitted_model(), stop_reason, grid_size)
+        return run_result(self.store, self.fitted_map(), stop_reason, grid_size)
 
     # ------------------------------------------------------------- internals
-    def _fitted_model(self) -> Any:
-        if hasattr(self.planner, "fitted_model") and self.planner.model is self.model:
-            return self.planner.fitted_model()
+    def fitted_map(self) -> PhaseMap:
+        """The campaign's map fitted to every done evaluation (the planner's, where it steers by this map)."""
+        if self.planner.steering_map() is self.model:
+            return self.planner.fitted_map()
         done = self.store.evaluations("done")
         if done:
             self.model.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
@@ -492,8 +374,7 @@ class Campaign:
         self.theory.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
         prior = self.theory.prior_field(self.space)
         self.model.priors.add(**prior)
-        summary = self.theory.summary() if hasattr(self.theory, "summary") else {}
-        self.store.write_theory({"n_evaluations": len(done), **summary, "prior": prior})
+        self.store.write_theory({"n_evaluations": len(done), **self.theory.summary(), "prior": prior})
 
     def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: ProgressBar) -> None:
         """Evaluate ``rows`` on the scheduler (retries, timeouts, dead workers replaced: see
@@ -532,142 +413,6 @@ class Campaign:
         if results:
             ids = sorted(results)
             self.planner.tell(np.array([points[i] for i in ids]), np.array([results[i] for i in ids]))
-
-
-def _result(store: RunStore, model: Any, stop_reason: str, grid_size: int, write: bool = True) -> CampaignResult:
-    """Phase map and evaluations of a run; with ``write`` (the run's own writer), also ``phase_map.nc`` and
-    ``map.json`` in its directory."""
-    done = store.evaluations("done")
-    pm = model.phase_map(grid_size)
-    spec = store.manifest()
-    pm.attrs.update(provenance_attrs(system=spec["system"], planner=spec["planner"], labeler=spec["labeler"],
-                                     seed=spec["seed"], n_evaluations=len(store.evaluations()),
-                                     n_failed=len(store.evaluations("failed")), run=str(store.path),
-                                     stop_reason=stop_reason))
-    if write:
-        save(pm, store.path / "phase_map.nc")
-        model.save(store.path / "map.json")
-    points = np.array([e.point for e in done]).reshape(-1, model.space.ndim)
-    proba = np.array([e.proba for e in done]).reshape(-1, len(model.phases))
-    labels = np.asarray(model.phases)[proba.argmax(axis=1)] if len(proba) else np.array([], dtype=str)
-    return CampaignResult(pm, points, proba, labels, store.evaluations(), store.path, model, stop_reason,
-                          tuple(model.phases))
-
-
-def system_from_manifest(spec: dict[str, Any], run: str | os.PathLike) -> System:
-    """The run's system, rebuilt from its manifest, its files found as :func:`with_run_files` says."""
-    spec = with_run_files(spec, run)
-    return make_system(spec["system"]["name"], **spec["system"]["params"])
-
-
-#: where a run keeps the files its system and theory read (CALPHAD databases that are not built in)
-RUN_FILES = "files"
-
-
-def _file_references(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every parameter dict of the manifest's system and theory (nested ones too: an Experiment's truth, a
-    theory's model) that names a database file rather than a built-in database."""
-    from .systems._calphad import BUILTIN_DATABASES
-
-    def walk(value: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(value, dict):
-            name = value.get("database")
-            if isinstance(name, str) and name.lower() not in BUILTIN_DATABASES and not name.startswith("<"):
-                yield value
-            for item in value.values():
-                yield from walk(item)
-
-    for part in ("system", "theory"):
-        if isinstance(spec.get(part), dict):
-            yield from walk(spec[part].get("params"))
-
-
-def with_run_files(spec: dict[str, Any], run: str | os.PathLike, database: str | os.PathLike | None = None
-                   ) -> dict[str, Any]:
-    """A copy of the manifest whose database files are paths this machine may read.
-
-    A file named in the manifest is resolved relative to the run directory (a run keeps copies of its files
-    in ``files/``) and refused outside it: a manifest from elsewhere must not make this machine read its
-    files. ``database``, a file the user names, replaces every one the manifest names."""
-    spec = copy.deepcopy(spec)
-    root = Path(run).resolve()
-    for params in _file_references(spec):
-        if database is not None:
-            params["database"] = os.fspath(database)
-            continue
-        path = (root / params["database"]).resolve()
-        if root not in path.parents:
-            raise ValueError(f"the run reads the file {params['database']!r}, outside the run directory; name it "
-                             "yourself (phasemapper resume --database FILE, or Campaign.resume(run, database=...))")
-        params["database"] = str(path)
-    return spec
-
-
-def _run_files(manifest: dict[str, Any]) -> dict[str, Path]:
-    """Point the manifest's database files at copies inside the run (``files/NAME``); returns what to copy."""
-    copies: dict[str, Path] = {}
-    sources: dict[Path, str] = {}
-    for params in _file_references(manifest):
-        source = Path(params["database"]).resolve()
-        if not source.is_file():
-            continue
-        if source not in sources:
-            name = f"{RUN_FILES}/{source.name}"
-            if name in copies:  # two files of one name from different folders
-                name = f"{RUN_FILES}/{len(copies)}-{source.name}"
-            sources[source], copies[name] = name, source
-        params["database"] = sources[source]
-    return copies
-
-
-def _model_from_manifest(spec: dict[str, Any], phases: Sequence[str]) -> Any:
-    """The run's phase-map model (unfitted) with its priors, as the manifest records them."""
-    from .maps import make_map
-
-    model = make_map(spec["model"]["name"], Space.from_dict(spec["space"]), phases, **spec["model"]["params"])
-    model.priors.extend(spec["model"]["priors"])
-    return model
-
-
-@contextmanager
-def _manifest_fields(store: RunStore) -> Iterator[dict[str, Any]]:
-    """The run's manifest, checked for this package's format; a field missing from it raises ``ValueError``
-    naming the field and the file instead of a ``KeyError`` from wherever it was read."""
-    spec = store.manifest()
-    where = repr(str(store.path / store.MANIFEST))
-    if spec.get("format") != MANIFEST_FORMAT:
-        raise ValueError(f"{where}: unknown manifest format {spec.get('format')!r}")
-    try:
-        yield spec
-    except KeyError as exc:
-        raise ValueError(f"{where}: field {exc} is missing") from None
-
-
-def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:
-    """Read a run directory without its system: refit the recorded model to the ledger's done evaluations.
-
-    Nothing in the directory is written or changed (the ledger is opened read-only), so it may be read
-    while a campaign writes it, by several readers at once, or where it cannot be written at all.
-    """
-    store = RunStore(path, readonly=True)
-    with _manifest_fields(store) as spec:
-        model = _model_from_manifest(spec, spec["phases"])
-    theory = store.theory()
-    if theory and "prior" in theory:  # the map as the run last had it: with the refit theory's prior
-        model.priors.add(**theory["prior"])
-    done = store.evaluations("done")
-    if done:
-        model.fit(np.array([e.point for e in done]), np.array([e.proba for e in done]))
-    return _result(store, model, spec.get("stop_reason", ""), grid_size, write=False)
-
-
-def _failure(e: Evaluation, space: Space) -> Failure:
-    return Failure(dict(zip(space.names, map(float, e.point))), e.error or "", e.attempts, e.id)
-
-
-def _failures(store: RunStore, space: Space) -> list[Failure]:
-    """The ledger's evaluations that failed for good."""
-    return [_failure(e, space) for e in store.evaluations("failed")]
 
 
 def _evaluation_seed(seed: int, eval_id: int) -> int:

@@ -701,7 +701,7 @@ def plot_command(
                                              "RUN-NAME-phase_map.png in the current directory).")] = None,
 ) -> None:
     """Draw the phase map, its uncertainty and the evaluated points in order."""
-    from ._campaign import load_run
+    from ._result import load_run
 
     result = load_run(run)
     png = _reader_output(run, out, "phase_map.png")

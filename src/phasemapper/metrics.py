@@ -132,7 +132,7 @@ class EvaluationsToAccuracy:
         self._ref: np.ndarray | None = None
 
     def __call__(self, campaign: Any, info: dict[str, Any]) -> bool:
-        model = campaign._fitted_model()
+        model = campaign.fitted_map()
         if self._ref is None:  # the reference grid is computed once per campaign
             self._ref, _ = label_grid(self.reference, model.space, self.grid_size)
         area = float(np.mean(label_grid(model, model.space, self.grid_size)[0] != self._ref))

@@ -81,7 +81,8 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
     Sections: summary, phase map / uncertainty / evaluated points figure, boundaries, critical
     points, accuracy against the system's reference diagram (when it has one), evaluations, provenance.
     """
-    from ._campaign import load_run, system_from_manifest
+    from ._manifest import system_from_manifest
+    from ._result import load_run
     from .metrics import boundary_distance, label_grid, misclassified_area
 
     result = load_run(run)

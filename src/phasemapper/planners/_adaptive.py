@@ -85,7 +85,10 @@ class Boundary(Planner):
         self.n_candidates, self.radius = n_candidates, radius
         self._fitted_on: tuple | None = None
 
-    def fitted_model(self) -> Any:
+    def steering_map(self) -> Any:
+        return self.model
+
+    def fitted_map(self) -> Any:
         """The model fitted to everything told so far (refit only when the told set changed)."""
         pts, vals = self.data()
         signature = (tuple(sorted(self._told)), self.model.priors.version)
@@ -116,7 +119,7 @@ class Boundary(Planner):
             fresh = [p for p in seq if self.key(p) not in used]
             k = n if taken < n_initial else 0
             return np.array(fresh[: min(k, n_initial - taken) if self._told else k]).reshape(-1, self.space.ndim)
-        model = self.fitted_model()
+        model = self.fitted_map()
         sampler = qmc.Sobol(d=self.space.ndim, scramble=True, seed=np.random.default_rng([self.seed, len(self._told)]))
         u = sampler.random_base2(math.ceil(math.log2(self.n_candidates)))
         cand = self.space.from_unit(u)

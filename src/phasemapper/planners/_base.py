@@ -61,6 +61,14 @@ class Planner(Parameterized, ABC):
             if k not in self._told:
                 self._pending[k] = p
 
+    def steering_map(self) -> Any:
+        """The :class:`~phasemapper.maps.PhaseMap` this planner steers by, or ``None`` (space-filling planners)."""
+        return None
+
+    def fitted_map(self) -> Any:
+        """:meth:`steering_map` fitted to everything told so far."""
+        raise NotImplementedError(f"{type(self).__name__} steers by no phase map")
+
     # ------------------------------------------------------------------ state
     @staticmethod
     def key(point: np.ndarray) -> tuple:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from .._registry import Registry
+from ._base import Theory
 from ._calphad_theory import CalphadTheory
 
-__all__ = ["CalphadTheory", "THEORIES", "make_theory", "theory_spec"]
+__all__ = ["Theory", "CalphadTheory", "THEORIES", "make_theory", "theory_spec"]
 
 #: the theories by name (``"theory"`` in a manifest)
 THEORIES: Registry[Any] = Registry("theory", {"calphad": CalphadTheory})
