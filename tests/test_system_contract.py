@@ -55,7 +55,7 @@ def test_reproducible_with_seed(system):
     for name in a.observables:
         np.testing.assert_array_equal(a.observables[name], b.observables[name])
     c = system.sample(p, 6, seed=4)
-    if not getattr(system, "deterministic", False):
+    if not system.deterministic:
         assert not np.array_equal(a.configurations, c.configurations)
 
 

@@ -11,10 +11,10 @@ Examples
 """
 
 from ._campaign import Campaign
-from ._result import CampaignResult, load_run
 from ._executors import ProcessPool, SerialExecutor
 from ._failures import EvaluationError, PhaseMapperWarning, failures
 from ._io import load, save
+from ._result import CampaignResult, load_run
 from ._scan import scan, scan_sizes
 from ._space import Axis, Space
 from ._types import CriticalPoint, Samples

@@ -14,13 +14,18 @@ import xarray as xr
 
 from ._bits import PackedSites, pack_sites
 from ._checkpoint import ScanCheckpoint
-from ._executors import SerialExecutor, check_executor, check_timeout_executor, default_executor
+from ._checks import check_memory, check_positive_int, check_positive_number, check_seed
+from ._executors import (
+    SerialExecutor,
+    check_executor,
+    check_timeout_executor,
+    default_executor,
+)
 from ._failures import EvaluationError, Failure, warn_failures
 from ._provenance import provenance_attrs
 from ._scheduler import Call, Scheduler, broken_executor_note
 from ._types import Samples
 from .progress import ProgressBar
-from ._checks import check_memory, check_positive_int, check_positive_number, check_seed
 from .systems._base import System
 
 __all__ = ["scan", "scan_sizes", "samples_to_dataset"]

@@ -16,13 +16,13 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.filesize import decimal
 from rich.table import Table
+from typer.exceptions import TyperException
 
-from ._extras import MissingDependency, require
 from ._checks import MAX_COUNT
+from ._extras import MissingDependency, require
 from ._failures import EvaluationError
 from .progress import show_progress
 
@@ -228,9 +228,8 @@ def _import_analysis() -> None:
     process only waits then), so that the analysis after the scan does not start by importing them.
     A missing module is left for the analysis to report, after ``scan.nc`` is written."""
     try:
-        import netCDF4  # noqa: F401
-
         import matplotlib.figure  # noqa: F401
+        import netCDF4  # noqa: F401
 
         from . import detectors  # noqa: F401
     except ImportError:

@@ -12,9 +12,16 @@ from typing import Any
 from .._registry import Registry
 from ._helicity import HelicityJump
 from ._learnability import Learnability
-from ._observables import Observables, scan_sites, scan_size, scans_by_size
+from ._observables import Observables
 from ._pca import PCA
-from ._posterior import Confusion, FisherMetric, OptimalIndicators, PredictionDivergence, SupervisedExtremes
+from ._posterior import (
+    Confusion,
+    FisherMetric,
+    OptimalIndicators,
+    PredictionDivergence,
+    SupervisedExtremes,
+)
+from ._scans import scan_sites, scan_size, scans_by_size
 
 #: CLI names of the detectors (``phasemapper scan --detect ...``)
 DETECTORS: Registry[Any] = Registry("detector", {

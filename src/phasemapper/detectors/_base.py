@@ -3,19 +3,19 @@ its peak or crossing with bootstrap replicas over samples, and a finite-size ext
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-import time
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .._types import CriticalPoint
+from ._detector import Detector
 from ._grid import ParameterGrid
 from ._indicators import grid_resolution
-from ._detector import Detector
-from ._observables import check_detector_params, extrapolate_to_infinite_size, scans_by_size
+from ._scans import check_detector_params, extrapolate_to_infinite_size, scans_by_size
 
 __all__ = ["Analysis", "Detector", "LineDetector"]
 
@@ -34,10 +34,12 @@ class LineDetector(Detector):
     """Base of detectors that turn per-sample data into indicator curves along ``axis``.
 
     Subclasses implement ``_per_sample(ds, grid)`` (an array whose first two axes
-    are point and sample, e.g. a posterior ``log p(j | x)``), ``_line(data, points)``
-    (restrict that to one line of the grid, points ordered along the axis) and
+    are point and sample, e.g. a posterior ``log p(j | x)``), ``_line(data, points, x)``
+    (restrict that to one line of the grid, points ordered along the axis, whose values are ``x``) and
     ``_analyses(x)`` (the indicators of a line). ``fit`` does the rest: bootstrap
     over samples, uncertainties, the finite-size extrapolation, xarray results.
+    A detector that reports more (phase probabilities per point, a second estimate) does it in
+    ``_finish(fitted)``, called at the end of ``fit`` with each size's grid, scan and per-sample data.
     """
 
     axis: str
@@ -49,7 +51,7 @@ class LineDetector(Detector):
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> Any:
         raise NotImplementedError
 
-    def _line(self, data: Any, points: np.ndarray) -> Any:
+    def _line(self, data: Any, points: np.ndarray, x: np.ndarray) -> Any:
         return data[points]
 
     def _resample(self, data: Any, idx: np.ndarray) -> Any:
@@ -57,6 +59,10 @@ class LineDetector(Detector):
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
         raise NotImplementedError
+
+    def _finish(self, fitted: dict[int, tuple[ParameterGrid, xr.Dataset, Any]]) -> None:
+        """After the indicators and critical points: ``fitted`` maps each size to its grid, scan and
+        per-sample data (sizes ascending)."""
 
     def fit(self, scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> LineDetector:
         """Fit on one scan, ``{L: scan}`` or a list of scans (1-D lines or 2-D grids)."""
@@ -69,16 +75,17 @@ class LineDetector(Detector):
     def _fit_sizes(self, by_size: dict[int, xr.Dataset], rng: np.random.Generator) -> LineDetector:
         self.estimates_: dict[str, dict[int, list[tuple[dict[str, float], float, float, np.ndarray]]]] = {}
         curves: dict[str, dict[int, xr.DataArray]] = {}
-        self._fit_extra: dict[int, Any] = {}
         self.fit_seconds_: dict[int, float] = {}
+        fitted: dict[int, tuple[ParameterGrid, xr.Dataset, Any]] = {}
         for L, ds in by_size.items():
             started = time.perf_counter()
             grid = ParameterGrid.from_scan(ds, self.axis)
             data = self._per_sample(ds, grid)
+            fitted[L] = (grid, ds, data)
             per_row: dict[str, list[xr.DataArray]] = {}
             for at, points in grid.rows():
-                line = self._line(data, points)
                 x = grid.values[0]
+                line = self._line(data, points, x)
                 n_points, n_samples = len(points), int(line.shape[1])
                 replicas = [rng.integers(0, n_samples, size=(n_points, n_samples)) for _ in range(self.n_bootstrap)]
                 analyses = self._analyses(x)
@@ -102,7 +109,14 @@ class LineDetector(Detector):
         self.curves_ = {name: xr.concat(list(by_L.values()), dim=xr.Variable("L", list(by_L))) for name, by_L in curves.items()}
         self.indicator_ = self.curves_[self._indicator_name]
         self.critical_points_ = self._critical_points()
+        self._finish(fitted)
         return self
+
+    def _set_phase_proba(self, grid: ParameterGrid, proba: np.ndarray, phases: Sequence[str]) -> None:
+        """``proba_`` (``(point, phase)`` probabilities on the grid) and ``labels_`` (the likelier phase)."""
+        self.proba_ = xr.DataArray(grid.to_grid(proba), coords={**dict(zip(grid.axes, grid.values)), "phase": list(phases)},
+                                   dims=(*grid.axes, "phase"), name="proba")
+        self.labels_ = self.proba_.idxmax("phase").rename("label")
 
     def _critical_points(self) -> list[CriticalPoint]:
         out: list[CriticalPoint] = []

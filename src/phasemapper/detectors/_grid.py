@@ -86,7 +86,3 @@ class ParameterGrid:
         if len(self.axes) == 1:
             return [({}, grid)]
         return [({self.axes[1]: float(v)}, grid[:, k]) for k, v in enumerate(self.values[1])]
-
-    def data_array(self, per_point: np.ndarray, name: str) -> xr.DataArray:
-        """A per-point scalar as a DataArray over the grid's axes."""
-        return xr.DataArray(self.to_grid(per_point), coords=dict(zip(self.axes, self.values)), dims=self.axes, name=name)

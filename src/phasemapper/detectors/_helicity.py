@@ -10,7 +10,7 @@ import xarray as xr
 
 from .._types import CriticalPoint
 from ._detector import Detector
-from ._observables import _first_root, extrapolate_to_infinite_size, scans_by_size
+from ._scans import extrapolate_to_infinite_size, first_root, scans_by_size
 
 __all__ = ["HelicityJump"]
 
@@ -84,8 +84,8 @@ class HelicityJump(Detector):
             curves.append(mean)
             errors.append(boot.std(axis=0, ddof=1))
             line = 2.0 * T / np.pi
-            value = _first_root(T, mean - line)
-            r = np.array([_first_root(T, b - line) for b in boot])
+            value = first_root(T, mean - line)
+            r = np.array([first_root(T, b - line) for b in boot])
             r = r[np.isfinite(r)]
             if np.isfinite(value) and r.size > 1:
                 self.crossings_[L] = (value, float(r.std(ddof=1)))

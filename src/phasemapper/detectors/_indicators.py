@@ -92,7 +92,10 @@ def interior_peak(x: np.ndarray, y: np.ndarray, half_width: int = 3) -> float:
     points of that window (kept inside it): indicators are differences of noisy
     means, and a three-point parabola would follow the noise.
     """
-    from scipy.signal import find_peaks, savgol_filter  # here: importing scipy.signal costs 0.5 s
+    from scipy.signal import (  # here: importing scipy.signal costs 0.5 s
+        find_peaks,
+        savgol_filter,
+    )
 
     window = min(2 * half_width + 1, y.size - (1 - y.size % 2))
     smooth = savgol_filter(y, window, 2) if window >= 3 else y

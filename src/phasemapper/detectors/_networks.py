@@ -153,7 +153,6 @@ class ConfigurationClassifier:
     def fit(self, x: np.ndarray, y: np.ndarray) -> ConfigurationClassifier:
         import torch
         from skorch import NeuralNetClassifier
-
         from skorch.callbacks import Callback
 
         class EpochProgress(Callback):

@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._checks import check_positive_int
 from .._types import CriticalPoint
 from ._base import Analysis, LineDetector
 from ._grid import ParameterGrid, network_inputs
-from ._observables import _first_root
+from ._scans import first_root
 
 __all__ = ["PCA"]
 
@@ -70,8 +71,7 @@ class PCA(LineDetector):
         from sklearn.cluster import KMeans
         from sklearn.decomposition import PCA as SkPCA
 
-        if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
-            raise ValueError(f"n_components must be a positive integer, got {self.n_components!r}")
+        check_positive_int("n_components", self.n_components)
         if self.ordered not in ("low", "high"):
             raise ValueError(f"ordered must be 'low' or 'high', got {self.ordered!r}")
         x = network_inputs(ds)
@@ -81,44 +81,41 @@ class PCA(LineDetector):
         fit_rows = rng.choice(P * S, size=min(P * S, int(self.max_fit_samples)), replace=False)
         pca = SkPCA(n_components=min(self.n_components, flat.shape[1]), random_state=self.seed).fit(flat[fit_rows])
         signed = pca.transform(flat)[:, 0] / np.sqrt(flat.shape[1])
-        self._projections[int(ds.attrs.get("size", x.shape[-1]))] = ds.assign(
-            pc1=(("point", "sample"), signed.reshape(P, S))
-        )
         y1 = np.abs(signed)
         km = KMeans(n_clusters=2, n_init=4, random_state=self.seed).fit(y1[:, None])
         ordered_cluster = int(np.argmax(km.cluster_centers_[:, 0]))
         in_ordered = (km.labels_ == ordered_cluster).astype(float)
         L = int(ds.attrs.get("size", x.shape[-1]))
         self.explained_variance_ratio_[L] = pca.explained_variance_ratio_  # reset by fit
-        self._grid, self._ordered_share = grid, in_ordered.reshape(P, S).mean(axis=1)
-        return np.stack([y1.reshape(P, S), in_ordered.reshape(P, S)], axis=-1)
+        return np.stack([y1.reshape(P, S), in_ordered.reshape(P, S), signed.reshape(P, S)], axis=-1)
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
         sign = 1.0 if self.ordered == "low" else -1.0
         return [
             Analysis("pca_component", lambda d: (x, d[..., 0].mean(axis=1)), None),
             Analysis("pca_clusters", lambda d: (x, d[..., 1].mean(axis=1)),
-                     lambda cx, share: _first_root(cx, sign * (share - 0.5))),
+                     lambda cx, share: first_root(cx, sign * (share - 0.5))),
         ]
 
     def fit(self, scans: Any) -> PCA:
         self.explained_variance_ratio_ = {}
-        self._projections: dict[int, xr.Dataset] = {}
-        super().fit(scans)
-        if len(self._projections) >= 2 and "energy" in next(iter(self._projections.values())):
+        return super().fit(scans)
+
+    def _finish(self, fitted: dict[int, tuple[ParameterGrid, xr.Dataset, Any]]) -> None:
+        """The leading component's Binder crossings (several sizes, scans with energies) and the phase
+        probabilities of the largest size (the share of its samples in the ordered cluster)."""
+        projections = {L: ds.assign(pc1=(("point", "sample"), data[..., 2])) for L, (_, ds, data) in fitted.items()}
+        if len(projections) >= 2 and "energy" in next(iter(projections.values())):
             # the leading component as an order parameter: Binder crossings of successive sizes
             from ._observables import Observables
 
             fss = Observables(self.axis, order_parameter="pc1", n_bootstrap=self.n_bootstrap, seed=self.seed,
-                              ordered=self.ordered).fit(self._projections)
+                              ordered=self.ordered).fit(projections)
             self.binder_crossings_ = fss.binder_crossings_
             self.critical_points_ = [
                 CriticalPoint(self.axis, v, s, f"pca_binder_crossing L={a},{b}") for (a, b), (v, s) in
                 sorted(fss.binder_crossings_.items(), reverse=True) if np.isfinite(v)
             ] + self.critical_points_
-        grid, share = self._grid, self._ordered_share
-        proba = np.stack([share, 1 - share], axis=-1)
-        self.proba_ = xr.DataArray(grid.to_grid(proba), coords={**dict(zip(grid.axes, grid.values)),
-                                   "phase": ["ordered", "disordered"]}, dims=(*grid.axes, "phase"), name="proba")
-        self.labels_ = self.proba_.idxmax("phase").rename("label")
-        return self
+        grid, _, data = fitted[max(fitted)]
+        share = data[..., 1].mean(axis=1)
+        self._set_phase_proba(grid, np.stack([share, 1 - share], axis=-1), ["ordered", "disordered"])

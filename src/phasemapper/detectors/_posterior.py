@@ -24,7 +24,7 @@ from ._indicators import (
     step_edge,
 )
 from ._networks import ConfigurationClassifier, sample_folds, smooth_class_basis
-from ._observables import _first_root, is_temperature_axis, scan_sites
+from ._scans import first_root, is_temperature_axis, scan_sites
 
 __all__ = ["Confusion", "PredictionDivergence", "FisherMetric", "OptimalIndicators", "SupervisedExtremes"]
 
@@ -52,7 +52,7 @@ def _supervised(x: np.ndarray, p_high: Callable[[Any], np.ndarray]) -> list[Anal
     its derivative (the indicator) and its crossing of 1/2 (the estimate)."""
     return [
         Analysis("supervised_extremes", lambda d: (x, np.gradient(p_high(d).mean(axis=1), x)), None),
-        Analysis("output_crossing", lambda d: (x, p_high(d).mean(axis=1)), lambda cx, m: _first_root(cx, 0.5 - m)),
+        Analysis("output_crossing", lambda d: (x, p_high(d).mean(axis=1)), lambda cx, m: first_root(cx, 0.5 - m)),
     ]
 
 
@@ -168,31 +168,24 @@ class Confusion(_NetworkParams, LineDetector):
     method = "confusion"
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
-        log_p = self._point_posterior(ds, grid)
-        self._last = (grid, log_p)
-        return log_p
+        return self._point_posterior(ds, grid)
 
-    def _line(self, data: np.ndarray, points: np.ndarray) -> np.ndarray:
+    def _line(self, data: np.ndarray, points: np.ndarray, x: np.ndarray) -> np.ndarray:
         return _restrict(data, points)
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
         return [_confusion(x)]
 
-    def fit(self, scans: Any) -> Confusion:
-        super().fit(scans)
-        grid, log_p = self._last
-        L = max(self.estimates_["confusion"])
+    def _finish(self, fitted: dict[int, tuple[ParameterGrid, xr.Dataset, Any]]) -> None:
+        """Phase probabilities of the largest size: each sample's posterior mass below its line's estimate."""
+        L = max(fitted)
+        grid, _, log_p = fitted[L]
         below = np.zeros(log_p.shape[:2])
         for (at, value, _, _), (_, points) in zip(self.estimates_["confusion"][L], grid.rows()):
             mask = grid.values[0] < value
             below[points] = np.exp(logsumexp(_restrict(log_p, points)[..., mask], axis=-1))
         p_below = below.mean(axis=1)
-        proba = np.stack([p_below, 1 - p_below], axis=-1)
-        names = ["below", "above"]
-        self.proba_ = xr.DataArray(grid.to_grid(proba), coords={**dict(zip(grid.axes, grid.values)), "phase": names},
-                                   dims=(*grid.axes, "phase"), name="proba")
-        self.labels_ = self.proba_.idxmax("phase").rename("label")
-        return self
+        self._set_phase_proba(grid, np.stack([p_below, 1 - p_below], axis=-1), ["below", "above"])
 
 
 #: how PredictionDivergence reads a transition off its divergence curve
@@ -372,7 +365,7 @@ class FisherMetric(_NetworkParams, LineDetector):
             raise ValueError(f"window must be a positive integer, got {self.window!r}")
         return self._point_posterior(ds, grid)
 
-    def _line(self, data: np.ndarray, points: np.ndarray) -> np.ndarray:
+    def _line(self, data: np.ndarray, points: np.ndarray, x: np.ndarray) -> np.ndarray:
         return _restrict(data, points)
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
@@ -458,21 +451,13 @@ class OptimalIndicators(LineDetector):
         extremes_count(2, self.fraction)  # check it before the reweighting
         return np.asarray(ds["energy"].values, dtype=float) * scan_sites(ds)
 
-    def _line(self, data: np.ndarray, points: np.ndarray) -> np.ndarray:
-        return energy_log_posterior(data[points], self._x)
+    def _line(self, data: np.ndarray, points: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return energy_log_posterior(data[points], x)
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
         n_end = extremes_count(x.size, self.fraction)
         return [_confusion(x), _divergence(x), _fisher(x, int(self.window)),
                 *_supervised(x, lambda log_p: extremes_proba(log_p, n_end))]
-
-    def fit(self, scans: Any) -> OptimalIndicators:
-        # the line's temperatures are needed by _line; every size shares the grid of its own scan
-        from ._observables import scans_by_size
-
-        by_size = scans_by_size(scans)
-        self._x = ParameterGrid.from_scan(next(iter(by_size.values())), self.axis).values[0]
-        return super().fit(by_size)
 
 
 class SupervisedExtremes(_NetworkParams, LineDetector):
@@ -519,18 +504,13 @@ class SupervisedExtremes(_NetworkParams, LineDetector):
             train = np.r_[0:n_end, len(points) - n_end : len(points)]  # positions within the line
             log_p = self._held_out_log_proba(x[points], labels[points], train, 2)
             out[points] = np.exp(log_p[..., 1])
-        self._grid, self._p_high = grid, out
         return out
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
         return _supervised(x, lambda p: p)
 
-    def fit(self, scans: Any) -> SupervisedExtremes:
-        super().fit(scans)
-        p = self._p_high.mean(axis=1)
-        proba = np.stack([1 - p, p], axis=-1)
-        grid = self._grid
-        self.proba_ = xr.DataArray(grid.to_grid(proba), coords={**dict(zip(grid.axes, grid.values)), "phase": ["low", "high"]},
-                                   dims=(*grid.axes, "phase"), name="proba")
-        self.labels_ = self.proba_.idxmax("phase").rename("label")
-        return self
+    def _finish(self, fitted: dict[int, tuple[ParameterGrid, xr.Dataset, Any]]) -> None:
+        """Phase probabilities of the largest size: the mean held-out probability of the high end."""
+        grid, _, p_high = fitted[max(fitted)]
+        p = p_high.mean(axis=1)
+        self._set_phase_proba(grid, np.stack([1 - p, p], axis=-1), ["low", "high"])

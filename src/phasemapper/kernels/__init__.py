@@ -34,6 +34,9 @@ def _source_versioned_cache_dir() -> str:
 
 numba.config.CACHE_DIR = _source_versioned_cache_dir()
 
+from collections.abc import Mapping  # noqa: E402
+from typing import Any  # noqa: E402
+
 from . import _blume_capel as blume_capel  # noqa: E402
 from . import _hopfield as hopfield  # noqa: E402
 from . import _ising as ising  # noqa: E402
@@ -41,9 +44,6 @@ from . import _multispin as multispin  # noqa: E402
 from . import _potts as potts  # noqa: E402
 from . import _tasep as tasep  # noqa: E402
 from . import _xy as xy  # noqa: E402
-
-from collections.abc import Mapping  # noqa: E402
-from typing import Any  # noqa: E402
 
 REFERENCE_BACKEND = "numba-cpu"
 _BACKENDS: dict[str, dict[str, Any]] = {

@@ -10,8 +10,13 @@ from typing import Any
 from .._registry import Registry
 from ._base import Labeler
 from ._direct import DetectorLabeler, DirectLabeler
+from ._physics import (
+    BINDER_CRITICAL_ISING_2D,
+    HopfieldLabeler,
+    OrderParameterLabeler,
+    TasepLabeler,
+)
 from ._xrd import XRDLabeler
-from ._physics import BINDER_CRITICAL_ISING_2D, HopfieldLabeler, OrderParameterLabeler, TasepLabeler
 
 __all__ = ["Labeler", "OrderParameterLabeler", "TasepLabeler", "HopfieldLabeler", "DirectLabeler",
            "DetectorLabeler", "XRDLabeler", "LABELERS", "default_labeler", "make_labeler", "BINDER_CRITICAL_ISING_2D"]

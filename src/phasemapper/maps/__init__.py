@@ -12,9 +12,10 @@ from ._base import PhaseMap, entropy
 from ._gp import GPClassifierMap
 from ._knn import KNNMap
 from ._priors import BoundaryPrior, FieldPrior, Priors, RegionPrior, load_priors
+from ._transitions import critical_points_from_map
 
 __all__ = ["PhaseMap", "GPClassifierMap", "KNNMap", "Priors", "RegionPrior", "BoundaryPrior", "FieldPrior", "load_priors",
-           "entropy", "make_map", "map_from_dict", "load_map", "MAPS"]
+           "entropy", "critical_points_from_map", "make_map", "map_from_dict", "load_map", "MAPS"]
 
 #: the phase-map models by name (``"model"`` in a manifest)
 MAPS: Registry[PhaseMap] = Registry("map", {"gp": GPClassifierMap, "knn": KNNMap})

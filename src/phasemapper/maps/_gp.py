@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .._space import Space
 from .._checks import check_positive_int, check_positive_number
+from .._space import Space
 from ._base import PhaseMap, entropy
 
 __all__ = ["GPClassifierMap"]

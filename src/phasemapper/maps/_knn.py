@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._space import Space
 from .._checks import check_positive_int
+from .._space import Space
 from ._base import PhaseMap
 
 __all__ = ["KNNMap"]

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .._space import Space
 from .._checks import MAX_COUNT, check_number, check_positive_int
+from .._space import Space
 from ._base import Planner
 
 __all__ = ["Boundary", "Refine"]

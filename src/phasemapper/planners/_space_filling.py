@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from .._space import Space
 from .._checks import MAX_COUNT, check_positive_int
+from .._space import Space
 from ._base import SequencePlanner
 
 __all__ = ["Grid", "Sobol", "Random"]

@@ -1,17 +1,21 @@
 """Systems that can be evaluated at a point of a parameter space."""
 
 from ._base import System, make_system, register_system, registered_systems
-from ._blume_capel import BLUME_CAPEL_TRANSITION_LINE, BLUME_CAPEL_TRICRITICAL, BlumeCapel2D
-from ._ising import ONSAGER_TC, Ising2D
-from ._function import FunctionSystem
-from ._synthetic import ThreePhase
+from ._blume_capel import (
+    BLUME_CAPEL_TRANSITION_LINE,
+    BLUME_CAPEL_TRICRITICAL,
+    BlumeCapel2D,
+)
 from ._calphad import Calphad, FreeParameter
 from ._experiment import Experiment, xrd_patterns
+from ._function import FunctionSystem
 from ._hopfield import Hopfield, ags_retrieval_overlap, ags_retrieval_temperature
+from ._ising import ONSAGER_TC, Ising2D
 from ._potts import Potts2D
 from ._quantum_chain import TransverseFieldIsingChain, free_fermion_ground_energy
+from ._synthetic import ThreePhase
 from ._tasep import TASEP, tasep_bulk
-from ._xy import XY_T_BKT, XY2D
+from ._xy import XY2D, XY_T_BKT
 
 __all__ = [
     "System",

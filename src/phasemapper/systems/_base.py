@@ -49,6 +49,8 @@ class System(Parameterized, ABC):
     size_param: str | None = None
     #: dtype of the configurations
     config_dtype: Any = np.int8
+    #: True where ``sample`` draws nothing at random (the same point gives the same samples for every seed)
+    deterministic: bool = False
     space: Space
 
     # ------------------------------------------------------------- contract

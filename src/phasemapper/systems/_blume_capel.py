@@ -9,7 +9,6 @@ import numpy as np
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ..kernels import family
-
 from ..kernels._rng import new_state
 from ._base import register_system
 from ._mcmc import LatticeChain, LatticeSystem
@@ -77,7 +76,9 @@ class BlumeCapel2D(LatticeSystem):
     def critical_temperature(self, D: float | np.ndarray) -> np.ndarray:
         """Reference transition temperature at crystal field ``D`` (0 for ``D >= 2J``; ``D < 0`` extrapolates)."""
         D = np.asarray(D, dtype=float)
-        from scipy.interpolate import PchipInterpolator  # here: 0.3 s of import that only this method needs
+        from scipy.interpolate import (
+            PchipInterpolator,  # here: 0.3 s of import that only this method needs
+        )
 
         line = BLUME_CAPEL_TRANSITION_LINE
         tc = PchipInterpolator(line[:, 0] * self.J, line[:, 1] * self.J)

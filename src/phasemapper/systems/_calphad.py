@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._checks import check_finite
 from .._space import Axis, Space
 from .._types import Samples
 from ..progress import track
-from .._checks import check_finite
 from ._base import System, register_system
 
 __all__ = ["Calphad", "FreeParameter", "BUILTIN_DATABASES"]
@@ -409,7 +409,8 @@ class Calphad(System):
     def _equilibrium(self, x: Sequence[float], T: Sequence[float], parameters: Mapping[str, float] | None) -> Any:
         import warnings
 
-        from pycalphad import equilibrium, variables as v
+        from pycalphad import equilibrium
+        from pycalphad import variables as v
 
         db, comps, models, records = self._build()
         xs = np.clip(np.asarray(x, dtype=float), _X_EDGE, 1.0 - _X_EDGE)

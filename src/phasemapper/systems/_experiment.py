@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .._types import Samples
 from .._checks import check_finite
+from .._types import Samples
 from ._base import System, register_system
 from ._calphad import Calphad
 

@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_finite, check_positive_int
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ..kernels import family
-
 from ..kernels._rng import new_state
-from .._checks import check_finite, check_positive_int
 from ._base import System, bisect_change, register_system
 
 kernels = family("hopfield")
@@ -33,12 +32,11 @@ def ags_retrieval_overlap(alpha: float, T: float, iterations: int = 3000) -> flo
     iteration from ``m = q = 1``; returns 0 where no retrieval solution exists.
     D. J. Amit, H. Gutfreund and H. Sompolinsky, Ann. Phys. 173, 30 (1987).
     """
-    m, q = 1.0, 1.0
+    m, q, r = 1.0, 1.0, 1.0
     for _ in range(iterations):
         if T == 0:
-            r_prev = 1.0 if m == 1.0 and q == 1.0 else r
-            arg = m / math.sqrt(2 * alpha * r_prev)
-            C = math.sqrt(2 / (math.pi * alpha * r_prev)) * math.exp(-(arg**2))
+            arg = m / math.sqrt(2 * alpha * r)
+            C = math.sqrt(2 / (math.pi * alpha * r)) * math.exp(-(arg**2))
             if C >= 1:
                 return 0.0
             r = 1.0 / (1.0 - C) ** 2

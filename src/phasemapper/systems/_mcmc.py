@@ -9,14 +9,13 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from .._stats import integrated_autocorrelation_time
-from .._space import Space
-from .._types import Samples
 from .._checks import check_finite, check_positive_int
+from .._space import Space
+from .._stats import integrated_autocorrelation_time
+from .._types import Samples
 from ._base import System
 
 __all__ = ["MarkovChain", "LatticeChain", "MonteCarloSystem", "LatticeSystem", "ClusterStepCalibration"]

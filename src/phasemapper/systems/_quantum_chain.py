@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_finite, check_positive_int
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
-from .._checks import check_finite, check_positive_int
 from ._base import System, register_system
 
 __all__ = ["TransverseFieldIsingChain", "free_fermion_ground_energy"]

@@ -6,12 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_positive_int
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ..kernels import family
-
 from ..kernels._rng import new_state
-from .._checks import check_positive_int
 from ._base import register_system
 from ._mcmc import MarkovChain, MonteCarloSystem
 

@@ -10,7 +10,6 @@ import numpy as np
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ..kernels import family
-
 from ..kernels._rng import new_state
 from ._base import register_system
 from ._mcmc import LatticeChain, LatticeSystem

@@ -10,8 +10,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import ndtr
 
-from .._space import Space
 from .._checks import check_finite, check_positive_int, check_seed
+from .._space import Space
 from ..progress import track
 from ..systems._calphad import Calphad
 
