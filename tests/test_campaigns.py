@@ -16,18 +16,29 @@ import time
 
 import numpy as np
 import pytest
+from cli_checks import one_error_line
+from lock_holder import held_by_another_process
 
 import phasemapper as pm
 from phasemapper import Axis, Samples, Space
-from phasemapper.labelers import DetectorLabeler, DirectLabeler, OrderParameterLabeler, TasepLabeler
+from phasemapper._store import RunStore
+from phasemapper.labelers import (
+    DetectorLabeler,
+    DirectLabeler,
+    OrderParameterLabeler,
+    TasepLabeler,
+)
 from phasemapper.maps import GPClassifierMap, KNNMap, map_from_dict
 from phasemapper.metrics import boundary_distance, misclassified_area
-from phasemapper.planners import Boundary, Grid, Random, Refine, Sobol, planner_from_dict
-from phasemapper._store import RunStore
+from phasemapper.planners import (
+    Boundary,
+    Grid,
+    Random,
+    Refine,
+    Sobol,
+    planner_from_dict,
+)
 from phasemapper.systems import TASEP, FunctionSystem, ThreePhase
-
-from cli_checks import one_error_line
-from lock_holder import held_by_another_process
 
 SQUARE = Space([Axis("x", 0.0, 1.0), Axis("y", 0.0, 1.0)])
 

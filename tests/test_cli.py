@@ -5,13 +5,12 @@ import sys
 import numpy as np
 import pytest
 import xarray as xr
+from lock_holder import held_by_another_process
 
 import phasemapper as pm
 from phasemapper._checkpoint import ScanCheckpoint
-from phasemapper.cli import CHECKPOINT
+from phasemapper.study import CHECKPOINT
 from phasemapper.systems import Ising2D
-
-from lock_holder import held_by_another_process
 
 CLI = [sys.executable, "-m", "phasemapper"]
 
@@ -132,12 +131,12 @@ def test_detector_options_reach_the_detector(tmp_path):
 def test_importing_the_analysis_during_sampling_tolerates_a_missing_module(monkeypatch):
     # the scan command imports the analysis' modules while the pool samples; a module that cannot be
     # imported must not abort the scan there (the analysis reports it after scan.nc is written)
-    from phasemapper import cli
+    from phasemapper import study
 
     monkeypatch.setitem(sys.modules, "netCDF4", None)  # "import netCDF4" now raises ImportError
     with pytest.raises(ImportError):
         import netCDF4  # noqa: F401
-    assert cli._import_analysis() is None
+    assert study._import_analysis() is None
 
 
 def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
@@ -190,7 +189,6 @@ def _children(pid):
 
 
 def _exited(pids, within):
-    import os
     import time
 
     deadline = time.monotonic() + within

@@ -5,7 +5,13 @@ import pytest
 
 import phasemapper as pm
 from phasemapper.detectors import (
-    PCA, Confusion, FisherMetric, Learnability, OptimalIndicators, PredictionDivergence, SupervisedExtremes,
+    PCA,
+    Confusion,
+    FisherMetric,
+    Learnability,
+    OptimalIndicators,
+    PredictionDivergence,
+    SupervisedExtremes,
 )
 from phasemapper.detectors._indicators import interior_peak
 from phasemapper.systems import ONSAGER_TC, TASEP, BlumeCapel2D, Ising2D

@@ -8,14 +8,13 @@ import re
 
 import numpy as np
 import pytest
+from cli_checks import one_error_line
 
 import phasemapper as pm
 from phasemapper.cli import main
 from phasemapper.maps import GPClassifierMap, KNNMap
 from phasemapper.planners import Boundary, Grid, Refine, Sobol
 from phasemapper.systems import FunctionSystem, Ising2D, ThreePhase
-
-from cli_checks import one_error_line
 
 SQUARE = pm.Space([pm.Axis("x", 0.0, 1.0), pm.Axis("y", 0.0, 1.0)])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from phasemapper import kernels
-from phasemapper.systems import Ising2D, TASEP
+from phasemapper.systems import TASEP, Ising2D
 
 
 def _counting(reference):

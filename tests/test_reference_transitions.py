@@ -4,8 +4,11 @@ import math
 
 import pytest
 
-from phasemapper.systems import ONSAGER_TC, BlumeCapel2D, Hopfield, Ising2D, TASEP
-from phasemapper.systems._hopfield import ags_retrieval_overlap, ags_retrieval_temperature
+from phasemapper.systems import ONSAGER_TC, TASEP, BlumeCapel2D, Hopfield, Ising2D
+from phasemapper.systems._hopfield import (
+    ags_retrieval_overlap,
+    ags_retrieval_temperature,
+)
 
 
 def values(cps):

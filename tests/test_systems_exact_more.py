@@ -7,7 +7,13 @@ import pytest
 import scipy.linalg
 
 from phasemapper._stats import standard_error
-from phasemapper.systems import XY2D, TASEP, Hopfield, TransverseFieldIsingChain, free_fermion_ground_energy
+from phasemapper.systems import (
+    TASEP,
+    XY2D,
+    Hopfield,
+    TransverseFieldIsingChain,
+    free_fermion_ground_energy,
+)
 
 
 # ------------------------------------------------------------------ TASEP

@@ -321,6 +321,7 @@ class Campaign:
             if own:
                 executor.shutdown(cancel_futures=True)
         self.store.update_manifest(stop_reason=reason)
+        self._record_theory_features()
         result = self.result(reason, grid_size)
         warn_failures(failures_of(self.store, self.space), result.n_evaluations)
         return result
@@ -375,6 +376,14 @@ class Campaign:
         prior = self.theory.prior_field(self.space)
         self.model.priors.add(**prior)
         self.store.write_theory({"n_evaluations": len(done), **self.theory.summary(), "prior": prior})
+
+    def _record_theory_features(self) -> None:
+        """Add the refit diagram's features to ``theory.json`` (once, when the run stops: they cost equilibria)."""
+        summary = self.store.theory()
+        if self.theory is None or summary is None:
+            return
+        summary["features"] = self.theory.features()
+        self.store.write_theory(summary)
 
     def _evaluate_batch(self, executor: Executor, rows: list[Evaluation], bar: ProgressBar) -> None:
         """Evaluate ``rows`` on the scheduler (retries, timeouts, dead workers replaced: see

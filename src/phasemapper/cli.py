@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import json
 import math
 import shutil
 import sys
@@ -24,7 +22,9 @@ from typer.exceptions import TyperException
 from ._checks import MAX_COUNT
 from ._extras import MissingDependency, require
 from ._failures import EvaluationError
+from .planners import PLANNERS
 from .progress import show_progress
+from .study import failure_rows
 
 #: Exit statuses: 0 done; 1 the workers cannot go on (what finished is kept); 2 bad input (one line);
 #: 3 evaluations failed (none succeeded, or more than half); 130 interrupted (what finished is kept).
@@ -55,8 +55,6 @@ DEMO = {
 #: ``phasemapper map``'s defaults for the options that only ``--experiment`` uses (a changed one without it is refused).
 EXPERIMENT_DEFAULTS = {"detection_limit": 0.03, "flip": 0.0, "free": "LIQUID:0,LIQUID:1"}
 
-#: Where ``phasemapper scan`` keeps finished points until ``scan.nc`` is written (inside ``--out``).
-CHECKPOINT = "points.partial"
 
 #: The active map that ``phasemapper demo`` adds: the open-TASEP phase diagram.
 DEMO_MAP = {"system": "tasep", "L": 100, "samples": 20, "planner": "boundary", "budget": 120}
@@ -119,10 +117,10 @@ def run_scan(
     progress: bool = True,
     detect: str | None = None,
 ) -> dict[str, Any]:
-    """Scan ``system`` over the ``--axis`` grid at each size, detect, and write the outputs under ``out``."""
-    from . import save, scan_sizes
+    """``phasemapper scan``: parse the options, run :func:`phasemapper.study.scan_study`, print its summary."""
     from ._executors import default_executor
-    from ._lock import hold_directory
+    from .detectors import parse_detectors
+    from .study import scan_study
     from .systems import make_system
 
     if not axes:
@@ -135,73 +133,26 @@ def run_scan(
     n_points = math.prod(v.size for _, v in parsed)
     if n_points > MAX_COUNT:
         raise ValueError(f"--axis: the grid has {n_points} points, more than {MAX_COUNT}")
-    grid = np.array(list(itertools.product(*[v for _, v in parsed])), dtype=float)
-    points = {n: grid[:, i] for i, n in enumerate(names)}
-    size_list = parse_sizes(sizes) if sizes else [None]
     probe = make_system(system)
-    systems = {L: _sized_system(system, probe.size_param, L) for L in size_list}
-    for s in systems.values():
-        s.points(points)  # validate every point before any work starts
+    systems = [_sized_system(system, probe.size_param, L) for L in (parse_sizes(sizes) if sizes else [None])]
+    chosen = parse_detectors(detect) if detect else None
 
-    scanned = [n for n, v in parsed if v.size > 1]
-    if detect and len(scanned) not in (1, 2):
-        raise ValueError(f"--detect: detectors read along one axis of a 1-D scan or of a 2-D grid; {len(scanned)} axes vary here")
-    along_too_short = bool(scanned) and dict(parsed)[scanned[0]].size < 3
-    if along_too_short and (detect or len(scanned) == 2):
-        raise ValueError(f"--axis {scanned[0]!r}: detectors read along the first axis given; give it at least 3 values")
+    def resumed(count: int, total: int, checkpoint: Path) -> None:
+        console.print(f"resumed: {count} of {total} points were read from {checkpoint}")
 
-    checkpoint = out / CHECKPOINT  # each point as it arrives: the same command after a kill resumes from here
-    with _out_dir(out), hold_directory(out, "scan.lock", "written",
-                                       "wait for that scan to finish, or give this one another --out"):
-        # until scan.nc is written the checkpoint holds the finished points, so the same command continues
-        with _kept_on_os_error(out, "run the same command again to continue"):
-            executor = default_executor(workers)
-            try:  # every size's points in one pool, the largest size first
-                datasets = scan_sizes(list(systems.values()), points, samples, seed=seed, executor=executor,
-                                      progress=progress, while_sampling=_import_analysis, checkpoint=checkpoint)
-                scans = {s.size() or 0: ds for s, ds in zip(systems.values(), datasets)}
-            finally:
-                executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
-            resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
-            if resumed:
-                console.print(f"resumed: {resumed} of {len(grid) * len(systems)} points were read from {checkpoint}")
-            scan_path = save(scans, out / "scan.nc")
-        failed = [row for ds in datasets for row in _failure_rows(ds)]
-        if not failed:
-            shutil.rmtree(checkpoint)  # scan.nc now holds every point
-
-        summary: dict[str, Any] = {
-            "system": system,
-            "sizes": [L for L in scans],
-            "axes": {n: [float(v.min()), float(v.max()), int(v.size)] for n, v in parsed},
-            "samples": samples,
-            "seed": seed,
-            "critical_points": [],
-            "outputs": {"scan": str(scan_path)},
-            "n_points": len(grid) * len(systems),
-            "failures": failed,
-        }
-        if failed:
-            summary["detectors_skipped"] = (f"{len(failed)} points failed; the same command samples only them "
-                                            "again (the others are kept in " + str(checkpoint) + ")")
-        elif along_too_short:
-            summary["detectors_skipped"] = f"axis {scanned[0]!r} has 2 values; the detectors read along at least 3"
-        elif len(scanned) in (1, 2):
-            with show_progress(progress):
-                _detect(summary, scans, probe, parsed, scanned, detect, seed, out)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        summary["outputs"]["summary"] = str(out / "summary.json")
-        _print_summary(summary)
+    with _out_dir(out), _kept_on_os_error(out, "run the same command again to continue"):
+        executor = default_executor(workers)
+        try:
+            summary = scan_study(systems, dict(parsed), samples, out, seed=seed, detectors=chosen, executor=executor,
+                                 progress=progress, on_resume=resumed)
+        except ValueError as exc:
+            if str(exc).startswith("axis "):  # the library names the axis; the user typed it as --axis
+                raise ValueError(f"--{exc}") from None
+            raise
+        finally:
+            executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
+    _print_summary(summary)
     return summary
-
-
-def _failure_rows(ds: Any) -> list[dict[str, Any]]:
-    """A scan's failed points as JSON rows: where, attempts, the last error."""
-    from . import failures
-
-    table = failures(ds)
-    return [{"point": {k: v for k, v in row.items() if k not in ("attempts", "error")}, "attempts": int(row["attempts"]),
-             "error": row["error"]} for row in table.to_dict("records")]
 
 
 def _print_failures(rows: list[dict[str, Any]], n_total: int) -> None:
@@ -221,86 +172,6 @@ def _exit_if_mostly_failed(n_failed: int, n_total: int) -> None:
     if n_failed and 2 * n_failed > n_total:
         print(f"error: {n_failed} of {n_total} evaluations failed (more than half)", file=sys.stderr)
         raise typer.Exit(EXIT_FAILED)
-
-
-def _import_analysis() -> None:
-    """Import the detectors, matplotlib and the netCDF backend while the workers sample (run_scan's
-    process only waits then), so that the analysis after the scan does not start by importing them.
-    A missing module is left for the analysis to report, after ``scan.nc`` is written."""
-    try:
-        import matplotlib.figure  # noqa: F401
-        import netCDF4  # noqa: F401
-
-        from . import detectors  # noqa: F401
-    except ImportError:
-        pass
-
-
-def _detect(summary: dict[str, Any], scans: dict[int, Any], system: Any, parsed: list[tuple[str, np.ndarray]],
-            scanned: list[str], detect: str | None, seed: int, out: Path) -> None:
-    """Fit the detectors along the first scanned axis (per line of a 2-D grid) and compare each
-    estimate with the system's reference transition on its line."""
-    from .detectors import DETECTORS, parse_detectors
-    from .plot import plot_boundary_estimates, plot_indicators, plot_observables
-
-    along = scanned[0]
-    values = dict(parsed)
-    fixed = {n: float(v[0]) for n, v in parsed if v.size == 1}
-    bounds = (float(values[along].min()), float(values[along].max()))
-    first = next(iter(scans.values()))
-    chosen = parse_detectors(detect) if detect else {
-        name: {} for name in (["observables"] if "magnetization" in first else [])
-        + (["helicity"] if "helicity" in first and len(scanned) == 1 else [])
-    }
-    detectors: dict[str, Any] = {}
-    for name, options in chosen.items():
-        detectors[name] = DETECTORS[name](axis=along, seed=seed, **options).fit(scans)
-        summary.setdefault("detectors", {})[name] = [cp.to_dict() for cp in detectors[name].critical_points_]
-        if options:
-            summary.setdefault("detector_options", {})[name] = options
-
-    references: dict[tuple, list[Any]] = {}
-
-    def reference_on(at: dict[str, float] | None) -> list[Any]:
-        line = {**fixed, **(at or {})}
-        key = tuple(sorted(line.items()))
-        if key not in references:
-            references[key] = system.reference_transitions(along, line, bounds)
-        return references[key]
-
-    obs = detectors.get("observables")
-    if obs is not None and len(scanned) == 1:
-        summary["binder_crossings"] = {f"{a}/{b}": v for (a, b), v in obs.binder_crossings_.items()}
-        summary["susceptibility_peaks"] = {str(L): v for L, v in obs.susceptibility_peaks_.items()}
-    elif obs is not None:
-        other = scanned[1]
-        summary["binder_crossings"] = {f"{other}={value:g}": {f"{a}/{b}": v for (a, b), v in fit.binder_crossings_.items()}
-                                       for value, fit in obs.lines_.items()}
-        summary["susceptibility_peaks"] = {f"{other}={value:g}": {str(L): v for L, v in fit.susceptibility_peaks_.items()}
-                                           for value, fit in obs.lines_.items()}
-    if len(scanned) == 1:
-        exact = [cp.value for cp in reference_on(None)]
-        if obs is not None:
-            plot_observables(obs, exact=exact[0] if len(exact) == 1 else None, path=out / "observables.png")
-            summary["outputs"]["plot"] = str(out / "observables.png")
-        if detect and detectors:
-            plot_indicators(detectors, exact=exact, path=out / "detectors.png")
-            summary["outputs"]["detectors_plot"] = str(out / "detectors.png")
-    elif detectors:
-        other_values = np.linspace(float(values[scanned[1]].min()), float(values[scanned[1]].max()), 33)
-        curve = [cp for v in other_values for cp in reference_on({scanned[1]: float(v)})]
-        plot_boundary_estimates(detectors, reference=curve, path=out / "boundaries.png")
-        summary["outputs"]["detectors_plot"] = str(out / "boundaries.png")
-    for name, det in detectors.items():
-        for cp in det.critical_points_:
-            entry = {"detector": name, **cp.to_dict()}
-            candidates = reference_on(cp.at)
-            if candidates and np.isfinite(cp.value):
-                exact_cp = min(candidates, key=lambda r: abs(r.value - cp.value))
-                entry.update(exact=float(exact_cp.value), exact_source=exact_cp.method, error=cp.value - exact_cp.value,
-                             relative_error=(cp.value - exact_cp.value) / exact_cp.value if exact_cp.value else None,
-                             within_1_sigma=cp.covers(exact_cp.value, 1.0), within_2_sigma=cp.covers(exact_cp.value, 2.0))
-            summary["critical_points"].append(entry)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -527,9 +398,7 @@ def _finish_run(result: Any) -> None:
     console.print(table)
     console.print(f"mean entropy: {float(result.phase_map['entropy'].mean()):.4f} nats")
     if result.n_failed:
-        rows = [{"point": {k: v for k, v in row.items() if k not in ("attempts", "error")}, "attempts": row["attempts"],
-                 "error": row["error"]} for row in result.failures.to_dict("records")]
-        _print_failures(rows, result.n_evaluations)
+        _print_failures(failure_rows(result.failures), result.n_evaluations)
     for kind, path in (("run", result.path), ("map", result.path / "phase_map.nc"), ("plot", png), ("report", report)):
         console.print(f"{kind:>8}: {path}")
     _exit_if_mostly_failed(result.n_failed, result.n_evaluations)
@@ -540,7 +409,7 @@ def map_command(
     system: Annotated[str, typer.Argument(metavar="SYSTEM", help="System name (phasemapper systems lists them).")],
     axis: Annotated[list[str] | None, typer.Option("--axis", metavar="NAME=LOW:HIGH", help="NAME=LOW:HIGH (repeatable); an axis not given keeps the system's default range.")] = None,
     budget: Annotated[int | None, typer.Option("--budget", metavar="N", help="Number of evaluations.")] = 100,
-    planner: Annotated[str, typer.Option("--planner", metavar="NAME", help="boundary, refine, grid, sobol or random.")] = "boundary",
+    planner: Annotated[str, typer.Option("--planner", metavar="NAME", help=", ".join(PLANNERS) + ".")] = "boundary",
     model: Annotated[str, typer.Option("--model", metavar="NAME", help="Phase-map model: gp or knn.")] = "gp",
     batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="N", help="Evaluations per batch.")] = None,
     samples: Annotated[int | None, typer.Option("--samples", metavar="N", help="Samples per evaluation.")] = None,
@@ -595,8 +464,8 @@ def map_command(
         sys_obj = _sized_system(system, make_system(system).size_param, size)
     space = _map_space(sys_obj, axis or [])
     priors = load_priors(prior) if prior is not None else None
-    if planner not in ("boundary", "refine", "grid", "sobol", "random"):
-        raise ValueError(f"--planner {planner!r}: choose boundary, refine, grid, sobol or random")
+    if planner not in PLANNERS:
+        raise ValueError(f"--planner {planner!r}: choose {', '.join(PLANNERS)}")
     executor, close = _executor_for(dask, workers)
     try:
         with _out_dir(out):
@@ -644,13 +513,11 @@ def _calphad_setup(database: str, components: str | None, experiment: bool, dete
 
 
 def _theory_summary(theory: Any, store: Any) -> None:
-    """Print the refit parameters and the eutectic of the refit diagram; add the eutectic to the run's theory.json."""
+    """Print the refit parameters and the eutectic of the refit diagram, as the run's theory.json records them."""
     summary = store.theory()
     if summary is None:  # no experiment finished: nothing was refit
         return
-    t_e, x_e = theory.fitted_model().eutectic()
-    summary["features"] = {"eutectic_T": t_e, "eutectic_x": x_e}
-    store.write_theory(summary)
+    t_e, x_e = summary["features"]["eutectic_T"], summary["features"]["eutectic_x"]
     table = Table(title=f"theory refit after {summary['n_evaluations']} experiments")
     for col in ("parameter", "start", "estimate", "1 sd"):
         table.add_column(col)

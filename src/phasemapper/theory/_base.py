@@ -17,7 +17,7 @@ class Theory(Protocol):
 
     After every batch (and on resume) the campaign calls ``fit(points, proba)`` with every done evaluation,
     then adds ``prior_field(space)`` (keyword arguments of :meth:`phasemapper.maps.Priors.add`) to the map's
-    priors and records ``summary()`` in the run's ``theory.json``. To be rebuilt from a run's manifest a theory
+    priors and records ``summary()`` in the run's ``theory.json``; when the run stops, ``features()`` joins it. To be rebuilt from a run's manifest a theory
     is registered in :data:`phasemapper.theory.THEORIES` and has ``params()`` and ``from_params(**params)``.
     """
 
@@ -31,4 +31,8 @@ class Theory(Protocol):
 
     def summary(self) -> dict[str, Any]:
         """What the refit found (parameters, uncertainties), JSON-ready."""
+        ...
+
+    def features(self) -> dict[str, float]:
+        """Features of the refit diagram (invariant points), recorded when a run stops."""
         ...

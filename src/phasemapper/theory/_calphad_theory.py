@@ -280,6 +280,11 @@ class CalphadTheory:
         return {"field": {"axes": [a.tolist() for a in axes], "proba": proba.tolist()},
                 "certainty": self.certainty, "source": "theory"}
 
+    def features(self) -> dict[str, float]:
+        """The refit diagram's eutectic: ``eutectic_T`` (K) and ``eutectic_x`` (mole fraction of the second component)."""
+        t_e, x_e = self.fitted_model().eutectic()
+        return {"eutectic_T": float(t_e), "eutectic_x": float(x_e)}
+
     def summary(self) -> dict[str, Any]:
         """Refit parameters with their uncertainty, as JSON."""
         return {"parameters": self.params_, "sd": self.sd_, "cov": self.cov_.tolist(), "n_observations": self.n_obs_,
