@@ -5,12 +5,13 @@ import sys
 import numpy as np
 import pytest
 import xarray as xr
-from lock_holder import held_by_another_process
 
 import phasemapper as pm
 from phasemapper._checkpoint import ScanCheckpoint
 from phasemapper.study import CHECKPOINT
 from phasemapper.systems import Ising2D
+
+from lock_holder import held_by_another_process
 
 CLI = [sys.executable, "-m", "phasemapper"]
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from exact_ising import exact_finite_size_answers, exact_scan
 
 import phasemapper as pm
 from phasemapper.detectors import Observables, OptimalIndicators
 from phasemapper.systems import Ising2D
+
+from exact_ising import exact_finite_size_answers, exact_scan
 
 SEEDS = range(1, 21)
 SIZES = (4, 6)

@@ -8,7 +8,6 @@ import re
 
 import numpy as np
 import pytest
-from cli_checks import one_error_line
 
 import phasemapper as pm
 from phasemapper.cli import main
@@ -16,7 +15,8 @@ from phasemapper.maps import GPClassifierMap, KNNMap
 from phasemapper.planners import Boundary, Grid, Refine, Sobol
 from phasemapper.systems import FunctionSystem, Ising2D, ThreePhase
 
-SQUARE = pm.Space([pm.Axis("x", 0.0, 1.0), pm.Axis("y", 0.0, 1.0)])
+from cli_checks import one_error_line
+from square import SQUARE
 
 CLI_CASES = [
     (["map", "tasep", "--timeout", "inf"], "--timeout must be a finite positive number"),

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from exact_lattice import all_configurations, bond_sum
 from scipy.special import logsumexp
 
 from phasemapper.detectors._indicators import (
@@ -17,6 +16,8 @@ from phasemapper.detectors._indicators import (
     mean_prediction,
     step_edge,
 )
+
+from exact_lattice import all_configurations, bond_sum
 
 
 def _one_hot_log_posterior(n_points, n_samples):

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from exact_ising import enumerate_ising, onsager_energy, yang_magnetization
 
 from phasemapper._stats import standard_error
 from phasemapper.systems import ONSAGER_TC, Ising2D
+
+from exact_ising import enumerate_ising, onsager_energy, yang_magnetization
 
 
 def _estimates(samples):

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from exact_ising import enumerate_ising
 
 from phasemapper._stats import standard_error
 from phasemapper.kernels import multispin as ms
 from phasemapper.kernels._rng import new_state
 from phasemapper.systems import Ising2D
+
+from exact_ising import enumerate_ising
 
 
 def test_bitwise_rule_equals_scalar_rule_and_tosses_a_coin_for_level_moves():

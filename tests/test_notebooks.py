@@ -18,9 +18,9 @@ from phasemapper.live import LiveMap
 from phasemapper.maps import MAPS
 from phasemapper.systems import FunctionSystem, Ising2D, ThreePhase
 
-ROOT = Path(__file__).resolve().parents[1]
-SQUARE = pm.Space([pm.Axis("x", 0.0, 1.0), pm.Axis("y", 0.0, 1.0)])
+from square import SQUARE
 
+ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def ising_scans():

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from exact_ising import enumerate_ising
 
 import phasemapper as pm
 from phasemapper.cli import DEMO, parse_axis, parse_sizes
 from phasemapper.detectors import Observables
 from phasemapper.systems import ONSAGER_TC, Ising2D
+
+from exact_ising import enumerate_ising
 
 
 @pytest.fixture(scope="module")

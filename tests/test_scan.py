@@ -5,10 +5,11 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pytest
 import xarray as xr
-from lock_holder import held_by_another_process
 
 import phasemapper as pm
 from phasemapper.systems import FunctionSystem, Ising2D
+
+from lock_holder import held_by_another_process
 
 POINTS = {"T": [1.8, 2.3, 3.0]}
 

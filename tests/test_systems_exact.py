@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from exact_lattice import all_configurations, bond_sum, thermal_average
 
 from phasemapper._stats import standard_error
 from phasemapper.systems import BlumeCapel2D, Potts2D
+
+from exact_lattice import all_configurations, bond_sum, thermal_average
 
 
 def _check(samples, exact, n_sites, names):

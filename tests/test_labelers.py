@@ -1,0 +1,46 @@
+"""Labelers: the physics labelers against closed forms, the direct and detector labelers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import phasemapper as pm
+from phasemapper import Samples
+from phasemapper.labelers import (
+    DetectorLabeler,
+    DirectLabeler,
+    OrderParameterLabeler,
+    TasepLabeler,
+)
+from phasemapper.systems import TASEP
+
+
+# ------------------------------------------------------------------ labelers
+def test_order_parameter_labeler_closed_forms():
+    rng = np.random.default_rng(0)
+    # disordered: Gaussian m gives U4 = 0 exactly in expectation; ordered: m = +-m0 gives U4 = 2/3
+    gauss = Samples(np.zeros((400, 1)), {"magnetization": rng.normal(0, 0.1, 400)})
+    ordered = Samples(np.zeros((400, 1)), {"magnetization": 0.8 * rng.choice([-1.0, 1.0], 400)})
+    lab = OrderParameterLabeler()
+    assert lab(gauss, [3.0])[1] > 0.99
+    assert lab(ordered, [1.0])[0] > 0.99
+    with pytest.raises(ValueError, match="critical_value"):
+        OrderParameterLabeler(critical_value=1.5)
+    with pytest.raises(ValueError, match="observable 'q'"):
+        OrderParameterLabeler(observable="q")(gauss, [1.0])
+
+
+def test_tasep_labeler_against_exact_bulk_phases():
+    system, lab = TASEP(L=100), TasepLabeler()
+    points = np.array([[0.2, 0.8], [0.8, 0.2], [0.8, 0.8]])  # deep in LD, HD, MC (Derrida et al. 1993)
+    got = [system.phases[int(np.argmax(lab(system.sample(p, 20, seed=1), p)))] for p in points]
+    assert got == system.reference_phase(points).tolist()
+
+
+def test_direct_and_detector_labelers():
+    s = Samples(np.zeros((4, 0)), {"label": np.array([0.0, 2.0, 2.0, 2.0])})
+    assert DirectLabeler(["a", "b", "c"])(s, [0.0]).tolist() == [0.25, 0.0, 0.75]
+    lab = DetectorLabeler([pm.CriticalPoint("T", 2.0, 0.1, "x")], 0, ("lo", "hi"))
+    # P(below) = Phi((2.0 - 2.1) / 0.1) = Phi(-1) = 0.158655
+    assert lab(None, [2.1])[0] == pytest.approx(0.158655, abs=1e-5)
