@@ -21,5 +21,22 @@ from ._types import CriticalPoint, Samples
 
 __version__ = "0.1.0"
 
-__all__ = ["Campaign", "CampaignResult", "load_run", "Axis", "Space", "CriticalPoint", "Samples", "scan", "scan_sizes", "save", "load",
-           "SerialExecutor", "ProcessPool", "EvaluationError", "PhaseMapperWarning", "failures", "__version__"]
+__all__ = [
+    "Campaign",
+    "CampaignResult",
+    "load_run",
+    "Axis",
+    "Space",
+    "CriticalPoint",
+    "Samples",
+    "scan",
+    "scan_sizes",
+    "save",
+    "load",
+    "SerialExecutor",
+    "ProcessPool",
+    "EvaluationError",
+    "PhaseMapperWarning",
+    "failures",
+    "__version__",
+]

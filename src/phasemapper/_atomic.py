@@ -6,8 +6,9 @@ import glob
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["write_atomically"]
 
@@ -50,7 +51,7 @@ def remove_dead_writers(folder: Path, prefix: str, suffix: str = "") -> None:
     except OSError:
         return
     for entry in candidates:
-        pid = entry.name[len(prefix):].split("-", 1)[0]
+        pid = entry.name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)

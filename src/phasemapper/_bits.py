@@ -24,8 +24,10 @@ def two_values(a: np.ndarray) -> tuple[int, int] | None:
     if low != high:
         flat = a.reshape(-1)
         step = 1 << 22  # compared in 4 MB blocks: a whole-array boolean would be fresh memory to fault in
-        counted = sum(np.count_nonzero(flat[i:i + step] == low) + np.count_nonzero(flat[i:i + step] == high)
-                      for i in range(0, flat.size, step))
+        counted = sum(
+            np.count_nonzero(flat[i : i + step] == low) + np.count_nonzero(flat[i : i + step] == high)
+            for i in range(0, flat.size, step)
+        )
         if counted != a.size:
             return None
     return low, high

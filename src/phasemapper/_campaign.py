@@ -57,8 +57,9 @@ def _evaluate(system: System, labeler: Any, point: dict[str, float], n_samples: 
     return proba, samples, time.perf_counter() - started
 
 
-def check_run_limits(budget: int | None = None, entropy_goal: float | None = None,
-                     time_limit: float | None = None) -> None:
+def check_run_limits(
+    budget: int | None = None, entropy_goal: float | None = None, time_limit: float | None = None
+) -> None:
     """Check the stopping limits of :meth:`Campaign.run` (``None``: not given); raise ``ValueError`` naming the field.
 
     Examples
@@ -133,13 +134,26 @@ class Campaign:
     (48, ['entropy', 'label', 'proba'])
     """
 
-    def __init__(self, system: System, space: Space | None = None, *, planner: Planner | str = "boundary",
-                 labeler: Labeler | None = None, model: PhaseMap | str | None = None,
-                 store: str | os.PathLike | None = None, executor: Executor | None = None,
-                 batch_size: int | None = None, seed: int = 0, n_samples: int | None = None, max_attempts: int = 3,
-                 timeout: float | None = None, planner_params: dict[str, Any] | None = None,
-                 priors: Sequence[dict[str, Any]] | None = None, theory: Theory | None = None,
-                 _store: RunStore | None = None) -> None:
+    def __init__(
+        self,
+        system: System,
+        space: Space | None = None,
+        *,
+        planner: Planner | str = "boundary",
+        labeler: Labeler | None = None,
+        model: PhaseMap | str | None = None,
+        store: str | os.PathLike | None = None,
+        executor: Executor | None = None,
+        batch_size: int | None = None,
+        seed: int = 0,
+        n_samples: int | None = None,
+        max_attempts: int = 3,
+        timeout: float | None = None,
+        planner_params: dict[str, Any] | None = None,
+        priors: Sequence[dict[str, Any]] | None = None,
+        theory: Theory | None = None,
+        _store: RunStore | None = None,
+    ) -> None:
         from .labelers import Labeler, default_labeler
         from .maps import PhaseMap, make_map
         from .planners import PLANNERS, Planner, make_planner
@@ -153,13 +167,17 @@ class Campaign:
             raise TypeError(f"space must be a phasemapper.Space, got {type(self.space).__name__}")
         unknown = set(self.space.names) - set(system.space.names)
         if unknown:
-            raise ValueError(f"space axis {sorted(unknown)[0]!r} is not an axis of system {system.name!r} "
-                             f"({list(system.space.names)})")
+            raise ValueError(
+                f"space axis {sorted(unknown)[0]!r} is not an axis of system {system.name!r} "
+                f"({list(system.space.names)})"
+            )
         missing = [n for n in system.space.names if n not in self.space.names and n not in system.optional_axes]
         if missing:
             raise ValueError(f"space is missing the required axis {missing[0]!r} of system {system.name!r}")
         # the space's corners and centre must be points the system can evaluate: a bad range fails now, not per point
-        probe = np.vstack([self.space.grid([2] * self.space.ndim), self.space.from_unit(np.full((1, self.space.ndim), 0.5))])
+        probe = np.vstack(
+            [self.space.grid([2] * self.space.ndim), self.space.from_unit(np.full((1, self.space.ndim), 0.5))]
+        )
         system.points(dict(zip(self.space.names, probe.T)))
         self.seed = check_seed("seed", seed)
         self.labeler = default_labeler(system) if labeler is None else labeler
@@ -176,8 +194,10 @@ class Campaign:
         if priors:
             self.model.priors.extend(priors)
         if theory is not None and not isinstance(theory, Theory):
-            raise TypeError(f"theory must have fit(points, proba), prior_field(space) and summary() "
-                            f"(phasemapper.theory.Theory), got {type(theory).__name__}")
+            raise TypeError(
+                f"theory must have fit(points, proba), prior_field(space) and summary() "
+                f"(phasemapper.theory.Theory), got {type(theory).__name__}"
+            )
         if theory is not None and tuple(getattr(getattr(theory, "model", None), "phases", phases)) != tuple(phases):
             raise ValueError("theory's phases differ from the labeler's")
         self.theory = theory
@@ -189,7 +209,9 @@ class Campaign:
             params.setdefault("seed", self.seed)
             planner = make_planner(planner, self.space, **params)
         if not isinstance(planner, Planner):
-            raise TypeError(f"planner must be a planner name or a phasemapper.planners.Planner, got {type(planner).__name__}")
+            raise TypeError(
+                f"planner must be a planner name or a phasemapper.planners.Planner, got {type(planner).__name__}"
+            )
         if planner.space != self.space:
             raise ValueError("planner must be built on the campaign's space")
         self.planner = planner
@@ -230,8 +252,14 @@ class Campaign:
         return campaign_manifest(self)
 
     @classmethod
-    def resume(cls, path: str | os.PathLike, system: System | None = None, labeler: Any = None,
-               executor: Executor | None = None, database: str | os.PathLike | None = None) -> Campaign:
+    def resume(
+        cls,
+        path: str | os.PathLike,
+        system: System | None = None,
+        labeler: Any = None,
+        executor: Executor | None = None,
+        database: str | os.PathLike | None = None,
+    ) -> Campaign:
         """Reopen a run directory; :meth:`run` then continues where it stopped, to the limits it was started with.
 
         Systems, theories and labelers registered by name are rebuilt from the manifest;
@@ -247,8 +275,15 @@ class Campaign:
             return cls(**campaign_arguments(store, spec, system, labeler), executor=executor, _store=store)
 
     # ------------------------------------------------------------------- run
-    def run(self, budget: int | None = None, entropy_goal: float | None = None, time_limit: float | None = None,
-            callbacks: Sequence[Callable[..., Any]] = (), progress: bool = True, grid_size: int = 64) -> CampaignResult:
+    def run(
+        self,
+        budget: int | None = None,
+        entropy_goal: float | None = None,
+        time_limit: float | None = None,
+        callbacks: Sequence[Callable[..., Any]] = (),
+        progress: bool = True,
+        grid_size: int = 64,
+    ) -> CampaignResult:
         """Run until ``budget`` evaluations, mean map entropy <= ``entropy_goal``, ``time_limit`` seconds, or the
         planner has nothing left to ask, or a callback ``cb(campaign, info)`` returns True after a batch
         (``info``: batch, n_evaluations, n_failed, elapsed). Limits not given are taken from the run's manifest (a resumed run
@@ -266,8 +301,15 @@ class Campaign:
         finally:  # the run on disk is whole and closed: readers see it as it is, nothing waits for the collector
             self.store.close()
 
-    def _run(self, budget: int | None, entropy_goal: float | None, time_limit: float | None,
-             callbacks: Sequence[Callable[..., Any]], progress: bool, grid_size: int) -> CampaignResult:
+    def _run(
+        self,
+        budget: int | None,
+        entropy_goal: float | None,
+        time_limit: float | None,
+        callbacks: Sequence[Callable[..., Any]],
+        progress: bool,
+        grid_size: int,
+    ) -> CampaignResult:
         stored = self.store.manifest().get("run", {})
         budget = stored.get("budget") if budget is None else budget
         entropy_goal = stored.get("entropy_goal") if entropy_goal is None else entropy_goal
@@ -293,8 +335,11 @@ class Campaign:
                         if time_limit is not None and time.perf_counter() - started >= time_limit:
                             reason = "time_limit"
                             break
-                        if entropy_goal is not None and self.store.evaluations("done") and \
-                                self.mean_entropy() <= entropy_goal:
+                        if (
+                            entropy_goal is not None
+                            and self.store.evaluations("done")
+                            and self.mean_entropy() <= entropy_goal
+                        ):
                             reason = "entropy_goal"
                             break
                         n = self.batch_size if budget is None else min(self.batch_size, budget - n_done)
@@ -308,12 +353,18 @@ class Campaign:
                         pending = self.store.evaluations("pending")
                     self._evaluate_batch(executor, pending, bar)
                     if not self.store.evaluations("done"):  # every evaluation so far failed: the rest would too
-                        raise EvaluationError(failures_of(self.store, self.space), len(self.store.evaluations()),
-                                              context=f"campaign on {self.system.name} ({self.store.path})")
+                        raise EvaluationError(
+                            failures_of(self.store, self.space),
+                            len(self.store.evaluations()),
+                            context=f"campaign on {self.system.name} ({self.store.path})",
+                        )
                     self._update_theory()
-                    info = {"batch": self.store.n_batches() - 1, "n_evaluations": len(self.store.evaluations()),
-                            "n_failed": len(self.store.evaluations("failed")),
-                            "elapsed": time.perf_counter() - started}
+                    info = {
+                        "batch": self.store.n_batches() - 1,
+                        "n_evaluations": len(self.store.evaluations()),
+                        "n_failed": len(self.store.evaluations("failed")),
+                        "elapsed": time.perf_counter() - started,
+                    }
                     if any([bool(cb(self, info)) for cb in callbacks]):
                         reason = "callback"
                         break
@@ -338,8 +389,11 @@ class Campaign:
         """The points done so far, in the order they were asked, and the most likely phase of each."""
         done = self.store.evaluations("done")
         points = np.array([e.point for e in done]).reshape(-1, self.space.ndim)
-        labels = np.asarray(self.labeler.phases)[[int(np.argmax(e.proba)) for e in done]] if done else \
-            np.array([], dtype=str)
+        labels = (
+            np.asarray(self.labeler.phases)[[int(np.argmax(e.proba)) for e in done]]
+            if done
+            else np.array([], dtype=str)
+        )
         return points, labels
 
     def result(self, stop_reason: str = "", grid_size: int = 64) -> CampaignResult:
@@ -411,11 +465,13 @@ class Campaign:
         calls = []
         for e in rows:
             where = dict(zip(self.space.names, map(float, e.point)))
-            calls.append(Call(e.id, _evaluate, (self.system, self.labeler, where, self.n_samples, e.seed), where,
-                              e.attempts))
+            calls.append(
+                Call(e.id, _evaluate, (self.system, self.labeler, where, self.n_samples, e.seed), where, e.attempts)
+            )
         try:
             Scheduler(executor, max_attempts=self.max_attempts, timeout=self.timeout).run(
-                calls, on_success, on_failure, on_attempt_failed)
+                calls, on_success, on_failure, on_attempt_failed
+            )
         except BrokenExecutor as exc:  # e.g. a ProcessPoolExecutor after a worker died: it takes no more calls
             broken_executor_note(exc, executor, str(self.store.path))
             raise

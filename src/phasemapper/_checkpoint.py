@@ -57,8 +57,9 @@ class ScanCheckpoint:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ValueError(f"checkpoint {str(self.path)!r}: cannot create the directory ({exc.strerror or exc})") \
-                from None
+            raise ValueError(
+                f"checkpoint {str(self.path)!r}: cannot create the directory ({exc.strerror or exc})"
+            ) from None
         spec = json.loads(json.dumps(spec))  # as it reads back
         spec_path = self.path / _SPEC
         if spec_path.exists():
@@ -67,15 +68,18 @@ class ScanCheckpoint:
                 held = {"spec.json": held}
             if held != spec:
                 differ = sorted(k for k in set(held) | set(spec) if held.get(k) != spec.get(k))
-                raise ValueError(f"checkpoint {str(self.path)!r} holds another scan (it differs in "
-                                 f"{', '.join(differ)}); remove it or write elsewhere")
+                raise ValueError(
+                    f"checkpoint {str(self.path)!r} holds another scan (it differs in "
+                    f"{', '.join(differ)}); remove it or write elsewhere"
+                )
         else:
             write_atomically(spec_path, lambda tmp: tmp.write_text(json.dumps(spec, indent=1)))
 
     def exclusive(self) -> AbstractContextManager[None]:
         """Hold the checkpoint for one scan (lock file ``scan.lock``): a second scan into it raises ``ValueError``."""
-        return hold_directory(self.path, "scan.lock", "written",
-                              "wait for that scan to finish, or give this one another checkpoint")
+        return hold_directory(
+            self.path, "scan.lock", "written", "wait for that scan to finish, or give this one another checkpoint"
+        )
 
     @staticmethod
     def spec_of(systems: list[Any], points: list[np.ndarray], n_samples: int, seed: int) -> dict[str, Any]:
@@ -98,22 +102,34 @@ class ScanCheckpoint:
             return []
         return sorted(int(f.name[1:-4]) for f in folder.glob("p*.npz"))
 
-    def write(self, system: int, point: int, configurations: np.ndarray | PackedSites,
-              observables: dict[str, np.ndarray], metadata: dict[str, Any]) -> None:
+    def write(
+        self,
+        system: int,
+        point: int,
+        configurations: np.ndarray | PackedSites,
+        observables: dict[str, np.ndarray],
+        metadata: dict[str, Any],
+    ) -> None:
         """Store one finished point (two-valued configurations one bit per site)."""
         packed = pack_sites(configurations) if isinstance(configurations, np.ndarray) else configurations
         arrays: dict[str, Any] = {f"obs_{k}": np.asarray(v) for k, v in observables.items()}
         arrays["metadata"] = np.array(json.dumps(metadata, default=_plain))
         if isinstance(packed, PackedSites):
-            arrays.update(bits=packed.bits, shape=np.array(packed.shape), dtype=np.array(packed.dtype.str),
-                          low_high=np.array([packed.low, packed.high]))
+            arrays.update(
+                bits=packed.bits,
+                shape=np.array(packed.shape),
+                dtype=np.array(packed.dtype.str),
+                low_high=np.array([packed.low, packed.high]),
+            )
         else:
             arrays["configurations"] = packed
         target = self._file(system, point)
         target.parent.mkdir(exist_ok=True)
         write_atomically(target, lambda tmp: _save_npz(tmp, arrays))
 
-    def read_done(self, system: int) -> dict[int, tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]]:
+    def read_done(
+        self, system: int
+    ) -> dict[int, tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]]:
         """Every finished point of system ``system`` that reads back whole, as :meth:`read` gives it.
 
         A damaged file (a disk that filled up or failed; a kill cannot leave one) is skipped with a warning:
@@ -124,8 +140,12 @@ class ScanCheckpoint:
             try:
                 points[i] = self.read(system, i)
             except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-                warnings.warn(f"checkpoint {str(self._file(system, i))!r} is damaged ({type(exc).__name__}: {exc}); "
-                              "sampling that point again", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"checkpoint {str(self._file(system, i))!r} is damaged ({type(exc).__name__}: {exc}); "
+                    "sampling that point again",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         return points
 
     def read(self, system: int, point: int) -> tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]:
@@ -136,7 +156,8 @@ class ScanCheckpoint:
             if "bits" in f.files:
                 low, high = (int(v) for v in f["low_high"])
                 configurations: np.ndarray | PackedSites = PackedSites(
-                    tuple(int(n) for n in f["shape"]), np.dtype(str(f["dtype"])), low, high, f["bits"])
+                    tuple(int(n) for n in f["shape"]), np.dtype(str(f["dtype"])), low, high, f["bits"]
+                )
             else:
                 configurations = f["configurations"]
         return configurations, observables, metadata

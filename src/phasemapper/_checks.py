@@ -76,8 +76,14 @@ def check_finite(name: str, value: Any) -> float:
     return float(value)
 
 
-def check_number(name: str, value: Any, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, high_open: bool = False) -> float:
+def check_number(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """``value`` as float, unless it is not a finite number in the interval from ``low`` to ``high``
     (either may be ``None``; ``low_open``/``high_open`` exclude the end).
 
@@ -145,6 +151,8 @@ def check_memory(what: str, n_points: int, n_samples: int, sites: int) -> None:
     need = int(n_points) * int(n_samples) * max(int(sites), 1)
     have = physical_memory()
     if need > have:
-        raise ValueError(f"{what} needs at least {need:.2g} bytes for its configurations ({n_points} points x "
-                         f"{n_samples} samples x {sites} sites), more than this machine's memory "
-                         f"({have / 2**30:.0f} GiB)")
+        raise ValueError(
+            f"{what} needs at least {need:.2g} bytes for its configurations ({n_points} points x "
+            f"{n_samples} samples x {sites} sites), more than this machine's memory "
+            f"({have / 2**30:.0f} GiB)"
+        )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["SerialExecutor", "ProcessPool", "default_executor", "worker_count", "dask_executor", "check_executor"]
 
@@ -42,8 +43,10 @@ def check_executor(executor: Any) -> None:
     TypeError: executor must be a concurrent.futures.Executor (or None for a process pool), got str
     """
     if executor is not None and not isinstance(executor, Executor):
-        raise TypeError("executor must be a concurrent.futures.Executor (or None for a process pool), "
-                        f"got {type(executor).__name__}")
+        raise TypeError(
+            "executor must be a concurrent.futures.Executor (or None for a process pool), "
+            f"got {type(executor).__name__}"
+        )
 
 
 def check_timeout_executor(timeout: float | None, executor: Executor | None) -> None:
@@ -59,8 +62,10 @@ def check_timeout_executor(timeout: float | None, executor: Executor | None) -> 
     ValueError: timeout: a SerialExecutor runs each call in this process and cannot stop one that hangs; use the default process pool (executor=None) or no timeout
     """
     if timeout is not None and isinstance(executor, SerialExecutor):
-        raise ValueError("timeout: a SerialExecutor runs each call in this process and cannot stop one that hangs; "
-                         "use the default process pool (executor=None) or no timeout")
+        raise ValueError(
+            "timeout: a SerialExecutor runs each call in this process and cannot stop one that hangs; "
+            "use the default process pool (executor=None) or no timeout"
+        )
 
 
 class ProcessPool(Executor):
@@ -93,15 +98,21 @@ class ProcessPool(Executor):
     def __init__(self, max_workers: int | None = None) -> None:
         from ._checks import check_positive_int
 
-        self._max_workers = (os.cpu_count() or 1) if max_workers is None else check_positive_int("max_workers", max_workers)
+        self._max_workers = (
+            (os.cpu_count() or 1) if max_workers is None else check_positive_int("max_workers", max_workers)
+        )
         self._lock = threading.Lock()
         self._pool = self._new_pool()
 
     def _new_pool(self) -> Any:
         import loky
 
-        return loky.ProcessPoolExecutor(max_workers=self._max_workers, context=loky.backend.get_context("loky"),
-                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
+        return loky.ProcessPoolExecutor(
+            max_workers=self._max_workers,
+            context=loky.backend.get_context("loky"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         with self._lock:
@@ -157,6 +168,7 @@ def _exit_with_parent(parent: int, every: float = 0.5) -> None:
     A parent killed with SIGKILL cannot tell its workers, which would wait on their call queue for
     ever, keeping their memory.
     """
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(every)
@@ -177,8 +189,9 @@ def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
     from distributed import Client, LocalCluster
 
     if address == "local":
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
 
         def close() -> None:

@@ -11,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PhaseMapperWarning", "EvaluationError", "Failure", "failure_table", "failures", "error_message", "warn_failures"]
+__all__ = [
+    "PhaseMapperWarning",
+    "EvaluationError",
+    "Failure",
+    "failure_table",
+    "failures",
+    "error_message",
+    "warn_failures",
+]
 
 
 class PhaseMapperWarning(UserWarning):
@@ -92,8 +100,11 @@ def warn_failures(failures: Sequence[Failure], n_total: int) -> None:
         return
     counts = Counter(_error_kind(f.error) for f in failures)
     kind, count = counts.most_common(1)[0]
-    warnings.warn(f"{len(failures)} of {n_total} evaluations failed; most common: {kind} ({count} times)",
-                  PhaseMapperWarning, stacklevel=_outside_the_package())
+    warnings.warn(
+        f"{len(failures)} of {n_total} evaluations failed; most common: {kind} ({count} times)",
+        PhaseMapperWarning,
+        stacklevel=_outside_the_package(),
+    )
 
 
 def _outside_the_package() -> int:

@@ -82,9 +82,16 @@ def _pack_spins(ds: xr.Dataset) -> xr.Dataset:
     if any(d in ds.coords for d in site_dims) or two_values(x) not in ((-1, 1), (-1, -1), (1, 1)):
         return ds
     bits = np.stack([pack_rows(x[i], 1) for i in range(x.shape[0])])  # per point: no whole-array temporary
-    packed = xr.DataArray(bits, dims=("point", "sample", "configuration_byte"),
-                          attrs={**da.attrs, "packing": _PACKING, "site_dims": json.dumps(list(site_dims)),
-                                 "site_shape": json.dumps(list(da.shape[2:]))})
+    packed = xr.DataArray(
+        bits,
+        dims=("point", "sample", "configuration_byte"),
+        attrs={
+            **da.attrs,
+            "packing": _PACKING,
+            "site_dims": json.dumps(list(site_dims)),
+            "site_shape": json.dumps(list(da.shape[2:])),
+        },
+    )
     return ds.assign(configuration=packed)
 
 

@@ -19,8 +19,18 @@ from ._space import Space
 from ._store import RunStore
 from .systems._base import System, make_system
 
-__all__ = ["MANIFEST_FORMAT", "campaign_manifest", "campaign_arguments", "model_from_manifest", "system_from_manifest",
-           "with_run_files", "run_files", "file_references", "manifest_fields", "RUN_FILES"]
+__all__ = [
+    "MANIFEST_FORMAT",
+    "campaign_manifest",
+    "campaign_arguments",
+    "model_from_manifest",
+    "system_from_manifest",
+    "with_run_files",
+    "run_files",
+    "file_references",
+    "manifest_fields",
+    "RUN_FILES",
+]
 
 MANIFEST_FORMAT = 1
 
@@ -38,13 +48,21 @@ def campaign_manifest(campaign: Any) -> dict[str, Any]:
         "system": {"name": campaign.system.name, "params": campaign.system.params()},
         "space": campaign.space.to_dict(),
         "phases": list(campaign.labeler.phases),
-        "planner": {"name": PLANNERS.name_of(campaign.planner),
-                    "params": {k: v for k, v in campaign.planner.params().items() if k not in ("phases",)}},
+        "planner": {
+            "name": PLANNERS.name_of(campaign.planner),
+            "params": {k: v for k, v in campaign.planner.params().items() if k not in ("phases",)},
+        },
         "labeler": labeler_spec(campaign.labeler),
-        "model": {"name": MAPS.name_of(campaign.model), "params": campaign.model.params(),
-                  "priors": campaign.model.priors.to_list()},
-        "seed": campaign.seed, "batch_size": campaign.batch_size, "n_samples": campaign.n_samples,
-        "max_attempts": campaign.max_attempts, "timeout": campaign.timeout,
+        "model": {
+            "name": MAPS.name_of(campaign.model),
+            "params": campaign.model.params(),
+            "priors": campaign.model.priors.to_list(),
+        },
+        "seed": campaign.seed,
+        "batch_size": campaign.batch_size,
+        "n_samples": campaign.n_samples,
+        "max_attempts": campaign.max_attempts,
+        "timeout": campaign.timeout,
         "theory": None if campaign.theory is None else theory_spec(campaign.theory),
         "versions": package_versions(),
         "provenance": run_context(),
@@ -52,8 +70,9 @@ def campaign_manifest(campaign: Any) -> dict[str, Any]:
     }
 
 
-def campaign_arguments(store: RunStore, spec: dict[str, Any], system: System | None = None,
-                       labeler: Any = None) -> dict[str, Any]:
+def campaign_arguments(
+    store: RunStore, spec: dict[str, Any], system: System | None = None, labeler: Any = None
+) -> dict[str, Any]:
     """The arguments that rebuild a run's :class:`~phasemapper.Campaign` from its manifest ``spec``: the parts
     registered by name are rebuilt, ``system`` and ``labeler`` (your own) are taken as given."""
     from .labelers import make_labeler
@@ -64,13 +83,16 @@ def campaign_arguments(store: RunStore, spec: dict[str, Any], system: System | N
 
         name = spec["system"]["name"]
         if str(name).lower() not in registered_systems():
-            raise ValueError(f"the run's system {name!r} is not a registered one (a FunctionSystem, or a class of "
-                             f"your own): pass it, Campaign.resume({str(store.path)!r}, system=...)")
+            raise ValueError(
+                f"the run's system {name!r} is not a registered one (a FunctionSystem, or a class of "
+                f"your own): pass it, Campaign.resume({str(store.path)!r}, system=...)"
+            )
         try:
             system = make_system(name, **spec["system"]["params"])
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"cannot rebuild system {spec['system']['name']!r} from the manifest ({exc}); "
-                             "pass system=") from None
+            raise ValueError(
+                f"cannot rebuild system {spec['system']['name']!r} from the manifest ({exc}); pass system="
+            ) from None
     if labeler is None:
         lab = spec["labeler"]
         if lab["name"] is None:
@@ -89,10 +111,20 @@ def campaign_arguments(store: RunStore, spec: dict[str, Any], system: System | N
         if spec["theory"]["name"] is None:
             raise ValueError("the run's theory is not a registered one; it cannot be resumed from the manifest")
         theory = make_theory(spec["theory"]["name"], **spec["theory"]["params"])
-    return {"system": system, "space": space, "planner": planner, "labeler": labeler, "model": model,
-            "batch_size": spec["batch_size"], "seed": spec["seed"], "n_samples": spec["n_samples"],
-            "max_attempts": spec["max_attempts"], "timeout": spec["timeout"], "planner_params": params,
-            "theory": theory}
+    return {
+        "system": system,
+        "space": space,
+        "planner": planner,
+        "labeler": labeler,
+        "model": model,
+        "batch_size": spec["batch_size"],
+        "seed": spec["seed"],
+        "n_samples": spec["n_samples"],
+        "max_attempts": spec["max_attempts"],
+        "timeout": spec["timeout"],
+        "planner_params": params,
+        "theory": theory,
+    }
 
 
 def model_from_manifest(spec: dict[str, Any], phases: Sequence[str]) -> Any:
@@ -132,8 +164,9 @@ def file_references(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield from walk(spec[part].get("params"))
 
 
-def with_run_files(spec: dict[str, Any], run: str | os.PathLike, database: str | os.PathLike | None = None
-                   ) -> dict[str, Any]:
+def with_run_files(
+    spec: dict[str, Any], run: str | os.PathLike, database: str | os.PathLike | None = None
+) -> dict[str, Any]:
     """A copy of the manifest whose database files are paths this machine may read.
 
     A file named in the manifest is resolved relative to the run directory (a run keeps copies of its files
@@ -147,8 +180,10 @@ def with_run_files(spec: dict[str, Any], run: str | os.PathLike, database: str |
             continue
         path = (root / params["database"]).resolve()
         if root not in path.parents:
-            raise ValueError(f"the run reads the file {params['database']!r}, outside the run directory; name it "
-                             "yourself (phasemapper resume --database FILE, or Campaign.resume(run, database=...))")
+            raise ValueError(
+                f"the run reads the file {params['database']!r}, outside the run directory; name it "
+                "yourself (phasemapper resume --database FILE, or Campaign.resume(run, database=...))"
+            )
         params["database"] = str(path)
     return spec
 

@@ -75,8 +75,7 @@ class Parameterized:
 
     def params(self) -> dict[str, Any]:
         """Constructor parameters as JSON-ready data (how a manifest records and rebuilds the part)."""
-        return {name: plain(getattr(self, self.param_attributes.get(name, name)))
-                for name in self.param_defaults()}
+        return {name: plain(getattr(self, self.param_attributes.get(name, name))) for name in self.param_defaults()}
 
     def __repr__(self) -> str:
         defaults = self.param_defaults()

@@ -37,9 +37,11 @@ def git_commit(directory: str) -> str | None:
     True
     """
     try:
+
         def git(*args: str) -> str:
-            return subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True, timeout=5,
-                                  check=True).stdout.strip()
+            return subprocess.run(
+                ["git", "-C", directory, *args], capture_output=True, text=True, timeout=5, check=True
+            ).stdout.strip()
 
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
@@ -63,11 +65,13 @@ def run_context() -> dict[str, Any]:
 def provenance_attrs(**fields: Any) -> dict[str, Any]:
     """netCDF-safe attrs: scalars stay, everything else becomes JSON."""
     attrs: dict[str, Any] = {
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "package_versions": json.dumps(package_versions()),
         **run_context(),
     }
     for key, value in fields.items():
-        attrs[key] = value if isinstance(value, (str, int, float)) and not isinstance(value, bool) else json.dumps(value)
+        attrs[key] = (
+            value if isinstance(value, (str, int, float)) and not isinstance(value, bool) else json.dumps(value)
+        )
     return attrs

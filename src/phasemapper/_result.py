@@ -74,11 +74,13 @@ class CampaignResult:
         """What a repr shows: the run's size and outcome, the map's phases and uncertainty, where it is."""
         shares = ", ".join(f"{p} {float((self.phase_map['label'] == p).mean()):.0%}" for p in self.phases)
         done = len(self.points)
-        return [("evaluations", f"{self.n_evaluations} ({done} done, {self.n_failed} failed)"),
-                ("stopped by", self.stop_reason or "(not finished)"),
-                ("map", f"{shares}; mean entropy {float(self.phase_map['entropy'].mean()):.3g} nats"),
-                ("axes", ", ".join(f"{a.name} [{a.low:g}, {a.high:g}]" for a in self.model.space.axes)),
-                ("run", str(self.path))]
+        return [
+            ("evaluations", f"{self.n_evaluations} ({done} done, {self.n_failed} failed)"),
+            ("stopped by", self.stop_reason or "(not finished)"),
+            ("map", f"{shares}; mean entropy {float(self.phase_map['entropy'].mean()):.3g} nats"),
+            ("axes", ", ".join(f"{a.name} [{a.low:g}, {a.high:g}]" for a in self.model.space.axes)),
+            ("run", str(self.path)),
+        ]
 
     def __repr__(self) -> str:
         return "CampaignResult(" + ", ".join(f"{k}: {v}" for k, v in self._summary()) + ")"
@@ -103,18 +105,27 @@ def run_result(store: RunStore, model: Any, stop_reason: str, grid_size: int, wr
     done = store.evaluations("done")
     pm = model.phase_map(grid_size)
     spec = store.manifest()
-    pm.attrs.update(provenance_attrs(system=spec["system"], planner=spec["planner"], labeler=spec["labeler"],
-                                     seed=spec["seed"], n_evaluations=len(store.evaluations()),
-                                     n_failed=len(store.evaluations("failed")), run=str(store.path),
-                                     stop_reason=stop_reason))
+    pm.attrs.update(
+        provenance_attrs(
+            system=spec["system"],
+            planner=spec["planner"],
+            labeler=spec["labeler"],
+            seed=spec["seed"],
+            n_evaluations=len(store.evaluations()),
+            n_failed=len(store.evaluations("failed")),
+            run=str(store.path),
+            stop_reason=stop_reason,
+        )
+    )
     if write:
         save(pm, store.path / "phase_map.nc")
         model.save(store.path / "map.json")
     points = np.array([e.point for e in done]).reshape(-1, model.space.ndim)
     proba = np.array([e.proba for e in done]).reshape(-1, len(model.phases))
     labels = np.asarray(model.phases)[proba.argmax(axis=1)] if len(proba) else np.array([], dtype=str)
-    return CampaignResult(pm, points, proba, labels, store.evaluations(), store.path, model, stop_reason,
-                          tuple(model.phases))
+    return CampaignResult(
+        pm, points, proba, labels, store.evaluations(), store.path, model, stop_reason, tuple(model.phases)
+    )
 
 
 def load_run(path: str | os.PathLike, grid_size: int = 64) -> CampaignResult:

@@ -33,8 +33,10 @@ __all__ = ["scan", "scan_sizes", "samples_to_dataset"]
 #: A scan whose first this many points (all of them, if fewer) all fail for good, with none succeeding, stops
 FIRST_BATCH = 8
 
-def _sample_point(system: System, point: np.ndarray, n_samples: int, seed: np.random.SeedSequence,
-                  pack: bool = False) -> tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]:
+
+def _sample_point(
+    system: System, point: np.ndarray, n_samples: int, seed: np.random.SeedSequence, pack: bool = False
+) -> tuple[np.ndarray | PackedSites, dict[str, np.ndarray], dict[str, Any]]:
     """One point's samples as ``(configurations, observables, metadata)``; with ``pack``, two-valued
     configurations as bits (for a worker process: eight times less to send back)."""
     s = system.sample(point, n_samples, seed)
@@ -113,8 +115,17 @@ def scan(
     >>> ds.configuration.shape
     (2, 20, 8, 8)
     """
-    return scan_sizes([system], points, n_samples, seed=seed, executor=executor, progress=progress,
-                      checkpoint=checkpoint, max_attempts=max_attempts, timeout=timeout)[0]
+    return scan_sizes(
+        [system],
+        points,
+        n_samples,
+        seed=seed,
+        executor=executor,
+        progress=progress,
+        checkpoint=checkpoint,
+        max_attempts=max_attempts,
+        timeout=timeout,
+    )[0]
 
 
 def scan_sizes(
@@ -167,18 +178,36 @@ def scan_sizes(
     check_executor(executor)
     check_timeout_executor(timeout, executor)
     for system, p in zip(systems, pts):
-        check_memory(f"the scan of {system.name} {_size_label(system)}".strip(), len(p), n_samples,
-                     int(np.prod(system.site_shape())))
-    store = None if checkpoint is None else ScanCheckpoint(checkpoint, ScanCheckpoint.spec_of(systems, pts, n_samples,
-                                                                                                seed))
+        check_memory(
+            f"the scan of {system.name} {_size_label(system)}".strip(),
+            len(p),
+            n_samples,
+            int(np.prod(system.site_shape())),
+        )
+    store = (
+        None
+        if checkpoint is None
+        else ScanCheckpoint(checkpoint, ScanCheckpoint.spec_of(systems, pts, n_samples, seed))
+    )
     with nullcontext() if store is None else store.exclusive():  # one scan at a time writes a checkpoint
-        return _scan_held(systems, pts, n_samples, seed, executor, progress, while_sampling, store, order,
-                          max_attempts, timeout)
+        return _scan_held(
+            systems, pts, n_samples, seed, executor, progress, while_sampling, store, order, max_attempts, timeout
+        )
 
 
-def _scan_held(systems: list[System], pts: list[np.ndarray], n_samples: int, seed: int, executor: Executor | None,
-               progress: bool, while_sampling: Callable[[], object] | None, store: ScanCheckpoint | None,
-               order: list[int], max_attempts: int, timeout: float | None) -> list[xr.Dataset]:
+def _scan_held(
+    systems: list[System],
+    pts: list[np.ndarray],
+    n_samples: int,
+    seed: int,
+    executor: Executor | None,
+    progress: bool,
+    while_sampling: Callable[[], object] | None,
+    store: ScanCheckpoint | None,
+    order: list[int],
+    max_attempts: int,
+    timeout: float | None,
+) -> list[xr.Dataset]:
     """:func:`scan_sizes` once its arguments are checked and its checkpoint, if any, is held."""
     started = time.perf_counter()
     assemblers = [_DatasetAssembler(system, p) for system, p in zip(systems, pts)]
@@ -194,9 +223,11 @@ def _scan_held(systems: list[System], pts: list[np.ndarray], n_samples: int, see
     for k in order:
         children = np.random.SeedSequence(seed).spawn(len(pts[k]))
         where = {} if systems[k].size_param is None else {systems[k].size_param: systems[k].size()}
-        calls += [Call((k, i), _sample_point, (systems[k], p, n_samples, c, pack),
-                       {**where, **_named(systems[k], p)})
-                  for i, (p, c) in enumerate(zip(pts[k], children)) if i not in done[k]]
+        calls += [
+            Call((k, i), _sample_point, (systems[k], p, n_samples, c, pack), {**where, **_named(systems[k], p)})
+            for i, (p, c) in enumerate(zip(pts[k], children))
+            if i not in done[k]
+        ]
     failures: list[list[Failure]] = [[] for _ in systems]
     n_total = sum(len(p) for p in pts)
     restarts = 0
@@ -241,13 +272,19 @@ def _scan_held(systems: list[System], pts: list[np.ndarray], n_samples: int, see
                 executor.shutdown(cancel_futures=True)
         restarts = scheduler.restarts
         if give_up():
-            error = EvaluationError([f for fs in failures for f in fs], n_total - sum(resumed), context=f"scan of {label}")
+            error = EvaluationError(
+                [f for fs in failures for f in fs], n_total - sum(resumed), context=f"scan of {label}"
+            )
             if store is not None:
                 error.add_note("the finished points are in the checkpoint; the same call samples only the others")
             raise error
     wall = time.perf_counter() - started
-    out = [_finish(system, assemblers[k].dataset(sorted(done[k])), seed, n_samples, wall, resumed[k], restarts,
-                   failures[k]) for k, system in enumerate(systems)]
+    out = [
+        _finish(
+            system, assemblers[k].dataset(sorted(done[k])), seed, n_samples, wall, resumed[k], restarts, failures[k]
+        )
+        for k, system in enumerate(systems)
+    ]
     warn_failures([f for fs in failures for f in fs], n_total)
     return out
 
@@ -260,8 +297,16 @@ def _named(system: System, point: np.ndarray) -> dict[str, float]:
     return {name: float(v) for name, v in zip(system.space.names, point)}
 
 
-def _finish(system: System, ds: xr.Dataset, seed: int, n_samples: int, wall: float, resumed: int = 0,
-            worker_restarts: int = 0, failures: Sequence[Failure] = ()) -> xr.Dataset:
+def _finish(
+    system: System,
+    ds: xr.Dataset,
+    seed: int,
+    n_samples: int,
+    wall: float,
+    resumed: int = 0,
+    worker_restarts: int = 0,
+    failures: Sequence[Failure] = (),
+) -> xr.Dataset:
     ds.attrs.update(
         provenance_attrs(
             system=system.name,
@@ -299,14 +344,21 @@ class _DatasetAssembler:
         self.observables: list[dict[str, np.ndarray] | None] = [None] * len(points)
         self.metadata: list[dict[str, Any] | None] = [None] * len(points)
 
-    def add(self, i: int, configurations: np.ndarray | PackedSites, observables: dict[str, np.ndarray],
-            metadata: dict[str, Any]) -> None:
+    def add(
+        self,
+        i: int,
+        configurations: np.ndarray | PackedSites,
+        observables: dict[str, np.ndarray],
+        metadata: dict[str, Any],
+    ) -> None:
         shape, dtype = tuple(configurations.shape), np.dtype(configurations.dtype)
         if self.configurations is None:
             self.configurations = np.empty((len(self.points),) + shape, dtype)
         elif self.configurations.shape[1:] != shape:
-            raise ValueError(f"point {i} returned configurations of shape {shape}, "
-                             f"the scan's other points {self.configurations.shape[1:]}")
+            raise ValueError(
+                f"point {i} returned configurations of shape {shape}, "
+                f"the scan's other points {self.configurations.shape[1:]}"
+            )
         elif not np.can_cast(dtype, self.configurations.dtype, casting="safe"):  # as np.stack would promote
             self.configurations = self.configurations.astype(np.result_type(dtype, self.configurations.dtype))
         if isinstance(configurations, PackedSites):

@@ -39,8 +39,10 @@ CLOCK_POLL = 0.05
 #: seconds a call may wait for its worker to start it (a worker starting up, importing) before its clock starts anyway
 START_GRACE = 60.0
 #: the error recorded for a call whose worker died under it
-WORKER_DIED = ("BrokenProcessPool: the worker process died during this call (killed, e.g. by the out-of-memory "
-               "killer, or crashed in native code)")
+WORKER_DIED = (
+    "BrokenProcessPool: the worker process died during this call (killed, e.g. by the out-of-memory "
+    "killer, or crashed in native code)"
+)
 
 
 @dataclass
@@ -89,10 +91,14 @@ class Scheduler:
         self.timeout = timeout
         self.restarts = 0
 
-    def run(self, calls: Sequence[Call], on_success: Callable[[Call, Any, float], None],
-            on_failure: Callable[[Call, Failure | None], None] | None = None,
-            on_attempt_failed: Callable[[Call, str, float], None] | None = None,
-            give_up: Callable[[], bool] | None = None) -> None:
+    def run(
+        self,
+        calls: Sequence[Call],
+        on_success: Callable[[Call, Any, float], None],
+        on_failure: Callable[[Call, Failure | None], None] | None = None,
+        on_attempt_failed: Callable[[Call, str, float], None] | None = None,
+        give_up: Callable[[], bool] | None = None,
+    ) -> None:
         """Run ``calls``; report each success with ``on_success(call, result, seconds)``.
 
         ``on_attempt_failed(call, error, seconds)`` hears of every failed attempt, and
@@ -103,10 +109,15 @@ class Scheduler:
         with tempfile.TemporaryDirectory(prefix="phasemapper-calls-") as marks:
             self._run(calls, on_success, on_failure, on_attempt_failed, give_up, marks)
 
-    def _run(self, calls: Sequence[Call], on_success: Callable[[Call, Any, float], None],
-             on_failure: Callable[[Call, Failure | None], None] | None,
-             on_attempt_failed: Callable[[Call, str, float], None] | None, give_up: Callable[[], bool] | None,
-             marks: str) -> None:
+    def _run(
+        self,
+        calls: Sequence[Call],
+        on_success: Callable[[Call, Any, float], None],
+        on_failure: Callable[[Call, Failure | None], None] | None,
+        on_attempt_failed: Callable[[Call, str, float], None] | None,
+        give_up: Callable[[], bool] | None,
+        marks: str,
+    ) -> None:
         executor = self.executor
         queue = deque(calls)
         attempts = {c.key: c.attempts for c in calls}
@@ -224,5 +235,7 @@ def _started_at(mark: str, fn: Callable[..., Any], *args: Any) -> Any:
 
 def broken_executor_note(exc: BrokenExecutor, executor: Executor, where: str) -> None:
     """Say on ``exc`` that ``executor`` takes no more calls, where the finished work is, and how to go on."""
-    exc.add_note(f"{type(executor).__name__} cannot run calls any more, and cannot be restarted. Every finished "
-                 f"evaluation is in {where}: resume it with phasemapper.ProcessPool, which replaces dead workers.")
+    exc.add_note(
+        f"{type(executor).__name__} cannot run calls any more, and cannot be restarted. Every finished "
+        f"evaluation is in {where}: resume it with phasemapper.ProcessPool, which replaces dead workers."
+    )

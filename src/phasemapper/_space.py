@@ -53,9 +53,7 @@ class Axis:
                 raise ValueError(f"axis {self.name!r}: {field} must be finite, got {value!r}")
             object.__setattr__(self, field, float(value))
         if not self.low < self.high:
-            raise ValueError(
-                f"axis {self.name!r}: bounds are inverted or empty (low={self.low}, high={self.high})"
-            )
+            raise ValueError(f"axis {self.name!r}: bounds are inverted or empty (low={self.low}, high={self.high})")
         if self.scale not in _SCALES:
             raise ValueError(f"axis {self.name!r}: scale must be one of {_SCALES}, got {self.scale!r}")
         if self.scale == "log" and self.low <= 0:
@@ -223,8 +221,7 @@ class Space:
             outside = (col < axis.low - tol) | (col > axis.high + tol)
             if outside.any():
                 raise ValueError(
-                    f"axis {axis.name!r}: value {col[outside][0]:g} is outside the bounds "
-                    f"[{axis.low:g}, {axis.high:g}]"
+                    f"axis {axis.name!r}: value {col[outside][0]:g} is outside the bounds [{axis.low:g}, {axis.high:g}]"
                 )
         return pts
 

@@ -90,7 +90,9 @@ class RunStore:
         self.path = Path(path)
         self.readonly = readonly
         if not (self.path / self.MANIFEST).is_file() or not (self.path / self.LEDGER).is_file():
-            raise ValueError(f"{str(self.path)!r} is not a phasemapper run directory (no manifest.json and ledger.sqlite)")
+            raise ValueError(
+                f"{str(self.path)!r} is not a phasemapper run directory (no manifest.json and ledger.sqlite)"
+            )
         self._connection: sqlite3.Connection | None = None
         self._write_ahead = False
         try:
@@ -111,12 +113,13 @@ class RunStore:
             db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
             return db
         except sqlite3.OperationalError:  # a directory no one can write: SQLite cannot map its WAL index there,
-            db.close()                   # and no writer can be at work, so the file is read as it stands
+            db.close()  # and no writer can be at work, so the file is read as it stands
             return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
     @classmethod
-    def create(cls, path: str | os.PathLike, manifest: dict[str, Any],
-               files: dict[str, Path] | None = None) -> RunStore:
+    def create(
+        cls, path: str | os.PathLike, manifest: dict[str, Any], files: dict[str, Path] | None = None
+    ) -> RunStore:
         """Make a new run directory at ``path`` (absent, or an empty directory); refuses one that holds a run.
 
         The run is assembled whole (manifest, ledger, samples folder, and ``files``, ``{name inside the
@@ -140,10 +143,15 @@ class RunStore:
             shutil.rmtree(staging, ignore_errors=True)
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 held = (path / cls.LEDGER).exists()
-                raise ValueError(f"{str(path)!r} " + ("already holds a run (another process created it just now); "
-                                                      "resume it or choose another directory" if held else
-                                                      "is not empty: a run is created in a new or empty directory")
-                                 ) from None
+                raise ValueError(
+                    f"{str(path)!r} "
+                    + (
+                        "already holds a run (another process created it just now); "
+                        "resume it or choose another directory"
+                        if held
+                        else "is not empty: a run is created in a new or empty directory"
+                    )
+                ) from None
             raise
         return cls(path)
 
@@ -217,15 +225,24 @@ class RunStore:
             start = db.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM evaluations").fetchone()[0]
             db.executemany(
                 "INSERT INTO evaluations (id, batch, point, seed, status, asked) VALUES (?, ?, ?, ?, 'pending', ?)",
-                [(start + i, batch, json.dumps([float(x) for x in p]), int(s), now) for i, (p, s) in enumerate(zip(points, seeds))],
+                [
+                    (start + i, batch, json.dumps([float(x) for x in p]), int(s), now)
+                    for i, (p, s) in enumerate(zip(points, seeds))
+                ],
             )
         return list(range(start, start + len(points)))
 
     def next_id(self) -> int:
         return self._db.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM evaluations").fetchone()[0]
 
-    def record_success(self, eval_id: int, proba: np.ndarray, seconds: float, samples: Samples | None = None,
-                       site_dims: Sequence[str] = ()) -> None:
+    def record_success(
+        self,
+        eval_id: int,
+        proba: np.ndarray,
+        seconds: float,
+        samples: Samples | None = None,
+        site_dims: Sequence[str] = (),
+    ) -> None:
         """Store the samples (atomically), then mark the row done with its probabilities."""
         rel = None
         if samples is not None:
@@ -243,16 +260,31 @@ class RunStore:
         with self._transaction() as db:
             attempts = db.execute("SELECT attempts FROM evaluations WHERE id=?", (eval_id,)).fetchone()[0] + 1
             status = "failed" if attempts >= max_attempts else "pending"
-            db.execute("UPDATE evaluations SET status=?, attempts=?, error=?, finished=?, seconds=? WHERE id=?",
-                       (status, attempts, error[:2000], time.time(), float(seconds), eval_id))
+            db.execute(
+                "UPDATE evaluations SET status=?, attempts=?, error=?, finished=?, seconds=? WHERE id=?",
+                (status, attempts, error[:2000], time.time(), float(seconds), eval_id),
+            )
         return status == "failed"
 
     def evaluations(self, status: str | None = None) -> list[Evaluation]:
         query = "SELECT id, batch, point, seed, status, attempts, proba, error, seconds FROM evaluations"
-        rows = self._db.execute(query + (" WHERE status=?" if status else "") + " ORDER BY id",
-                                (status,) if status else ()).fetchall()
-        return [Evaluation(r[0], r[1], np.array(json.loads(r[2])), r[3], r[4], r[5],
-                           None if r[6] is None else np.array(json.loads(r[6])), r[7], r[8]) for r in rows]
+        rows = self._db.execute(
+            query + (" WHERE status=?" if status else "") + " ORDER BY id", (status,) if status else ()
+        ).fetchall()
+        return [
+            Evaluation(
+                r[0],
+                r[1],
+                np.array(json.loads(r[2])),
+                r[3],
+                r[4],
+                r[5],
+                None if r[6] is None else np.array(json.loads(r[6])),
+                r[7],
+                r[8],
+            )
+            for r in rows
+        ]
 
     def n_batches(self) -> int:
         return self._db.execute("SELECT COALESCE(MAX(batch), -1) + 1 FROM evaluations").fetchone()[0]

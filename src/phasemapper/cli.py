@@ -37,7 +37,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: NAME=LOW:HIGH:N metavars, no type column
     help="Find phase boundaries and map phase diagrams.",
     epilog="Exit status: 0 done; 1 the workers cannot go on; 2 bad input; 3 evaluations failed (none succeeded, "
-           "or more than half); 130 interrupted. Whatever finished is kept: run the same command, or resume, again.",
+    "or more than half); 130 interrupted. Whatever finished is kept: run the same command, or resume, again.",
 )
 console = Console()
 
@@ -143,8 +143,17 @@ def run_scan(
     with _out_dir(out), _kept_on_os_error(out, "run the same command again to continue"):
         executor = default_executor(workers)
         try:
-            summary = scan_study(systems, dict(parsed), samples, out, seed=seed, detectors=chosen, executor=executor,
-                                 progress=progress, on_resume=resumed)
+            summary = scan_study(
+                systems,
+                dict(parsed),
+                samples,
+                out,
+                seed=seed,
+                detectors=chosen,
+                executor=executor,
+                progress=progress,
+                on_resume=resumed,
+            )
         except ValueError as exc:
             if str(exc).startswith("axis "):  # the library names the axis; the user typed it as --axis
                 raise ValueError(f"--{exc}") from None
@@ -181,7 +190,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for cp in summary["critical_points"]:
         exact = cp.get("exact")
         table.add_row(
-            f"{cp['axis']} {cp['method']}" + (" at " + ", ".join(f"{k}={v:g}" for k, v in cp["at"].items()) if cp.get("at") else ""),
+            f"{cp['axis']} {cp['method']}"
+            + (" at " + ", ".join(f"{k}={v:g}" for k, v in cp["at"].items()) if cp.get("at") else ""),
             f"{cp['value']:.5f}",
             f"{cp['uncertainty']:.5f}" if cp["uncertainty"] is not None else "-",
             f"{exact:.5f}" if exact is not None else "-",
@@ -206,8 +216,14 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def _options(version: Annotated[bool, typer.Option("--version", metavar="", callback=_print_version, is_eager=True,
-                                                   help="Print the version and exit.")] = False) -> None:
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", metavar="", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Find phase boundaries and map phase diagrams."""
 
 
@@ -223,11 +239,13 @@ def systems_command() -> None:
     for name in sorted(registered_systems()):
         s = make_system(name)
         axes = ", ".join(
-            f"{a.name} [{a.low:g}, {a.high:g}]" + (f" (optional, default {s.optional_axes[a.name]:g})" if a.name in s.optional_axes else "")
+            f"{a.name} [{a.low:g}, {a.high:g}]"
+            + (f" (optional, default {s.optional_axes[a.name]:g})" if a.name in s.optional_axes else "")
             for a in s.space.axes
         )
         refs = "; ".join(
-            f"{cp.axis} = {cp.value:.6g}" + (f" at {', '.join(f'{k}={v:g}' for k, v in cp.at.items())}" if cp.at else "")
+            f"{cp.axis} = {cp.value:.6g}"
+            + (f" at {', '.join(f'{k}={v:g}' for k, v in cp.at.items())}" if cp.at else "")
             for cp in s.reference_critical_points()
         )
         table.add_row(name, axes, ", ".join(s.phases), refs or "-", s.reference or "-")
@@ -237,18 +255,33 @@ def systems_command() -> None:
 @app.command("scan")
 def scan_command(
     system: Annotated[str, typer.Argument(metavar="SYSTEM", help="System name (phasemapper systems lists them).")],
-    axis: Annotated[list[str], typer.Option("--axis", metavar="NAME=LOW:HIGH:N", help="NAME=LOW:HIGH:N or NAME=V1,V2 (repeatable); on a 2-D "
-                                            "grid the detectors read along the first axis given.")],
+    axis: Annotated[
+        list[str],
+        typer.Option(
+            "--axis",
+            metavar="NAME=LOW:HIGH:N",
+            help="NAME=LOW:HIGH:N or NAME=V1,V2 (repeatable); on a 2-D "
+            "grid the detectors read along the first axis given.",
+        ),
+    ],
     size: Annotated[str | None, typer.Option("--size", metavar="L,...", help="Lattice sizes, e.g. 16,32,64.")] = None,
     samples: Annotated[int, typer.Option("--samples", metavar="N", help="Samples per point.")] = 300,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Root seed.")] = 0,
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Output directory.")] = Path("runs/scan"),
-    workers: Annotated[int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per core).")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per core).")
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="")] = True,
-    detect: Annotated[str | None, typer.Option(
-        "--detect", metavar="NAME[:KEY=VALUE],...", help="Detectors, comma-separated: observables, helicity, confusion, supervised, pca, "
-        "divergence, fisher, learnability, optimal (default: the physics observables the scan has); "
-        "options as NAME:KEY=VALUE, e.g. divergence:locate=drop:n_bootstrap=50.")] = None,
+    detect: Annotated[
+        str | None,
+        typer.Option(
+            "--detect",
+            metavar="NAME[:KEY=VALUE],...",
+            help="Detectors, comma-separated: observables, helicity, confusion, supervised, pca, "
+            "divergence, fisher, learnability, optimal (default: the physics observables the scan has); "
+            "options as NAME:KEY=VALUE, e.g. divergence:locate=drop:n_bootstrap=50.",
+        ),
+    ] = None,
 ) -> None:
     """Sample a system over a grid, locate its critical point(s), write scan.nc, summary.json and plots.
 
@@ -298,7 +331,9 @@ def _map_space(system: Any, axes: list[str]) -> Any:
             raise ValueError(f"--axis {name!r}: system {system.name!r} has axes {list(system.space.names)}")
     given = {n: Axis(n, lo, hi) for n, lo, hi in bounds}
     # a required axis not given keeps the system's default range; an optional one its default value
-    return Space([given.get(a.name, a) for a in system.space.axes if a.name in given or a.name not in system.optional_axes])
+    return Space(
+        [given.get(a.name, a) for a in system.space.axes if a.name in given or a.name not in system.optional_axes]
+    )
 
 
 @contextmanager
@@ -407,7 +442,14 @@ def _finish_run(result: Any) -> None:
 @app.command("map")
 def map_command(
     system: Annotated[str, typer.Argument(metavar="SYSTEM", help="System name (phasemapper systems lists them).")],
-    axis: Annotated[list[str] | None, typer.Option("--axis", metavar="NAME=LOW:HIGH", help="NAME=LOW:HIGH (repeatable); an axis not given keeps the system's default range.")] = None,
+    axis: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--axis",
+            metavar="NAME=LOW:HIGH",
+            help="NAME=LOW:HIGH (repeatable); an axis not given keeps the system's default range.",
+        ),
+    ] = None,
     budget: Annotated[int | None, typer.Option("--budget", metavar="N", help="Number of evaluations.")] = 100,
     planner: Annotated[str, typer.Option("--planner", metavar="NAME", help=", ".join(PLANNERS) + ".")] = "boundary",
     model: Annotated[str, typer.Option("--model", metavar="NAME", help="Phase-map model: gp or knn.")] = "gp",
@@ -415,21 +457,63 @@ def map_command(
     samples: Annotated[int | None, typer.Option("--samples", metavar="N", help="Samples per evaluation.")] = None,
     size: Annotated[int | None, typer.Option("--size", metavar="L", help="Lattice size of the system.")] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Root seed.")] = 0,
-    prior: Annotated[Path | None, typer.Option("--prior", metavar="FILE", help="JSON file of prior regions/boundaries.")] = None,
-    entropy_goal: Annotated[float | None, typer.Option("--entropy-goal", metavar="NATS", help="Stop at this mean entropy (nats).")] = None,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", metavar="SECONDS", help="Stop after this many seconds.")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", metavar="SECONDS", help="Seconds one evaluation may take.")] = None,
-    dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="'local' (LocalCluster) or a scheduler tcp://HOST:PORT.")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per core).")] = None,
-    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Run directory (must not hold a run).")] = Path("runs/map"),
+    prior: Annotated[
+        Path | None, typer.Option("--prior", metavar="FILE", help="JSON file of prior regions/boundaries.")
+    ] = None,
+    entropy_goal: Annotated[
+        float | None, typer.Option("--entropy-goal", metavar="NATS", help="Stop at this mean entropy (nats).")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", metavar="SECONDS", help="Stop after this many seconds.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", metavar="SECONDS", help="Seconds one evaluation may take.")
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", metavar="ADDRESS", help="'local' (LocalCluster) or a scheduler tcp://HOST:PORT."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per core).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Run directory (must not hold a run).")] = Path(
+        "runs/map"
+    ),
     progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="")] = True,
-    experiment: Annotated[bool, typer.Option("--experiment", metavar="", help="calphad: measure with an Experiment around the database and refit the theory in the loop.")] = False,
-    components: Annotated[str | None, typer.Option("--components", metavar="A,B", help="calphad with your own TDB: A,B.")] = None,
-    detection_limit: Annotated[float, typer.Option("--detection-limit", metavar="FRACTION", help="Experiment: smallest phase fraction seen.")] = EXPERIMENT_DEFAULTS["detection_limit"],
-    flip: Annotated[float, typer.Option("--flip", metavar="P", help="Experiment: probability a reported assemblage is wrong.")] = EXPERIMENT_DEFAULTS["flip"],
-    free: Annotated[str, typer.Option("--free", metavar="PHASE:ORDER,...", help="Theory: free Redlich-Kister terms PHASE:ORDER,...")] = EXPERIMENT_DEFAULTS["free"],
-    perturb: Annotated[str | None, typer.Option("--perturb", metavar="NAME=J/MOL,...", help="Theory: starting offsets NAME=J/mol,... (the theory starts wrong by these).")] = None,
-    theory: Annotated[bool, typer.Option("--theory/--no-theory", metavar="", help="With --experiment: refit the CALPHAD theory in the loop.")] = True,
+    experiment: Annotated[
+        bool,
+        typer.Option(
+            "--experiment",
+            metavar="",
+            help="calphad: measure with an Experiment around the database and refit the theory in the loop.",
+        ),
+    ] = False,
+    components: Annotated[
+        str | None, typer.Option("--components", metavar="A,B", help="calphad with your own TDB: A,B.")
+    ] = None,
+    detection_limit: Annotated[
+        float, typer.Option("--detection-limit", metavar="FRACTION", help="Experiment: smallest phase fraction seen.")
+    ] = EXPERIMENT_DEFAULTS["detection_limit"],
+    flip: Annotated[
+        float, typer.Option("--flip", metavar="P", help="Experiment: probability a reported assemblage is wrong.")
+    ] = EXPERIMENT_DEFAULTS["flip"],
+    free: Annotated[
+        str, typer.Option("--free", metavar="PHASE:ORDER,...", help="Theory: free Redlich-Kister terms PHASE:ORDER,...")
+    ] = EXPERIMENT_DEFAULTS["free"],
+    perturb: Annotated[
+        str | None,
+        typer.Option(
+            "--perturb",
+            metavar="NAME=J/MOL,...",
+            help="Theory: starting offsets NAME=J/mol,... (the theory starts wrong by these).",
+        ),
+    ] = None,
+    theory: Annotated[
+        bool,
+        typer.Option(
+            "--theory/--no-theory", metavar="", help="With --experiment: refit the CALPHAD theory in the loop."
+        ),
+    ] = True,
 ) -> None:
     """Map a phase diagram with few evaluations; writes a resumable run directory, plot and report.
 
@@ -441,8 +525,16 @@ def map_command(
     from .systems import make_system
 
     # everything the user typed is checked before the run directory is created, so a typo leaves nothing behind
-    _check_options(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, timeout=timeout,
-                   batch_size=batch_size, samples=samples, seed=seed, workers=workers)
+    _check_options(
+        budget=budget,
+        entropy_goal=entropy_goal,
+        time_limit=time_limit,
+        timeout=timeout,
+        batch_size=batch_size,
+        samples=samples,
+        seed=seed,
+        workers=workers,
+    )
     calphad = system.lower().startswith("calphad:")
     if calphad:
         require("pycalphad", by="calphad systems")
@@ -456,8 +548,9 @@ def map_command(
         raise ValueError("--components: only for calphad:DATABASE systems")
     theory_obj = None
     if calphad:
-        sys_obj, theory_obj = _calphad_setup(system.split(":", 1)[1], components, experiment, detection_limit, flip,
-                                             free, perturb, theory)
+        sys_obj, theory_obj = _calphad_setup(
+            system.split(":", 1)[1], components, experiment, detection_limit, flip, free, perturb, theory
+        )
     else:
         if experiment:
             raise ValueError("--experiment: only for calphad:DATABASE systems")
@@ -469,9 +562,20 @@ def map_command(
     executor, close = _executor_for(dask, workers)
     try:
         with _out_dir(out):
-            campaign = Campaign(sys_obj, space, planner=planner, model=model, store=out, batch_size=batch_size,
-                                seed=seed, n_samples=samples, timeout=timeout, priors=priors, executor=executor,
-                                theory=theory_obj)
+            campaign = Campaign(
+                sys_obj,
+                space,
+                planner=planner,
+                model=model,
+                store=out,
+                batch_size=batch_size,
+                seed=seed,
+                n_samples=samples,
+                timeout=timeout,
+                priors=priors,
+                executor=executor,
+                theory=theory_obj,
+            )
         with _kept_on_os_error(out, f"run `phasemapper resume {out}` to continue"):
             result = campaign.run(budget=budget, entropy_goal=entropy_goal, time_limit=time_limit, progress=progress)
     finally:
@@ -482,8 +586,16 @@ def map_command(
         _finish_run(result)
 
 
-def _calphad_setup(database: str, components: str | None, experiment: bool, detection_limit: float, flip: float,
-                   free: str, perturb: str | None, theory: bool) -> tuple[Any, Any]:
+def _calphad_setup(
+    database: str,
+    components: str | None,
+    experiment: bool,
+    detection_limit: float,
+    flip: float,
+    free: str,
+    perturb: str | None,
+    theory: bool,
+) -> tuple[Any, Any]:
     """The system (a Calphad database, or an Experiment around it) and the theory for `map calphad:...`."""
     from .systems import Calphad, Experiment
     from .theory import CalphadTheory
@@ -531,13 +643,25 @@ def _theory_summary(theory: Any, store: Any) -> None:
 @app.command("resume")
 def resume_command(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory written by phasemapper map.")],
-    budget: Annotated[int | None, typer.Option("--budget", metavar="N", help="New total budget (default: the run's own).")] = None,
-    dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="'local' or a scheduler tcp://HOST:PORT.")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per "
-                                                "core).")] = None,
+    budget: Annotated[
+        int | None, typer.Option("--budget", metavar="N", help="New total budget (default: the run's own).")
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option("--dask", metavar="ADDRESS", help="'local' or a scheduler tcp://HOST:PORT.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", metavar="N", help="Worker processes (default: one per core).")
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="", help="Show progress bars.")] = True,
-    database: Annotated[Path | None, typer.Option("--database", metavar="FILE", help="calphad runs: a TDB file to read "
-                                                  "instead of the copy the run keeps (a run from elsewhere naming a file outside it).")] = None,
+    database: Annotated[
+        Path | None,
+        typer.Option(
+            "--database",
+            metavar="FILE",
+            help="calphad runs: a TDB file to read "
+            "instead of the copy the run keeps (a run from elsewhere naming a file outside it).",
+        ),
+    ] = None,
 ) -> None:
     """Continue a run (killed or finished) to its budget, with nothing lost or evaluated twice."""
     from . import Campaign
@@ -563,8 +687,12 @@ def _reader_output(run: Path, out: Path | None, name: str) -> Path:
 @app.command("plot")
 def plot_command(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory (read, never written).")],
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Image to write (default: "
-                                             "RUN-NAME-phase_map.png in the current directory).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE", help="Image to write (default: RUN-NAME-phase_map.png in the current directory)."
+        ),
+    ] = None,
 ) -> None:
     """Draw the phase map, its uncertainty and the evaluated points in order."""
     from ._result import load_run
@@ -578,8 +706,12 @@ def plot_command(
 @app.command("report")
 def report_command(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory (read, never written).")],
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="HTML file to write (default: "
-                                             "RUN-NAME-report.html in the current directory).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE", help="HTML file to write (default: RUN-NAME-report.html in the current directory)."
+        ),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report of a run."""
     from .report import write_report
@@ -603,19 +735,32 @@ def demo_command(
     from .systems import make_system
 
     spec = DEMO_MAP
-    console.print(f"[bold]active map[/bold]: {spec['system']} (alpha, beta), planner {spec['planner']}, "
-                  f"budget {spec['budget']} evaluations")
+    console.print(
+        f"[bold]active map[/bold]: {spec['system']} (alpha, beta), planner {spec['planner']}, "
+        f"budget {spec['budget']} evaluations"
+    )
     run_dir = out / "map-tasep"
     shutil.rmtree(run_dir, ignore_errors=True)  # the demo owns this directory
-    campaign = Campaign(make_system(spec["system"], L=spec["L"]), planner=spec["planner"], store=run_dir,
-                        n_samples=spec["samples"], seed=DEMO["seed"])
+    campaign = Campaign(
+        make_system(spec["system"], L=spec["L"]),
+        planner=spec["planner"],
+        store=run_dir,
+        n_samples=spec["samples"],
+        seed=DEMO["seed"],
+    )
     with show_progress(progress):
         _finish_run(campaign.run(budget=spec["budget"], progress=progress))
     console.print(f"[green]demo finished[/green]; outputs are in {out.resolve()}")
 
 
-def _show_warning_on_one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                              file: Any = None, line: str | None = None) -> None:
+def _show_warning_on_one_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     """Print a warning as the CLI prints errors: one line on stderr, without Python's source line."""
     print("warning: " + " ".join(str(message).split()), file=sys.stderr if file is None else file)
 
@@ -625,7 +770,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with warnings.catch_warnings():  # restores the default display when main returns (tests call it in-process)
             warnings.showwarning = _show_warning_on_one_line
-            code = app(args=argv, standalone_mode=False)  # outside standalone mode Typer returns exit codes, Ctrl-C's too
+            code = app(
+                args=argv, standalone_mode=False
+            )  # outside standalone mode Typer returns exit codes, Ctrl-C's too
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -653,8 +800,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {notes or exc}; what finished is kept: run the same command again to continue", file=sys.stderr)
         sys.exit(EXIT_WORKERS)
     if code == EXIT_INTERRUPTED:  # KeyboardInterrupt
-        print("interrupted; what finished is kept: run the same scan command again, or `phasemapper resume OUT` "
-              "for a map, to continue", file=sys.stderr)
+        print(
+            "interrupted; what finished is kept: run the same scan command again, or `phasemapper resume OUT` "
+            "for a map, to continue",
+            file=sys.stderr,
+        )
     if isinstance(code, int) and code:
         sys.exit(code)
 

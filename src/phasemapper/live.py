@@ -48,8 +48,9 @@ class LiveMap:
         Frames drawn so far.
     """
 
-    def __init__(self, *, grid_size: int = 48, every: int = 1, path: str | os.PathLike | None = None,
-                 display: bool = True) -> None:
+    def __init__(
+        self, *, grid_size: int = 48, every: int = 1, path: str | os.PathLike | None = None, display: bool = True
+    ) -> None:
         self.grid_size = grid_size
         self.every = every
         self.path = path
@@ -69,8 +70,10 @@ class LiveMap:
         points, labels = campaign.evaluated()
         figure = Figure(figsize=(16, 4.8))
         plot_phase_map(campaign.current_map(self.grid_size), points, labels, axes=figure.subplots(1, 3))
-        figure.suptitle(f"batch {info['batch'] + 1}: {info['n_evaluations']} evaluations, {info['n_failed']} failed, "
-                        f"{info['elapsed']:.0f} s")
+        figure.suptitle(
+            f"batch {info['batch'] + 1}: {info['n_evaluations']} evaluations, {info['n_failed']} failed, "
+            f"{info['elapsed']:.0f} s"
+        )
         figure.tight_layout()
         if self.path is not None:
             figure.savefig(self.path, dpi=90)

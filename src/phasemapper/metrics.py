@@ -81,7 +81,9 @@ def _boundary_points(labels: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.empty((0, labels.ndim))
 
 
-def boundary_distance(predicted: Any, reference: Any, space: Space | None = None, grid_size: int = 100) -> dict[str, float]:
+def boundary_distance(
+    predicted: Any, reference: Any, space: Space | None = None, grid_size: int = 100
+) -> dict[str, float]:
     """Mean (symmetric) and Hausdorff distance between predicted and reference boundaries, unit-cube units.
 
     Examples
@@ -99,7 +101,10 @@ def boundary_distance(predicted: Any, reference: Any, space: Space | None = None
     pred, ref = _pair(predicted, reference, space, grid_size)
     bp, br = _boundary_points(pred), _boundary_points(ref)
     if len(bp) == 0 or len(br) == 0:
-        return {"mean": float("inf") if len(bp) != len(br) else 0.0, "hausdorff": float("inf") if len(bp) != len(br) else 0.0}
+        return {
+            "mean": float("inf") if len(bp) != len(br) else 0.0,
+            "hausdorff": float("inf") if len(bp) != len(br) else 0.0,
+        }
     d_pr = cKDTree(br).query(bp)[0]
     d_rp = cKDTree(bp).query(br)[0]
     return {"mean": float(0.5 * (d_pr.mean() + d_rp.mean())), "hausdorff": float(max(d_pr.max(), d_rp.max()))}

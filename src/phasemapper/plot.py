@@ -34,8 +34,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._types import CriticalPoint
     from .detectors import Observables
 
-__all__ = ["plot_observables", "plot_indicator", "plot_indicators", "plot_boundary_estimates", "plot_phase_map",
-           "plot_map", "plot_uncertainty", "plot_points"]
+__all__ = [
+    "plot_observables",
+    "plot_indicator",
+    "plot_indicators",
+    "plot_boundary_estimates",
+    "plot_phase_map",
+    "plot_map",
+    "plot_uncertainty",
+    "plot_points",
+]
 
 
 def _axes(given: Any, nrows: int, ncols: int, figsize: tuple[float, float], path: Any) -> Any:
@@ -91,8 +99,9 @@ def _exact_values(exact: float | Sequence[float] | None) -> list[float]:
     return [] if exact is None else [float(exact)] if np.ndim(exact) == 0 else [float(v) for v in exact]
 
 
-def plot_observables(obs: Observables, *, axes: Any = None, exact: float | None = None,
-                     path: str | os.PathLike | None = None) -> Any:
+def plot_observables(
+    obs: Observables, *, axes: Any = None, exact: float | None = None, path: str | os.PathLike | None = None
+) -> Any:
     """Four panels of a fitted :class:`~phasemapper.detectors.Observables` (``|m|``, susceptibility, specific heat,
     Binder cumulant per size) with its critical-point estimates; ``exact`` draws the exact value dashed.
     ``axes``: a 2 x 2 array of Axes. Returns the axes (written to ``path`` if given)."""
@@ -102,8 +111,16 @@ def plot_observables(obs: Observables, *, axes: Any = None, exact: float | None 
     x = data[axis].values
     for ax, (name, label) in zip(np.ravel(axes), _PANELS):
         for L in data["L"].values:
-            ax.errorbar(x, data[name].sel(L=L).values, yerr=data[f"{name}_err"].sel(L=L).values,
-                        marker="o", ms=3, lw=1, capsize=2, label=f"L = {L}")
+            ax.errorbar(
+                x,
+                data[name].sel(L=L).values,
+                yerr=data[f"{name}_err"].sel(L=L).values,
+                marker="o",
+                ms=3,
+                lw=1,
+                capsize=2,
+                label=f"L = {L}",
+            )
         for cp, color in zip(obs.critical_points_, ("tab:red", "tab:purple")):
             _critical_band(ax, cp, color, f"{cp.method}: {cp.value:.4f} ± {cp.uncertainty:.4f}")
         if exact is not None:
@@ -117,8 +134,14 @@ def plot_observables(obs: Observables, *, axes: Any = None, exact: float | None 
     return axes
 
 
-def plot_indicator(detector: Any, *, ax: Any = None, exact: float | Sequence[float] | None = None,
-                   title: str | None = None, path: str | os.PathLike | None = None) -> Any:
+def plot_indicator(
+    detector: Any,
+    *,
+    ax: Any = None,
+    exact: float | Sequence[float] | None = None,
+    title: str | None = None,
+    path: str | os.PathLike | None = None,
+) -> Any:
     """A fitted detector's ``indicator_`` curve per size and its first critical point, on ``ax``.
 
     ``exact`` is the reference transition (or several). Returns the Axes.
@@ -144,8 +167,9 @@ def plot_indicator(detector: Any, *, ax: Any = None, exact: float | Sequence[flo
     return ax
 
 
-def plot_indicators(detectors: dict[str, Any], *, exact: float | Sequence[float] | None = None,
-                    path: str | os.PathLike | None = None) -> Any:
+def plot_indicators(
+    detectors: dict[str, Any], *, exact: float | Sequence[float] | None = None, path: str | os.PathLike | None = None
+) -> Any:
     """One panel per fitted detector (:func:`plot_indicator`), three to a row. Returns the Figure."""
     n = len(detectors)
     if n == 0:
@@ -161,8 +185,13 @@ def plot_indicators(detectors: dict[str, Any], *, exact: float | Sequence[float]
     return _figure_of(axes)
 
 
-def plot_boundary_estimates(detectors: dict[str, Any], *, ax: Any = None, reference: Sequence[CriticalPoint] = (),
-                            path: str | os.PathLike | None = None) -> Any:
+def plot_boundary_estimates(
+    detectors: dict[str, Any],
+    *,
+    ax: Any = None,
+    reference: Sequence[CriticalPoint] = (),
+    path: str | os.PathLike | None = None,
+) -> Any:
     """Where each detector puts the transition on each line of a 2-D grid, against the reference.
 
     ``detectors`` maps a name to a detector fitted on 2-D grids, whose critical points carry
@@ -184,8 +213,15 @@ def plot_boundary_estimates(detectors: dict[str, Any], *, ax: Any = None, refere
         along, other = sample.axis, next(iter(sample.at))
         x = [cp.at[other] for cp in firsts.values()]
         span = (max(x) - min(x)) or 1.0
-        ax.errorbar([v + (k - len(detectors) / 2) * 0.006 * span for v in x], [cp.value for cp in firsts.values()],
-                    yerr=[cp.uncertainty for cp in firsts.values()], fmt="o", ms=4, capsize=2, label=name)
+        ax.errorbar(
+            [v + (k - len(detectors) / 2) * 0.006 * span for v in x],
+            [cp.value for cp in firsts.values()],
+            yerr=[cp.uncertainty for cp in firsts.values()],
+            fmt="o",
+            ms=4,
+            capsize=2,
+            label=name,
+        )
     ref = [cp for cp in reference if cp.at and other in cp.at]
     if ref:
         ax.plot([cp.at[other] for cp in ref], [cp.value for cp in ref], "k.", ms=3, label="reference")
@@ -224,9 +260,17 @@ def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str
     xn, yn = names[:2]
     x, y = phase_map[xn].values, phase_map[yn].values
     label_idx = np.vectorize(codes.get)(phase_map["label"].values.astype(str))
-    ax.imshow(label_idx.T, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), aspect="auto",
-              cmap=ListedColormap([cmap(k) for k in range(len(phases))]), vmin=-0.5, vmax=len(phases) - 0.5,
-              alpha=0.55, interpolation="nearest")
+    ax.imshow(
+        label_idx.T,
+        origin="lower",
+        extent=(x[0], x[-1], y[0], y[-1]),
+        aspect="auto",
+        cmap=ListedColormap([cmap(k) for k in range(len(phases))]),
+        vmin=-0.5,
+        vmax=len(phases) - 0.5,
+        alpha=0.55,
+        interpolation="nearest",
+    )
     for b in json.loads(phase_map.attrs.get("boundaries", "[]")):
         for line in b["lines"]:
             arr = np.asarray(line)
@@ -240,8 +284,9 @@ def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str
     for k, p in enumerate(phases):
         ax.plot([], [], color=cmap(k), lw=6, alpha=0.55, label=p)
     ax.legend(fontsize=8, loc="best")
-    ax.set_title("phase map (boundaries, dashed: uncertainty band" + (", dotted: reference)" if reference is not None
-                                                                       else ")"))
+    ax.set_title(
+        "phase map (boundaries, dashed: uncertainty band" + (", dotted: reference)" if reference is not None else ")")
+    )
     ax.set_xlabel(xn)
     ax.set_ylabel(yn)
     _write(ax, path)
@@ -259,8 +304,13 @@ def plot_uncertainty(phase_map: Any, *, ax: Any = None, path: str | os.PathLike 
     else:
         xn, yn = names[:2]
         x, y = phase_map[xn].values, phase_map[yn].values
-        im = ax.imshow(phase_map["entropy"].values.T, origin="lower", extent=(x[0], x[-1], y[0], y[-1]),
-                       aspect="auto", cmap="viridis")
+        im = ax.imshow(
+            phase_map["entropy"].values.T,
+            origin="lower",
+            extent=(x[0], x[-1], y[0], y[-1]),
+            aspect="auto",
+            cmap="viridis",
+        )
         ax.figure.colorbar(im, ax=ax, label="entropy (nats)")
         ax.set_xlabel(xn)
         ax.set_ylabel(yn)
@@ -269,8 +319,9 @@ def plot_uncertainty(phase_map: Any, *, ax: Any = None, path: str | os.PathLike 
     return ax
 
 
-def plot_points(phase_map: Any, points: Any, labels: Any, *, ax: Any = None,
-                path: str | os.PathLike | None = None) -> Any:
+def plot_points(
+    phase_map: Any, points: Any, labels: Any, *, ax: Any = None, path: str | os.PathLike | None = None
+) -> Any:
     """The evaluated ``points`` in the order they were asked (numbered when there are few), edged by their
     phase ``labels``. Returns the Axes."""
     ax = _axes(ax, 1, 1, (5.4, 4.6), path)
@@ -300,8 +351,15 @@ def plot_points(phase_map: Any, points: Any, labels: Any, *, ax: Any = None,
     return ax
 
 
-def plot_phase_map(phase_map: Any, points: Any, labels: Any, *, axes: Any = None, reference: Any = None,
-                   path: str | os.PathLike | None = None) -> Any:
+def plot_phase_map(
+    phase_map: Any,
+    points: Any,
+    labels: Any,
+    *,
+    axes: Any = None,
+    reference: Any = None,
+    path: str | os.PathLike | None = None,
+) -> Any:
     """Three panels of a campaign: :func:`plot_map`, :func:`plot_uncertainty` and :func:`plot_points`.
 
     ``phase_map`` is a phase-map Dataset (``proba``, ``label``, ``entropy``; boundaries in attrs),

@@ -66,8 +66,9 @@ class ProgressBar:
         Show the bar (default: :func:`progress_shown`).
     """
 
-    def __init__(self, description: str, total: int | None = None, completed: int = 0, *,
-                 enabled: bool | None = None) -> None:
+    def __init__(
+        self, description: str, total: int | None = None, completed: int = 0, *, enabled: bool | None = None
+    ) -> None:
         self.description = description
         self.total = total
         self.completed = completed
@@ -89,8 +90,13 @@ class ProgressBar:
                     TimeElapsedColumn,
                 )
 
-                progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                    TimeElapsedColumn(), transient=False)
+                progress = Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    transient=False,
+                )
                 progress.start()
                 _live["progress"] = progress
                 self._owner = True
@@ -136,8 +142,9 @@ def step(steps: int = 1) -> None:
         bar.advance(steps)
 
 
-def track(items: Iterable[T], description: str, total: int | None = None, *,
-          enabled: bool | None = None) -> Iterator[T]:
+def track(
+    items: Iterable[T], description: str, total: int | None = None, *, enabled: bool | None = None
+) -> Iterator[T]:
     """Iterate over ``items`` with a bar (shown as :class:`ProgressBar` decides).
 
     Examples

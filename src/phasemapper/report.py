@@ -63,8 +63,11 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
         ["labeler", f"{spec['labeler']['name']} {json.dumps(spec['labeler']['params'])}"],
         ["model", f"{spec['model']['name']} {json.dumps(spec['model']['params'])}"],
         ["priors", str(len(spec["model"]["priors"]))],
-        ["evaluations", f"{sum(e.status == 'done' for e in evals)} done, {sum(e.status == 'failed' for e in evals)} failed, "
-                        f"{sum(e.status == 'pending' for e in evals)} pending"],
+        [
+            "evaluations",
+            f"{sum(e.status == 'done' for e in evals)} done, {sum(e.status == 'failed' for e in evals)} failed, "
+            f"{sum(e.status == 'pending' for e in evals)} pending",
+        ],
         ["stop reason", spec.get("stop_reason", "") or "(not finished)"],
         ["mean entropy", f"{float(pm['entropy'].mean()):.4f} nats"],
         ["seed", spec["seed"]],
@@ -76,28 +79,51 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
         b_rows.append([" | ".join(b["phases"]), len(lines), sum(len(line) for line in lines), len(b["band"])])
     cps = []
     for axis in axes:
-        cps += [[cp.axis, _fmt(cp.value), _fmt(cp.uncertainty), cp.method,
-                 ", ".join(f"{k}={v:.4g}" for k, v in (cp.at or {}).items())] for cp in critical_points_from_map(pm, axis)]
+        cps += [
+            [
+                cp.axis,
+                _fmt(cp.value),
+                _fmt(cp.uncertainty),
+                cp.method,
+                ", ".join(f"{k}={v:.4g}" for k, v in (cp.at or {}).items()),
+            ]
+            for cp in critical_points_from_map(pm, axis)
+        ]
     acc = []
     if reference is not None:
-        acc.append(["misclassified area (fraction of the space)", f"{misclassified_area(pm, system, result.model.space):.4f}"])
+        acc.append(
+            ["misclassified area (fraction of the space)", f"{misclassified_area(pm, system, result.model.space):.4f}"]
+        )
         dist = boundary_distance(pm, system, result.model.space)
         acc.append(["mean boundary distance (unit cube)", f"{dist['mean']:.4f}"])
         acc.append(["Hausdorff boundary distance (unit cube)", f"{dist['hausdorff']:.4f}"])
         acc.append(["reference", getattr(system, "reference", "") or type(system).__name__])
-    ev_rows = [[e.id + 1, e.batch, ", ".join(f"{v:.4g}" for v in e.point), e.status, e.attempts,
-                "" if e.proba is None else spec["phases"][int(np.argmax(e.proba))],
-                "" if e.seconds is None else f"{e.seconds:.3g}", (e.error or "")[:120]] for e in evals[:500]]
+    ev_rows = [
+        [
+            e.id + 1,
+            e.batch,
+            ", ".join(f"{v:.4g}" for v in e.point),
+            e.status,
+            e.attempts,
+            "" if e.proba is None else spec["phases"][int(np.argmax(e.proba))],
+            "" if e.seconds is None else f"{e.seconds:.3g}",
+            (e.error or "")[:120],
+        ]
+        for e in evals[:500]
+    ]
     versions = spec.get("versions", {})
     parts = [
-        "<h2>Summary</h2>", _table(["", ""], summary, "summary"),
+        "<h2>Summary</h2>",
+        _table(["", ""], summary, "summary"),
         "<h2>Phase map</h2>",
         f'<figure><img alt="phase map, uncertainty and evaluated points" src="data:image/png;base64,{figure}">'
         "<figcaption>Left: most likely phase, boundaries (solid) and their uncertainty band (dashed)"
         + (", reference (dotted)" if reference is not None else "")
         + ". Middle: entropy of the phase probabilities. Right: evaluated points, numbered in order.</figcaption></figure>",
-        "<h2>Boundaries</h2>", _table(["phases", "polylines", "vertices", "band polylines"], b_rows, "boundaries"),
-        "<h2>Critical points</h2>", _table(["axis", "value", "uncertainty", "method", "at"], cps, "critical-points"),
+        "<h2>Boundaries</h2>",
+        _table(["phases", "polylines", "vertices", "band polylines"], b_rows, "boundaries"),
+        "<h2>Critical points</h2>",
+        _table(["axis", "value", "uncertainty", "method", "at"], cps, "critical-points"),
     ]
     if acc:
         parts += ["<h2>Accuracy against the reference</h2>", _table(["metric", "value"], acc, "accuracy")]
@@ -105,18 +131,27 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
     if th:
         rows = [[k, _fmt(v), _fmt(th["sd"][k]), _fmt(th["start"][k])] for k, v in th["parameters"].items()]
         rows += [[k, _fmt(v), "", ""] for k, v in th.get("features", {}).items()]
-        parts += [f"<h2>Theory refit</h2><p>after {th['n_evaluations']} evaluations</p>",
-                  _table(["parameter", "estimate", "uncertainty (1 sd)", "start"], rows, "theory")]
+        parts += [
+            f"<h2>Theory refit</h2><p>after {th['n_evaluations']} evaluations</p>",
+            _table(["parameter", "estimate", "uncertainty (1 sd)", "start"], rows, "theory"),
+        ]
     failed = [e for e in evals if e.status == "failed"]
     if failed:
-        fail_rows = [[e.id + 1, ", ".join(f"{v:.4g}" for v in e.point), e.attempts, e.error or ""] for e in failed[:500]]
-        parts += [f'<h2 id="failures">Failed evaluations</h2><p class="warning">{len(failed)} of {len(evals)} '
-                  "evaluations failed for good" + (" (first 500 shown)" if len(failed) > 500 else "") + "</p>",
-                  _table(["#", "point", "attempts", "error"], fail_rows, "failures")]
+        fail_rows = [
+            [e.id + 1, ", ".join(f"{v:.4g}" for v in e.point), e.attempts, e.error or ""] for e in failed[:500]
+        ]
+        parts += [
+            f'<h2 id="failures">Failed evaluations</h2><p class="warning">{len(failed)} of {len(evals)} '
+            "evaluations failed for good" + (" (first 500 shown)" if len(failed) > 500 else "") + "</p>",
+            _table(["#", "point", "attempts", "error"], fail_rows, "failures"),
+        ]
     parts += [
-        f"<h2>Evaluations</h2><p>{len(evals)} in the ledger" + (" (first 500 shown)" if len(evals) > 500 else "") + "</p>",
+        f"<h2>Evaluations</h2><p>{len(evals)} in the ledger"
+        + (" (first 500 shown)" if len(evals) > 500 else "")
+        + "</p>",
         _table(["#", "batch", "point", "status", "attempts", "phase", "seconds", "error"], ev_rows, "evaluations"),
-        "<h2>Provenance</h2>", _table(["package", "version"], [[k, v] for k, v in versions.items()], "provenance"),
+        "<h2>Provenance</h2>",
+        _table(["package", "version"], [[k, v] for k, v in versions.items()], "provenance"),
         f"<pre>{html.escape(json.dumps(spec, indent=1))}</pre>",
     ]
     title = f"phasemapper run: {spec['system']['name']} ({result.path.name})"
@@ -133,7 +168,7 @@ pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }}
 </style></head>
 <body>
 <h1>{html.escape(title)}</h1>
-{''.join(parts)}
+{"".join(parts)}
 <script>
 window.addEventListener("load", function () {{
   var imgs = Array.prototype.slice.call(document.images);

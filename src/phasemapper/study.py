@@ -109,12 +109,22 @@ def scan_study(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / CHECKPOINT  # each point as it arrives: the same call after a kill resumes from here
-    with hold_directory(out, "scan.lock", "written", "wait for that scan to finish, or give this one another output directory"):
+    with hold_directory(
+        out, "scan.lock", "written", "wait for that scan to finish, or give this one another output directory"
+    ):
         own = executor is None
         pool = default_executor() if own else executor
         try:  # every size's points in one pool, the largest size first
-            datasets = scan_sizes(systems, points, n_samples, seed=seed, executor=pool, progress=progress,
-                                  while_sampling=_import_analysis, checkpoint=checkpoint)
+            datasets = scan_sizes(
+                systems,
+                points,
+                n_samples,
+                seed=seed,
+                executor=pool,
+                progress=progress,
+                while_sampling=_import_analysis,
+                checkpoint=checkpoint,
+            )
         finally:
             if own:
                 pool.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
@@ -139,8 +149,10 @@ def scan_study(
             "failures": failed,
         }
         if failed:
-            summary["detectors_skipped"] = (f"{len(failed)} points failed; the same command samples only them "
-                                            "again (the others are kept in " + str(checkpoint) + ")")
+            summary["detectors_skipped"] = (
+                f"{len(failed)} points failed; the same command samples only them "
+                "again (the others are kept in " + str(checkpoint) + ")"
+            )
         elif along_too_short:
             summary["detectors_skipped"] = f"axis {scanned[0]!r} has 2 values; the detectors read along at least 3"
         elif len(scanned) in (1, 2):
@@ -154,8 +166,14 @@ def scan_study(
 def failure_rows(table: Any) -> list[dict[str, Any]]:
     """Failed evaluations (a table from :func:`phasemapper.failures` or ``CampaignResult.failures``) as JSON
     rows: where, attempts, the last error."""
-    return [{"point": {k: v for k, v in row.items() if k not in ("attempts", "error")}, "attempts": int(row["attempts"]),
-             "error": row["error"]} for row in table.to_dict("records")]
+    return [
+        {
+            "point": {k: v for k, v in row.items() if k not in ("attempts", "error")},
+            "attempts": int(row["attempts"]),
+            "error": row["error"],
+        }
+        for row in table.to_dict("records")
+    ]
 
 
 def compare_with_reference(cp: Any, references: Sequence[Any]) -> dict[str, Any]:
@@ -164,9 +182,14 @@ def compare_with_reference(cp: Any, references: Sequence[Any]) -> dict[str, Any]
     entry = cp.to_dict()
     if references and np.isfinite(cp.value):
         exact = min(references, key=lambda r: abs(r.value - cp.value))
-        entry.update(exact=float(exact.value), exact_source=exact.method, error=cp.value - exact.value,
-                     relative_error=(cp.value - exact.value) / exact.value if exact.value else None,
-                     within_1_sigma=cp.covers(exact.value, 1.0), within_2_sigma=cp.covers(exact.value, 2.0))
+        entry.update(
+            exact=float(exact.value),
+            exact_source=exact.method,
+            error=cp.value - exact.value,
+            relative_error=(cp.value - exact.value) / exact.value if exact.value else None,
+            within_1_sigma=cp.covers(exact.value, 1.0),
+            within_2_sigma=cp.covers(exact.value, 2.0),
+        )
     return entry
 
 
@@ -183,8 +206,16 @@ def _import_analysis() -> None:
         pass
 
 
-def _detect(summary: dict[str, Any], scans: dict[int, Any], system: System, values: dict[str, np.ndarray],
-            scanned: list[str], chosen: Mapping[str, Mapping[str, Any]] | None, seed: int, out: Path) -> None:
+def _detect(
+    summary: dict[str, Any],
+    scans: dict[int, Any],
+    system: System,
+    values: dict[str, np.ndarray],
+    scanned: list[str],
+    chosen: Mapping[str, Mapping[str, Any]] | None,
+    seed: int,
+    out: Path,
+) -> None:
     """Fit the detectors along the first scanned axis (per line of a 2-D grid), compare each estimate with the
     system's reference transition on its line, and draw them."""
     from .detectors import DETECTORS
@@ -196,8 +227,11 @@ def _detect(summary: dict[str, Any], scans: dict[int, Any], system: System, valu
     first = next(iter(scans.values()))
     asked = chosen is not None and len(chosen) > 0
     if not asked:
-        chosen = {name: {} for name in (["observables"] if "magnetization" in first else [])
-                  + (["helicity"] if "helicity" in first and len(scanned) == 1 else [])}
+        chosen = {
+            name: {}
+            for name in (["observables"] if "magnetization" in first else [])
+            + (["helicity"] if "helicity" in first and len(scanned) == 1 else [])
+        }
     fitted: dict[str, Any] = {}
     for name, options in (chosen or {}).items():
         fitted[name] = DETECTORS[name](axis=along, seed=seed, **options).fit(scans)
@@ -220,10 +254,14 @@ def _detect(summary: dict[str, Any], scans: dict[int, Any], system: System, valu
         summary["susceptibility_peaks"] = {str(L): v for L, v in obs.susceptibility_peaks_.items()}
     elif obs is not None:
         other = scanned[1]
-        summary["binder_crossings"] = {f"{other}={value:g}": {f"{a}/{b}": v for (a, b), v in fit.binder_crossings_.items()}
-                                       for value, fit in obs.lines_.items()}
-        summary["susceptibility_peaks"] = {f"{other}={value:g}": {str(L): v for L, v in fit.susceptibility_peaks_.items()}
-                                           for value, fit in obs.lines_.items()}
+        summary["binder_crossings"] = {
+            f"{other}={value:g}": {f"{a}/{b}": v for (a, b), v in fit.binder_crossings_.items()}
+            for value, fit in obs.lines_.items()
+        }
+        summary["susceptibility_peaks"] = {
+            f"{other}={value:g}": {str(L): v for L, v in fit.susceptibility_peaks_.items()}
+            for value, fit in obs.lines_.items()
+        }
     if len(scanned) == 1:
         exact = [cp.value for cp in reference_on(None)]
         if obs is not None:

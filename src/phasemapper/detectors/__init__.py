@@ -24,17 +24,20 @@ from ._posterior import (
 from ._scans import scan_sites, scan_size, scans_by_size
 
 #: CLI names of the detectors (``phasemapper scan --detect ...``)
-DETECTORS: Registry[Any] = Registry("detector", {
-    "observables": Observables,
-    "helicity": HelicityJump,
-    "confusion": Confusion,
-    "supervised": SupervisedExtremes,
-    "pca": PCA,
-    "divergence": PredictionDivergence,
-    "fisher": FisherMetric,
-    "learnability": Learnability,
-    "optimal": OptimalIndicators,
-})
+DETECTORS: Registry[Any] = Registry(
+    "detector",
+    {
+        "observables": Observables,
+        "helicity": HelicityJump,
+        "confusion": Confusion,
+        "supervised": SupervisedExtremes,
+        "pca": PCA,
+        "divergence": PredictionDivergence,
+        "fisher": FisherMetric,
+        "learnability": Learnability,
+        "optimal": OptimalIndicators,
+    },
+)
 
 
 def parse_detectors(spec: str) -> dict[str, dict[str, Any]]:
@@ -88,7 +91,18 @@ def _option_value(text: str) -> Any:
 
 
 __all__ = [
-    "DETECTORS", "parse_detectors",
-    "Observables", "HelicityJump", "Confusion", "SupervisedExtremes", "PCA", "PredictionDivergence",
-    "FisherMetric", "Learnability", "OptimalIndicators", "scans_by_size", "scan_size", "scan_sites",
+    "DETECTORS",
+    "parse_detectors",
+    "Observables",
+    "HelicityJump",
+    "Confusion",
+    "SupervisedExtremes",
+    "PCA",
+    "PredictionDivergence",
+    "FisherMetric",
+    "Learnability",
+    "OptimalIndicators",
+    "scans_by_size",
+    "scan_size",
+    "scan_sites",
 ]

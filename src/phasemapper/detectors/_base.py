@@ -93,7 +93,9 @@ class LineDetector(Detector):
                 for analysis in analyses:
                     cx, cy = analysis.curve(line)
                     curve = xr.DataArray(cy, coords={self.axis: cx}, dims=[self.axis], name=analysis.name)
-                    per_row.setdefault(analysis.name, []).append(curve.expand_dims({k: [v] for k, v in at.items()}) if at else curve)
+                    per_row.setdefault(analysis.name, []).append(
+                        curve.expand_dims({k: [v] for k, v in at.items()}) if at else curve
+                    )
                     if analysis.locate is None:
                         continue
                     value = analysis.locate(cx, cy)
@@ -105,8 +107,12 @@ class LineDetector(Detector):
             self.fit_seconds_[L] = time.perf_counter() - started
             self._size_done()
             for name, rows in per_row.items():
-                curves.setdefault(name, {})[L] = xr.concat(rows, dim=next(iter(rows[0].dims))) if len(rows) > 1 else rows[0]
-        self.curves_ = {name: xr.concat(list(by_L.values()), dim=xr.Variable("L", list(by_L))) for name, by_L in curves.items()}
+                curves.setdefault(name, {})[L] = (
+                    xr.concat(rows, dim=next(iter(rows[0].dims))) if len(rows) > 1 else rows[0]
+                )
+        self.curves_ = {
+            name: xr.concat(list(by_L.values()), dim=xr.Variable("L", list(by_L))) for name, by_L in curves.items()
+        }
         self.indicator_ = self.curves_[self._indicator_name]
         self.critical_points_ = self._critical_points()
         self._finish(fitted)
@@ -114,8 +120,12 @@ class LineDetector(Detector):
 
     def _set_phase_proba(self, grid: ParameterGrid, proba: np.ndarray, phases: Sequence[str]) -> None:
         """``proba_`` (``(point, phase)`` probabilities on the grid) and ``labels_`` (the likelier phase)."""
-        self.proba_ = xr.DataArray(grid.to_grid(proba), coords={**dict(zip(grid.axes, grid.values)), "phase": list(phases)},
-                                   dims=(*grid.axes, "phase"), name="proba")
+        self.proba_ = xr.DataArray(
+            grid.to_grid(proba),
+            coords={**dict(zip(grid.axes, grid.values)), "phase": list(phases)},
+            dims=(*grid.axes, "phase"),
+            name="proba",
+        )
         self.labels_ = self.proba_.idxmax("phase").rename("label")
 
     def _critical_points(self) -> list[CriticalPoint]:

@@ -47,10 +47,14 @@ class Detector(BaseEstimator):
         out = estimator_html_repr(self)
         points = getattr(self, "critical_points_", None)
         if points:
-            rows = "".join(f"<tr><td>{html.escape(cp.method)}</td><td>{html.escape(cp.axis)}</td>"
-                           f"<td>{cp.value:.6g}</td><td>{cp.uncertainty:.2g}</td>"
-                           f"<td>{html.escape(', '.join(f'{k}={v:g}' for k, v in (cp.at or {}).items()))}</td></tr>"
-                           for cp in points)
-            out += ("<table><thead><tr><th>method</th><th>axis</th><th>value</th><th>uncertainty</th><th>at</th>"
-                    f"</tr></thead><tbody>{rows}</tbody></table>")
+            rows = "".join(
+                f"<tr><td>{html.escape(cp.method)}</td><td>{html.escape(cp.axis)}</td>"
+                f"<td>{cp.value:.6g}</td><td>{cp.uncertainty:.2g}</td>"
+                f"<td>{html.escape(', '.join(f'{k}={v:g}' for k, v in (cp.at or {}).items()))}</td></tr>"
+                for cp in points
+            )
+            out += (
+                "<table><thead><tr><th>method</th><th>axis</th><th>value</th><th>uncertainty</th><th>at</th>"
+                f"</tr></thead><tbody>{rows}</tbody></table>"
+            )
         return out

@@ -27,7 +27,7 @@ def network_inputs(ds: xr.Dataset) -> np.ndarray:
     da = da.transpose("point", "sample", *channels, *spatial)
     x = np.asarray(da.values)
     P, S = x.shape[:2]
-    lattice = x.shape[2 + len(channels):]
+    lattice = x.shape[2 + len(channels) :]
     x = x.reshape(P, S, -1, *lattice)
     if np.issubdtype(x.dtype, np.floating):
         x = np.concatenate([np.cos(x), np.sin(x)], axis=2)

@@ -92,7 +92,9 @@ class HelicityJump(Detector):
                 reps[L] = np.resize(r, self.n_bootstrap)
         T0 = np.asarray(next(iter(by_size.values()))[self.axis].values, dtype=float)
         try:
-            self.indicator_ = xr.DataArray(np.array(curves), dims=("L", self.axis), coords={"L": list(by_size), self.axis: T0})
+            self.indicator_ = xr.DataArray(
+                np.array(curves), dims=("L", self.axis), coords={"L": list(by_size), self.axis: T0}
+            )
             self.helicity_err_ = xr.DataArray(np.array(errors), dims=("L", self.axis), coords=self.indicator_.coords)
         except ValueError:
             raise ValueError(f"scans at different sizes must share the same {self.axis!r} grid") from None
@@ -110,4 +112,3 @@ class HelicityJump(Detector):
             )
             self.critical_points_.append(CriticalPoint(self.axis, tc, uncertainty, "helicity_jump"))
         return self
-

@@ -28,8 +28,16 @@ import numpy as np
 from scipy.special import logsumexp, ndtr
 
 __all__ = [
-    "confusion_accuracy", "extremes_count", "extremes_proba", "mean_prediction", "divergence",
-    "fisher_metric_fit", "energy_log_posterior", "interior_peak", "step_edge", "grid_resolution",
+    "confusion_accuracy",
+    "extremes_count",
+    "extremes_proba",
+    "mean_prediction",
+    "divergence",
+    "fisher_metric_fit",
+    "energy_log_posterior",
+    "interior_peak",
+    "step_edge",
+    "grid_resolution",
 ]
 
 
@@ -149,9 +157,7 @@ def _bregman_basis(theta: np.ndarray, centres: np.ndarray, width: float) -> tupl
     return phi, dphi
 
 
-def fisher_metric_fit(
-    kl: np.ndarray, theta: np.ndarray, window: int = 3
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fisher_metric_fit(kl: np.ndarray, theta: np.ndarray, window: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit a convex potential ``psi`` to divergences ``kl[i, j] ~ KL(p_i || p_j)`` of nearby points.
 
     ``psi = sum_k w_k phi_k`` with ``w_k >= 0`` and ``phi_k'' `` Gaussian bumps at

@@ -31,7 +31,9 @@ def _positional_encoding(rows: int, cols: int, d_model: int) -> np.ndarray:
     return np.concatenate([enc(r.ravel().astype(float)), enc(c.ravel().astype(float))], axis=1).astype(np.float32)
 
 
-def _build_model(n_states: int, patch: tuple[int, int], grid: tuple[int, int], d_model: int, n_heads: int, n_layers: int):
+def _build_model(
+    n_states: int, patch: tuple[int, int], grid: tuple[int, int], d_model: int, n_heads: int, n_layers: int
+):
     import torch
     from torch import nn
 
@@ -124,9 +126,23 @@ class Learnability(LineDetector):
     method = "learnability"
     requires = ("torch",)
 
-    def __init__(self, axis: str = "T", *, patch: int | None = None, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
-                 mask_fraction: float = 0.25, steps: int = 150, batch_size: int = 32, lr: float = 3e-3,
-                 cross_fit: bool = True, n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        axis: str = "T",
+        *,
+        patch: int | None = None,
+        d_model: int = 32,
+        n_heads: int = 2,
+        n_layers: int = 2,
+        mask_fraction: float = 0.25,
+        steps: int = 150,
+        batch_size: int = 32,
+        lr: float = 3e-3,
+        cross_fit: bool = True,
+        n_bootstrap: int = 100,
+        nu: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         self.axis, self.patch, self.d_model, self.n_heads, self.n_layers = axis, patch, d_model, n_heads, n_layers
         self.mask_fraction, self.steps, self.batch_size, self.lr = mask_fraction, steps, batch_size, lr
         self.cross_fit = cross_fit
@@ -169,7 +185,9 @@ class Learnability(LineDetector):
         torch.manual_seed(self.seed)
         for p in track(range(P), f"learnability: {len(folds)} transformers per point"):
             for k, (train, test) in enumerate(folds):
-                model = _build_model(len(states), (ph, pw), (H // ph, W // pw), self.d_model, self.n_heads, self.n_layers)
+                model = _build_model(
+                    len(states), (ph, pw), (H // ph, W // pw), self.d_model, self.n_heads, self.n_layers
+                )
                 seed = self.seed + p + 7919 * k  # the second fold's draws differ from every point's first
                 self._train(model, codes[p, train[p]], len(states), (ph, pw), seed=seed)
                 out[p, test[p]] = self._evaluate(model, codes[p, test[p]], len(states), (ph, pw), seed=seed)

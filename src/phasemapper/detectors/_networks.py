@@ -75,8 +75,15 @@ def _smooth_head(hidden: int, basis: np.ndarray) -> Any:
     return SmoothHead()
 
 
-def _module(n_channels: int, lattice_ndim: int, n_classes: int, width: int, hidden: int, segments: int,
-            class_basis: np.ndarray | None = None) -> Any:
+def _module(
+    n_channels: int,
+    lattice_ndim: int,
+    n_classes: int,
+    width: int,
+    hidden: int,
+    segments: int,
+    class_basis: np.ndarray | None = None,
+) -> Any:
     import torch.nn as nn
 
     conv = nn.Conv2d if lattice_ndim == 2 else nn.Conv1d
@@ -141,13 +148,22 @@ class ConfigurationClassifier:
     """
 
     def __init__(
-        self, n_classes: int, max_epochs: int = 12, width: int = 12, hidden: int = 64, lr: float = 3e-3,
-        batch_size: int = 128, seed: int = 0, class_basis: np.ndarray | None = None,
+        self,
+        n_classes: int,
+        max_epochs: int = 12,
+        width: int = 12,
+        hidden: int = 64,
+        lr: float = 3e-3,
+        batch_size: int = 128,
+        seed: int = 0,
+        class_basis: np.ndarray | None = None,
     ) -> None:
         self.n_classes, self.max_epochs, self.width, self.hidden = n_classes, max_epochs, width, hidden
         self.lr, self.batch_size, self.seed = lr, batch_size, seed
         if class_basis is not None and np.shape(class_basis)[0] != n_classes:
-            raise ValueError(f"class_basis must have one row per class ({n_classes}), got shape {np.shape(class_basis)}")
+            raise ValueError(
+                f"class_basis must have one row per class ({n_classes}), got shape {np.shape(class_basis)}"
+            )
         self.class_basis = class_basis
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> ConfigurationClassifier:
@@ -160,12 +176,21 @@ class ConfigurationClassifier:
                 step()
 
         torch.manual_seed(self.seed)
-        module = _module(x.shape[1], x.ndim - 2, self.n_classes, self.width, self.hidden, segments=8,
-                         class_basis=self.class_basis)
+        module = _module(
+            x.shape[1], x.ndim - 2, self.n_classes, self.width, self.hidden, segments=8, class_basis=self.class_basis
+        )
         self.net_ = NeuralNetClassifier(
-            module, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=self.lr,
-            max_epochs=self.max_epochs, batch_size=self.batch_size, train_split=None,
-            iterator_train__shuffle=True, verbose=0, device="cpu", classes=np.arange(self.n_classes),
+            module,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            iterator_train__shuffle=True,
+            verbose=0,
+            device="cpu",
+            classes=np.arange(self.n_classes),
             callbacks=[EpochProgress()],
         )
         with ProgressBar(f"network ({len(x)} samples, {self.n_classes} classes): epochs", self.max_epochs):

@@ -140,7 +140,9 @@ class Observables(Detector):
             raise ValueError(f"ordered must be 'low' or 'high', got {self.ordered!r}")
         self._is_temperature = is_temperature_axis(self.axis, self.temperature)
         by_size = scans_by_size(scans)
-        grids = {L: ParameterGrid.from_scan(ds, self.axis) if self.axis in ds.coords else None for L, ds in by_size.items()}
+        grids = {
+            L: ParameterGrid.from_scan(ds, self.axis) if self.axis in ds.coords else None for L, ds in by_size.items()
+        }
         if any(g is not None and len(g.axes) == 2 for g in grids.values()):
             return self._fit_lines(by_size, grids)
         self.lines_: dict[float, Observables] = {}
@@ -184,9 +186,15 @@ class Observables(Detector):
         """A 2-D grid: one 1-D fit per line along ``axis``, joined over the other axis."""
         first = next(iter(grids.values()))
         for L, g in grids.items():
-            if g is None or g.axes != first.axes or g.shape != first.shape or not all(
-                    np.allclose(a, b) for a, b in zip(g.values, first.values)):
-                raise ValueError(f"scans at different sizes must share the same grid over {list(first.axes)} (L={L} differs)")
+            if (
+                g is None
+                or g.axes != first.axes
+                or g.shape != first.shape
+                or not all(np.allclose(a, b) for a, b in zip(g.values, first.values))
+            ):
+                raise ValueError(
+                    f"scans at different sizes must share the same grid over {list(first.axes)} (L={L} differs)"
+                )
         other = first.axes[1]
         rows = {L: g.rows() for L, g in grids.items()}  # the same lines in the same order at every size (checked)
         self.lines_ = {}
@@ -197,8 +205,11 @@ class Observables(Detector):
         self.observables_ = xr.concat([f.observables_ for f in fits], dim=xr.Variable(other, list(self.lines_)))
         self.observables_ = self.observables_.transpose("L", other, self.axis)
         self.indicator_ = self.observables_["binder"]
-        self.critical_points_ = [dataclasses.replace(cp, at={other: value})
-                                 for value, fit in self.lines_.items() for cp in fit.critical_points_]
+        self.critical_points_ = [
+            dataclasses.replace(cp, at={other: value})
+            for value, fit in self.lines_.items()
+            for cp in fit.critical_points_
+        ]
         self.binder_crossings_, self.susceptibility_peaks_ = {}, {}
         self._is_temperature = fits[0]._is_temperature
         return self
@@ -245,7 +256,9 @@ class Observables(Detector):
         if crossings:
             value, stat = crossings[-1]
             drift = abs(crossings[-1][0] - crossings[-2][0]) if len(crossings) > 1 else 0.0
-            self.critical_points_.append(CriticalPoint(self.axis, value, float(np.hypot(stat, drift)), "binder_crossing"))
+            self.critical_points_.append(
+                CriticalPoint(self.axis, value, float(np.hypot(stat, drift)), "binder_crossing")
+            )
 
     # -------------------------------------------- susceptibility peak + FSS
     def _fit_susceptibility_peaks(self, T: np.ndarray, sizes: list[int]) -> None:
@@ -325,14 +338,16 @@ class _SizeData:
         return self.n_sites * (m2 - am**2) / (t if self.temperature else 1.0)
 
 
-def _moments(m: np.ndarray, e: np.ndarray, T: np.ndarray, n_sites: int, temperature: bool,
-             counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def _moments(
+    m: np.ndarray, e: np.ndarray, T: np.ndarray, n_sites: int, temperature: bool, counts: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Observables from per-site ``m``, ``e`` (point, sample); per point, or per bootstrap replica and point.
 
     ``counts`` (replica, sample): how often each sample is drawn in each replica;
     the replicas' means are then one matrix product per moment instead of a
     gathered copy of the data per replica. Results are ``(point,)`` or ``(replica, point)``.
     """
+
     def mean(x: np.ndarray) -> np.ndarray:
         return x.mean(axis=-1) if counts is None else (counts @ x.T) / counts.shape[1]
 
@@ -395,8 +410,11 @@ def _fitted_root(x: np.ndarray, y: np.ndarray, low: float | None = None, high: f
         coef = np.polynomial.polynomial.polyfit(t, y, degree)
         roots = np.polynomial.polynomial.polyroots(coef)
         slope = np.polynomial.polynomial.polyder(coef)
-        ok = [r.real for r in roots if abs(r.imag) < 1e-12 and t_low <= r.real <= t_high
-              and np.polynomial.polynomial.polyval(r.real, slope) < 0]
+        ok = [
+            r.real
+            for r in roots
+            if abs(r.imag) < 1e-12 and t_low <= r.real <= t_high and np.polynomial.polynomial.polyval(r.real, slope) < 0
+        ]
         if ok:
             return float(x.mean() + (x[-1] - x[0]) * min(ok, key=abs))
     return float("nan")

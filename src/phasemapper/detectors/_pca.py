@@ -62,8 +62,17 @@ class PCA(LineDetector):
 
     method = "pca"
 
-    def __init__(self, axis: str = "T", *, n_components: int = 2, ordered: str = "low", max_fit_samples: int = 20_000,
-                 n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        axis: str = "T",
+        *,
+        n_components: int = 2,
+        ordered: str = "low",
+        max_fit_samples: int = 20_000,
+        n_bootstrap: int = 100,
+        nu: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         self.axis, self.n_components, self.ordered, self.max_fit_samples = axis, n_components, ordered, max_fit_samples
         self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
 
@@ -93,8 +102,11 @@ class PCA(LineDetector):
         sign = 1.0 if self.ordered == "low" else -1.0
         return [
             Analysis("pca_component", lambda d: (x, d[..., 0].mean(axis=1)), None),
-            Analysis("pca_clusters", lambda d: (x, d[..., 1].mean(axis=1)),
-                     lambda cx, share: first_root(cx, sign * (share - 0.5))),
+            Analysis(
+                "pca_clusters",
+                lambda d: (x, d[..., 1].mean(axis=1)),
+                lambda cx, share: first_root(cx, sign * (share - 0.5)),
+            ),
         ]
 
     def fit(self, scans: Any) -> PCA:
@@ -109,12 +121,14 @@ class PCA(LineDetector):
             # the leading component as an order parameter: Binder crossings of successive sizes
             from ._observables import Observables
 
-            fss = Observables(self.axis, order_parameter="pc1", n_bootstrap=self.n_bootstrap, seed=self.seed,
-                              ordered=self.ordered).fit(projections)
+            fss = Observables(
+                self.axis, order_parameter="pc1", n_bootstrap=self.n_bootstrap, seed=self.seed, ordered=self.ordered
+            ).fit(projections)
             self.binder_crossings_ = fss.binder_crossings_
             self.critical_points_ = [
-                CriticalPoint(self.axis, v, s, f"pca_binder_crossing L={a},{b}") for (a, b), (v, s) in
-                sorted(fss.binder_crossings_.items(), reverse=True) if np.isfinite(v)
+                CriticalPoint(self.axis, v, s, f"pca_binder_crossing L={a},{b}")
+                for (a, b), (v, s) in sorted(fss.binder_crossings_.items(), reverse=True)
+                if np.isfinite(v)
             ] + self.critical_points_
         grid, _, data = fitted[max(fitted)]
         share = data[..., 1].mean(axis=1)

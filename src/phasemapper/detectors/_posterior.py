@@ -66,8 +66,15 @@ class _NetworkParams:
     requires = ("torch", "skorch")
 
     def __init__(
-        self, axis: str = "T", *, max_epochs: int = 25, cross_fit: bool = True, n_bootstrap: int = 100,
-        nu: float = 1.0, seed: int = 0, smooth_degree: int | None = 2,
+        self,
+        axis: str = "T",
+        *,
+        max_epochs: int = 25,
+        cross_fit: bool = True,
+        n_bootstrap: int = 100,
+        nu: float = 1.0,
+        seed: int = 0,
+        smooth_degree: int | None = 2,
     ) -> None:
         self.axis, self.max_epochs, self.cross_fit = axis, max_epochs, cross_fit
         self.n_bootstrap, self.nu, self.seed, self.smooth_degree = n_bootstrap, nu, seed, smooth_degree
@@ -75,11 +82,18 @@ class _NetworkParams:
     def _classifier(self, n_classes: int, fold: int, class_basis: np.ndarray | None = None) -> ConfigurationClassifier:
         if not isinstance(self.max_epochs, (int, np.integer)) or self.max_epochs < 1:
             raise ValueError(f"max_epochs must be a positive integer, got {self.max_epochs!r}")
-        return ConfigurationClassifier(n_classes, max_epochs=int(self.max_epochs), seed=self.seed + fold,
-                                       class_basis=class_basis)
+        return ConfigurationClassifier(
+            n_classes, max_epochs=int(self.max_epochs), seed=self.seed + fold, class_basis=class_basis
+        )
 
-    def _held_out_log_proba(self, x: np.ndarray, labels: np.ndarray, train_points: np.ndarray, n_classes: int,
-                            class_basis: np.ndarray | None = None) -> np.ndarray:
+    def _held_out_log_proba(
+        self,
+        x: np.ndarray,
+        labels: np.ndarray,
+        train_points: np.ndarray,
+        n_classes: int,
+        class_basis: np.ndarray | None = None,
+    ) -> np.ndarray:
         """``log p(class | x)`` for every sample from a network not trained on it.
 
         ``x`` is ``(point, sample, ...)``, ``labels`` the class of each point; only
@@ -181,7 +195,7 @@ class Confusion(_NetworkParams, LineDetector):
         L = max(fitted)
         grid, _, log_p = fitted[L]
         below = np.zeros(log_p.shape[:2])
-        for (at, value, _, _), (_, points) in zip(self.estimates_["confusion"][L], grid.rows()):
+        for (_, value, _, _), (_, points) in zip(self.estimates_["confusion"][L], grid.rows()):
             mask = grid.values[0] < value
             below[points] = np.exp(logsumexp(_restrict(log_p, points)[..., mask], axis=-1))
         p_below = below.mean(axis=1)
@@ -259,11 +273,28 @@ class PredictionDivergence(_NetworkParams, LineDetector):
 
     method = "prediction_divergence"
 
-    def __init__(self, axis: str = "T", *, locate: str = "peak", max_epochs: int = 25, cross_fit: bool = True,
-                 n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0, smooth_degree: int | None = 3,
-                 read: str = "field") -> None:
-        super().__init__(axis, max_epochs=max_epochs, cross_fit=cross_fit, n_bootstrap=n_bootstrap, nu=nu, seed=seed,
-                         smooth_degree=smooth_degree)
+    def __init__(
+        self,
+        axis: str = "T",
+        *,
+        locate: str = "peak",
+        max_epochs: int = 25,
+        cross_fit: bool = True,
+        n_bootstrap: int = 100,
+        nu: float = 1.0,
+        seed: int = 0,
+        smooth_degree: int | None = 3,
+        read: str = "field",
+    ) -> None:
+        super().__init__(
+            axis,
+            max_epochs=max_epochs,
+            cross_fit=cross_fit,
+            n_bootstrap=n_bootstrap,
+            nu=nu,
+            seed=seed,
+            smooth_degree=smooth_degree,
+        )
         self.locate, self.read = locate, read
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
@@ -276,8 +307,10 @@ class PredictionDivergence(_NetworkParams, LineDetector):
         prediction = np.einsum("psj,ja->psa", np.exp(log_p), theta)  # (point, sample, axis)
         mean = grid.to_grid(prediction.mean(axis=1))
         self.mean_prediction_ = xr.DataArray(
-            mean, coords={**dict(zip(grid.axes, grid.values)), "component": list(grid.axes)},
-            dims=(*grid.axes, "component"), name="mean_prediction",
+            mean,
+            coords={**dict(zip(grid.axes, grid.values)), "component": list(grid.axes)},
+            dims=(*grid.axes, "component"),
+            name="mean_prediction",
         )
         if self.read == "line":  # each sample's prediction of `axis` given the line it came from
             along = np.empty(prediction.shape[:2])
@@ -341,11 +374,28 @@ class FisherMetric(_NetworkParams, LineDetector):
 
     method = "fisher_metric"
 
-    def __init__(self, axis: str = "T", *, window: int = 5, smooth_degree: int | None = 3, max_epochs: int = 25,
-                 cross_fit: bool = True, n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0,
-                 temperature: bool | None = None) -> None:
-        super().__init__(axis, max_epochs=max_epochs, cross_fit=cross_fit, n_bootstrap=n_bootstrap, nu=nu, seed=seed,
-                         smooth_degree=smooth_degree)
+    def __init__(
+        self,
+        axis: str = "T",
+        *,
+        window: int = 5,
+        smooth_degree: int | None = 3,
+        max_epochs: int = 25,
+        cross_fit: bool = True,
+        n_bootstrap: int = 100,
+        nu: float = 1.0,
+        seed: int = 0,
+        temperature: bool | None = None,
+    ) -> None:
+        super().__init__(
+            axis,
+            max_epochs=max_epochs,
+            cross_fit=cross_fit,
+            n_bootstrap=n_bootstrap,
+            nu=nu,
+            seed=seed,
+            smooth_degree=smooth_degree,
+        )
         self.window, self.temperature = window, temperature
 
     def _basis_coordinates(self, grid: ParameterGrid) -> np.ndarray:
@@ -354,8 +404,9 @@ class FisherMetric(_NetworkParams, LineDetector):
             return grid.theta
         column = grid.axes.index(self.axis)
         if np.any(grid.theta[:, column] <= 0):
-            raise ValueError(f"temperature axis {self.axis!r} must be > 0 for a basis in 1/T; "
-                             "pass temperature=False to use T itself")
+            raise ValueError(
+                f"temperature axis {self.axis!r} must be > 0 for a basis in 1/T; pass temperature=False to use T itself"
+            )
         coordinates = grid.theta.copy()
         coordinates[:, column] = 1.0 / coordinates[:, column]
         return coordinates
@@ -371,7 +422,9 @@ class FisherMetric(_NetworkParams, LineDetector):
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
         return [_fisher(x, int(self.window))]
 
-    def geodesic_distance(self, a: float, b: float, size: int | None = None, at: dict[str, float] | None = None) -> float:
+    def geodesic_distance(
+        self, a: float, b: float, size: int | None = None, at: dict[str, float] | None = None
+    ) -> float:
         """Length ``int_a^b sqrt(g) d(axis)`` along the axis (trapezoid on the grid; largest size by default)."""
         g = self.indicator_.sel(L=size if size is not None else int(self.indicator_.L.max()))
         if at:
@@ -438,8 +491,16 @@ class OptimalIndicators(LineDetector):
 
     method = "optimal"
 
-    def __init__(self, axis: str = "T", *, fraction: float = 0.2, window: int = 5, n_bootstrap: int = 100,
-                 nu: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        axis: str = "T",
+        *,
+        fraction: float = 0.2,
+        window: int = 5,
+        n_bootstrap: int = 100,
+        nu: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         self.axis, self.fraction, self.window = axis, fraction, window
         self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
 
@@ -456,8 +517,12 @@ class OptimalIndicators(LineDetector):
 
     def _analyses(self, x: np.ndarray) -> list[Analysis]:
         n_end = extremes_count(x.size, self.fraction)
-        return [_confusion(x), _divergence(x), _fisher(x, int(self.window)),
-                *_supervised(x, lambda log_p: extremes_proba(log_p, n_end))]
+        return [
+            _confusion(x),
+            _divergence(x),
+            _fisher(x, int(self.window)),
+            *_supervised(x, lambda log_p: extremes_proba(log_p, n_end)),
+        ]
 
 
 class SupervisedExtremes(_NetworkParams, LineDetector):
@@ -488,8 +553,17 @@ class SupervisedExtremes(_NetworkParams, LineDetector):
 
     method = "supervised_extremes"
 
-    def __init__(self, axis: str = "T", *, fraction: float = 0.2, max_epochs: int = 25, cross_fit: bool = True,
-                 n_bootstrap: int = 100, nu: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        axis: str = "T",
+        *,
+        fraction: float = 0.2,
+        max_epochs: int = 25,
+        cross_fit: bool = True,
+        n_bootstrap: int = 100,
+        nu: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         self.axis, self.fraction, self.max_epochs, self.cross_fit = axis, fraction, max_epochs, cross_fit
         self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
 

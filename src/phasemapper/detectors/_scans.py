@@ -11,8 +11,15 @@ import xarray as xr
 
 from .._checks import check_number, check_positive_int
 
-__all__ = ["scans_by_size", "scan_size", "scan_sites", "is_temperature_axis", "check_detector_params", "first_root",
-           "extrapolate_to_infinite_size"]
+__all__ = [
+    "scans_by_size",
+    "scan_size",
+    "scan_sites",
+    "is_temperature_axis",
+    "check_detector_params",
+    "first_root",
+    "extrapolate_to_infinite_size",
+]
 
 
 def check_detector_params(n_bootstrap: Any, nu: Any) -> None:
@@ -55,7 +62,9 @@ def scans_by_size(scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Da
     elif isinstance(scans, Sequence):
         items = [(None, s) for s in scans]
     else:
-        raise TypeError(f"scans must be a Dataset, a dict {{L: Dataset}} or a list of Datasets, got {type(scans).__name__}")
+        raise TypeError(
+            f"scans must be a Dataset, a dict {{L: Dataset}} or a list of Datasets, got {type(scans).__name__}"
+        )
     out: dict[int, xr.Dataset] = {}
     for key, ds in items:
         if not isinstance(ds, xr.Dataset):

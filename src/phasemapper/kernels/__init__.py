@@ -47,8 +47,15 @@ from . import _xy as xy  # noqa: E402
 
 REFERENCE_BACKEND = "numba-cpu"
 _BACKENDS: dict[str, dict[str, Any]] = {
-    REFERENCE_BACKEND: {"ising": ising, "multispin": multispin, "potts": potts, "blume_capel": blume_capel,
-                        "tasep": tasep, "hopfield": hopfield, "xy": xy},
+    REFERENCE_BACKEND: {
+        "ising": ising,
+        "multispin": multispin,
+        "potts": potts,
+        "blume_capel": blume_capel,
+        "tasep": tasep,
+        "hopfield": hopfield,
+        "xy": xy,
+    },
 }
 _active: str | None = None
 
@@ -118,5 +125,18 @@ def family(name: str) -> _Family:
     return _Family(name)
 
 
-__all__ = ["family", "register_backend", "use_backend", "active_backend", "backends", "REFERENCE_BACKEND",
-           "ising", "multispin", "potts", "blume_capel", "tasep", "hopfield", "xy"]
+__all__ = [
+    "family",
+    "register_backend",
+    "use_backend",
+    "active_backend",
+    "backends",
+    "REFERENCE_BACKEND",
+    "ising",
+    "multispin",
+    "potts",
+    "blume_capel",
+    "tasep",
+    "hopfield",
+    "xy",
+]

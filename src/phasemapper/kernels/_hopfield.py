@@ -42,7 +42,6 @@ def heatbath_thresholds(beta: float, N: int, p: int) -> tuple[np.ndarray, int]:
     return np.atleast_1d(probability_threshold(p_up)), h_max
 
 
-
 @nb.njit(cache=True)
 def glauber_sweeps(spins, xi, overlaps, table, h_max, n_sweeps, state, sum_s, sums):
     """Random-sequential Glauber dynamics: ``n_sweeps * N`` updates of uniformly chosen neurons.

@@ -51,8 +51,7 @@ def metropolis_tables(T: float, J: float, h: float) -> np.ndarray:
     for si, s in enumerate((-1, 1)):
         for ni, nn in enumerate((-4, -2, 0, 2, 4)):
             dE = 2.0 * s * (J * nn + h)
-            table[5 * si + ni] = (_ALWAYS if dE < 0 else _HALF if dE == 0
-                                  else probability_threshold(math.exp(-dE / T)))
+            table[5 * si + ni] = _ALWAYS if dE < 0 else _HALF if dE == 0 else probability_threshold(math.exp(-dE / T))
     return table
 
 
@@ -92,10 +91,7 @@ def _metropolis_sweeps(spins, n_sweeps, table, state):
                 down = after(i, L)
                 for j in range((i + _U(parity)) & _U(1), L, _U(2)):
                     s = np.int64(spins[i, j])
-                    nn = (
-                        np.int64(spins[up, j]) + spins[down, j]
-                        + spins[i, before(j, L)] + spins[i, after(j, L)]
-                    )
+                    nn = np.int64(spins[up, j]) + spins[down, j] + spins[i, before(j, L)] + spins[i, after(j, L)]
                     r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
                     flip = np.int64(r < table[_U(5 * ((s + 1) >> 1) + ((nn + 4) >> 1))])
                     spins[i, j] = s - 2 * s * flip
@@ -151,8 +147,9 @@ def run_wolff(spins, n_records, clusters_per_record, J, p_thr, state, stack, con
 
 
 @nb.njit(inline="always", cache=True)
-def _between_clusters(spins, lane, flat, stack, n_records, per_record, J, started, records, configs, energies, mags,
-                      store, s0, s1, s2, s3):
+def _between_clusters(
+    spins, lane, flat, stack, n_records, per_record, J, started, records, configs, energies, mags, store, s0, s1, s2, s3
+):
     """Lattice ``lane`` of :func:`run_wolff_pair` has finished a cluster: record if ``per_record`` clusters
     are done, then seed the next cluster unless all records are.
 
@@ -177,8 +174,9 @@ def _between_clusters(spins, lane, flat, stack, n_records, per_record, J, starte
 
 
 @nb.njit(cache=True)
-def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stacks, neighbour_table, configs, energies,
-                   mags, store):
+def run_wolff_pair(
+    spins, n_records, clusters_per_record, J, p_thr, state, stacks, neighbour_table, configs, energies, mags, store
+):
     """Wolff updates (h = 0) on two independent lattices at once, ``spins[0]`` and ``spins[1]``.
 
     The same chain as :func:`run_wolff` on each lattice, interleaved: each loop
@@ -209,11 +207,45 @@ def run_wolff_pair(spins, n_records, clusters_per_record, J, p_thr, state, stack
     while True:
         if ta == 0 and ra < n_records:  # lattice 0 between clusters: record if due, then seed the next
             ta, oa, ca, ra, seeded, s0, s1, s2, s3 = _between_clusters(
-                spins, 0, fa, sa, n_records, clusters_per_record, J, ca, ra, configs, energies, mags, store, s0, s1, s2, s3)
+                spins,
+                0,
+                fa,
+                sa,
+                n_records,
+                clusters_per_record,
+                J,
+                ca,
+                ra,
+                configs,
+                energies,
+                mags,
+                store,
+                s0,
+                s1,
+                s2,
+                s3,
+            )
             flipped += seeded
         if tb == 0 and rb < n_records:
             tb, ob, cb, rb, seeded, s0, s1, s2, s3 = _between_clusters(
-                spins, 1, fb, sb, n_records, clusters_per_record, J, cb, rb, configs, energies, mags, store, s0, s1, s2, s3)
+                spins,
+                1,
+                fb,
+                sb,
+                n_records,
+                clusters_per_record,
+                J,
+                cb,
+                rb,
+                configs,
+                energies,
+                mags,
+                store,
+                s0,
+                s1,
+                s2,
+                s3,
+            )
             flipped += seeded
         if ta == 0 and tb == 0:
             break

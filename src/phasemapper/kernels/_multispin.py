@@ -22,8 +22,16 @@ import numpy as np
 from ._lattice import after, before
 from ._rng import xoshiro_step
 
-__all__ = ["probability_bits", "acceptance_bits", "bernoulli_words", "metropolis_sweeps", "run_records", "unpack", "pack",
-           "measure"]
+__all__ = [
+    "probability_bits",
+    "acceptance_bits",
+    "bernoulli_words",
+    "metropolis_sweeps",
+    "run_records",
+    "unpack",
+    "pack",
+    "measure",
+]
 
 _U = np.uint64
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -197,9 +205,9 @@ def _lane_counts(stream):
     ones = twos = fours = _ZERO
     eights = np.zeros(40, dtype=np.uint64)  # bit-sliced count of eights, up to 2**40 blocks
     tail = np.zeros(8, dtype=np.uint64)  # a short last block, padded with zero words
-    tail[: n % 8] = stream[n - n % 8:]
+    tail[: n % 8] = stream[n - n % 8 :]
     for start in range(0, n, 8):
-        w = stream[start:start + 8] if start + 8 <= n else tail
+        w = stream[start : start + 8] if start + 8 <= n else tail
         twos_a, ones = _carry_save(ones, w[0], w[1])
         twos_b, ones = _carry_save(ones, w[2], w[3])
         fours_a, twos = _carry_save(twos, twos_a, twos_b)

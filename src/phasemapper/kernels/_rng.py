@@ -11,7 +11,16 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["new_state", "xoshiro_step", "next_u64", "unit_double", "next_double", "below", "next_below", "probability_threshold"]
+__all__ = [
+    "new_state",
+    "xoshiro_step",
+    "next_u64",
+    "unit_double",
+    "next_double",
+    "below",
+    "next_below",
+    "probability_threshold",
+]
 
 _U = np.uint64
 

@@ -26,8 +26,21 @@ def rate_threshold(p: float) -> np.uint64:
 
 
 @nb.njit(cache=True)
-def run_records(occ, n_records, per_record, alpha_thr, beta_thr, state, bulk_lo, bulk_hi,
-                configs, density, bulk_density, current, store):
+def run_records(
+    occ,
+    n_records,
+    per_record,
+    alpha_thr,
+    beta_thr,
+    state,
+    bulk_lo,
+    bulk_hi,
+    configs,
+    density,
+    bulk_density,
+    current,
+    store,
+):
     """``n_records`` blocks of ``per_record`` units of time, each ``L + 1`` attempts at a uniformly chosen bond.
 
     Bond 0 injects a particle at site 0 with probability alpha if it is empty,

@@ -150,8 +150,9 @@ def measure(theta, J, beta):
 
 
 @nb.njit(cache=True)
-def run_records(theta, J, beta, n_records, sweeps, clusters, delta, state, stack, in_cluster, work, configs, values,
-                store):
+def run_records(
+    theta, J, beta, n_records, sweeps, clusters, delta, state, stack, in_cluster, work, configs, values, store
+):
     """The record loop: per record ``sweeps`` Metropolis sweeps, then ``clusters`` Wolff updates, then a measurement.
 
     Fills ``work`` once (:func:`fill_components`); ``values[k]`` gets

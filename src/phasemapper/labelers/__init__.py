@@ -18,17 +18,31 @@ from ._physics import (
 )
 from ._xrd import XRDLabeler
 
-__all__ = ["Labeler", "OrderParameterLabeler", "TasepLabeler", "HopfieldLabeler", "DirectLabeler",
-           "DetectorLabeler", "XRDLabeler", "LABELERS", "default_labeler", "make_labeler", "BINDER_CRITICAL_ISING_2D"]
+__all__ = [
+    "Labeler",
+    "OrderParameterLabeler",
+    "TasepLabeler",
+    "HopfieldLabeler",
+    "DirectLabeler",
+    "DetectorLabeler",
+    "XRDLabeler",
+    "LABELERS",
+    "default_labeler",
+    "make_labeler",
+    "BINDER_CRITICAL_ISING_2D",
+]
 
 #: the labelers by name (``"labeler"`` in a manifest)
-LABELERS: Registry[Labeler] = Registry("labeler", {
-    "order_parameter": OrderParameterLabeler,
-    "tasep": TasepLabeler,
-    "hopfield": HopfieldLabeler,
-    "direct": DirectLabeler,
-    "xrd": XRDLabeler,
-})
+LABELERS: Registry[Labeler] = Registry(
+    "labeler",
+    {
+        "order_parameter": OrderParameterLabeler,
+        "tasep": TasepLabeler,
+        "hopfield": HopfieldLabeler,
+        "direct": DirectLabeler,
+        "xrd": XRDLabeler,
+    },
+)
 
 
 def default_labeler(system: Any) -> Labeler:

@@ -81,8 +81,9 @@ class DetectorLabeler(Labeler):
 
     param_attributes = {"critical_points": "_critical_points"}
 
-    def __init__(self, critical_points: Any, axis_index: int, phases: tuple[str, str], *,
-                 other_index: int | None = None) -> None:
+    def __init__(
+        self, critical_points: Any, axis_index: int, phases: tuple[str, str], *, other_index: int | None = None
+    ) -> None:
         cps = getattr(critical_points, "critical_points_", critical_points)
         if not isinstance(cps, Sequence) or not cps or not all(isinstance(c, CriticalPoint) for c in cps):
             raise ValueError("critical_points must be a fitted detector or a non-empty list of CriticalPoint")
@@ -100,7 +101,9 @@ class DetectorLabeler(Labeler):
         else:
             cps, self._at = cps[:1], None
         self._value = np.array([c.value for c in cps])
-        self._sigma = np.array([c.uncertainty if np.isfinite(c.uncertainty) and c.uncertainty > 0 else 1e-9 for c in cps])
+        self._sigma = np.array(
+            [c.uncertainty if np.isfinite(c.uncertainty) and c.uncertainty > 0 else 1e-9 for c in cps]
+        )
         self._critical_points = cps
 
     def proba(self, samples: Samples | None, point: np.ndarray) -> np.ndarray:

@@ -62,8 +62,14 @@ class OrderParameterLabeler(Labeler):
     [1.0, 0.0]
     """
 
-    def __init__(self, *, observable: str = "magnetization", critical_value: float = BINDER_CRITICAL_ISING_2D,
-                 phases: tuple[str, str] = ("ferro", "para"), n_boot: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        observable: str = "magnetization",
+        critical_value: float = BINDER_CRITICAL_ISING_2D,
+        phases: tuple[str, str] = ("ferro", "para"),
+        n_boot: int = 200,
+    ) -> None:
         if not isinstance(observable, str):
             raise TypeError(f"observable must be a string, got {observable!r}")
         self.observable = observable
@@ -75,8 +81,9 @@ class OrderParameterLabeler(Labeler):
 
     def proba(self, samples: Samples, point: np.ndarray) -> np.ndarray:
         if self.observable not in samples.observables:
-            raise ValueError(f"observable {self.observable!r} is not among the samples' observables "
-                             f"{sorted(samples.observables)}")
+            raise ValueError(
+                f"observable {self.observable!r} is not among the samples' observables {sorted(samples.observables)}"
+            )
         m = np.asarray(samples.observables[self.observable], dtype=float)
         u = bootstrap_fraction(_binder, [m], self.n_boot, seed=0)
         ordered = (np.sum(u > self.critical_value) + 0.5) / (self.n_boot + 1.0)

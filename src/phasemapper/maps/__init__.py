@@ -14,8 +14,22 @@ from ._knn import KNNMap
 from ._priors import BoundaryPrior, FieldPrior, Priors, RegionPrior, load_priors
 from ._transitions import critical_points_from_map
 
-__all__ = ["PhaseMap", "GPClassifierMap", "KNNMap", "Priors", "RegionPrior", "BoundaryPrior", "FieldPrior", "load_priors",
-           "entropy", "critical_points_from_map", "make_map", "map_from_dict", "load_map", "MAPS"]
+__all__ = [
+    "PhaseMap",
+    "GPClassifierMap",
+    "KNNMap",
+    "Priors",
+    "RegionPrior",
+    "BoundaryPrior",
+    "FieldPrior",
+    "load_priors",
+    "entropy",
+    "critical_points_from_map",
+    "make_map",
+    "map_from_dict",
+    "load_map",
+    "MAPS",
+]
 
 #: the phase-map models by name (``"model"`` in a manifest)
 MAPS: Registry[PhaseMap] = Registry("map", {"gp": GPClassifierMap, "knn": KNNMap})

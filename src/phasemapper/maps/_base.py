@@ -71,8 +71,12 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         if not isinstance(self.space, Space):
             raise TypeError(f"space must be a phasemapper.Space, got {type(self.space).__name__}")
         phases = tuple(self.phases) if isinstance(self.phases, (list, tuple)) else self.phases
-        if not isinstance(phases, tuple) or len(phases) < 2 or len(set(phases)) != len(phases) \
-                or not all(isinstance(p, str) for p in phases):
+        if (
+            not isinstance(phases, tuple)
+            or len(phases) < 2
+            or len(set(phases)) != len(phases)
+            or not all(isinstance(p, str) for p in phases)
+        ):
             raise ValueError(f"phases: a phase map needs at least two distinct phase names, got {self.phases!r}")
         self._check_params()
         return self
@@ -94,8 +98,14 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         return len(getattr(self, "points_", ()))
 
     # ---------------------------------------------------------------- public
-    def add_prior(self, region: Any = None, phase: str | None = None, boundary: Any = None, certainty: float = 0.5,
-                  width: float = 0.05) -> PhaseMap:
+    def add_prior(
+        self,
+        region: Any = None,
+        phase: str | None = None,
+        boundary: Any = None,
+        certainty: float = 0.5,
+        width: float = 0.05,
+    ) -> PhaseMap:
         """State prior knowledge: ``region`` (polygon, user units) is likely ``phase``, or a
         boundary likely runs along ``boundary`` (polyline); ``certainty`` in [0, 1]. Refit to apply."""
         self.priors.add(region=region, phase=phase, boundary=boundary, certainty=certainty, width=width)
@@ -152,8 +162,14 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         )
         from . import MAPS
 
-        ds.attrs.update({"model": MAPS.name_of(self), "params": json.dumps(self.params()),
-                         "n_points": self.n_points, "priors": json.dumps(self.priors.to_list())})
+        ds.attrs.update(
+            {
+                "model": MAPS.name_of(self),
+                "params": json.dumps(self.params()),
+                "n_points": self.n_points,
+                "priors": json.dumps(self.priors.to_list()),
+            }
+        )
         if self.space.ndim <= 2:
             ds.attrs["boundaries"] = json.dumps(boundaries_from_field(self.space, self.phases, coords, field))
         return ds
@@ -178,9 +194,15 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         from . import MAPS
 
         fitted = self.n_points > 0
-        return {"model": MAPS.name_of(self), "space": self.space.to_dict(), "phases": list(self.phases),
-                "params": self.params(), "priors": self.priors.to_list(),
-                "points": self.points_.tolist() if fitted else [], "proba": self.proba_.tolist() if fitted else []}
+        return {
+            "model": MAPS.name_of(self),
+            "space": self.space.to_dict(),
+            "phases": list(self.phases),
+            "params": self.params(),
+            "priors": self.priors.to_list(),
+            "points": self.points_.tolist() if fitted else [],
+            "proba": self.proba_.tolist() if fitted else [],
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the map (parameters, priors, training data) as JSON; :func:`load_map` refits it."""
@@ -203,15 +225,19 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         """scikit-learn's HTML repr, then a table of what the map holds: points, priors, phases."""
         from sklearn.utils import estimator_html_repr
 
-        rows = [("axes", ", ".join(f"{a.name} [{a.low:g}, {a.high:g}]" for a in self.space.axes)),
-                ("phases", ", ".join(map(str, self.phases))), ("fitted on", f"{self.n_points} points"),
-                ("priors", str(len(self.priors)))]
+        rows = [
+            ("axes", ", ".join(f"{a.name} [{a.low:g}, {a.high:g}]" for a in self.space.axes)),
+            ("phases", ", ".join(map(str, self.phases))),
+            ("fitted on", f"{self.n_points} points"),
+            ("priors", str(len(self.priors))),
+        ]
         body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
         return estimator_html_repr(self) + f"<table>{body}</table>"
 
 
-def boundaries_from_field(space: Space, phases: Sequence[str], coords: dict[str, Any], field: np.ndarray,
-                          band: float = 0.5) -> list[dict[str, Any]]:
+def boundaries_from_field(
+    space: Space, phases: Sequence[str], coords: dict[str, Any], field: np.ndarray, band: float = 0.5
+) -> list[dict[str, Any]]:
     """Boundary polylines of a gridded probability field ``(*shape, n_phases)`` (see :meth:`PhaseMap.boundaries`)."""
     if not 0 < band < 1:
         raise ValueError(f"band must be in (0, 1), got {band!r}")
@@ -227,8 +253,13 @@ def boundaries_from_field(space: Space, phases: Sequence[str], coords: dict[str,
             levels = {"lines": 0.0, "band_a": band, "band_b": -band}
             traced = {key: _level_set(space, coords, z, level) for key, level in levels.items()}
             if traced["lines"]:
-                out.append({"phases": [phases[a], phases[b]], "lines": traced["lines"],
-                            "band": traced["band_a"] + traced["band_b"]})
+                out.append(
+                    {
+                        "phases": [phases[a], phases[b]],
+                        "lines": traced["lines"],
+                        "band": traced["band_a"] + traced["band_b"],
+                    }
+                )
     return out
 
 

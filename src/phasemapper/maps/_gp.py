@@ -74,8 +74,16 @@ class GPClassifierMap(PhaseMap):
     ['left', 'right']
     """
 
-    def __init__(self, space: Space, phases: Sequence[str], *, alpha_epsilon: float = 0.05, strength: float = 1.0,
-                 max_hyper_points: int = 400, n_draws: int = 256) -> None:
+    def __init__(
+        self,
+        space: Space,
+        phases: Sequence[str],
+        *,
+        alpha_epsilon: float = 0.05,
+        strength: float = 1.0,
+        max_hyper_points: int = 400,
+        n_draws: int = 256,
+    ) -> None:
         super().__init__(space, phases)
         self.alpha_epsilon = alpha_epsilon
         self.strength = strength
@@ -115,8 +123,11 @@ class GPClassifierMap(PhaseMap):
         gps = []
         for c in range(resid.shape[1]):
             if kernels is not None:
-                gps.append(GaussianProcessRegressor(kernels[c], alpha=s2[:, c], optimizer=None, normalize_y=False)
-                           .fit(u, resid[:, c]))
+                gps.append(
+                    GaussianProcessRegressor(kernels[c], alpha=s2[:, c], optimizer=None, normalize_y=False).fit(
+                        u, resid[:, c]
+                    )
+                )
                 continue
             gp = GaussianProcessRegressor(kernel, alpha=s2[hyper, c], normalize_y=False)
             with warnings.catch_warnings():  # a length scale at its bound (a flat phase) is a valid answer

@@ -91,8 +91,11 @@ class FieldPrior:
         return p / p.sum(axis=1, keepdims=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": {"axes": [a.tolist() for a in self.axes], "proba": self.proba.tolist()},
-                "certainty": self.certainty, "source": self.source}
+        return {
+            "field": {"axes": [a.tolist() for a in self.axes], "proba": self.proba.tolist()},
+            "certainty": self.certainty,
+            "source": self.source,
+        }
 
 
 class Priors:
@@ -121,8 +124,16 @@ class Priors:
     def __len__(self) -> int:
         return len(self.items)
 
-    def add(self, region: Any = None, phase: str | None = None, boundary: Any = None, certainty: float = 0.5,
-            width: float = 0.05, field: Any = None, source: str = "theory") -> None:
+    def add(
+        self,
+        region: Any = None,
+        phase: str | None = None,
+        boundary: Any = None,
+        certainty: float = 0.5,
+        width: float = 0.05,
+        field: Any = None,
+        source: str = "theory",
+    ) -> None:
         """Add a region (``region`` polygon + ``phase``), a boundary (``boundary`` polyline) or a gridded
         probability ``field`` (``{"axes": [...], "proba": [...]}``, see :class:`FieldPrior`)."""
         certainty = _check_certainty(certainty)
@@ -244,7 +255,7 @@ def load_priors(path: str | os.PathLike) -> list[dict[str, Any]]:
     if isinstance(data, Mapping):
         data = data.get("priors")
     if not isinstance(data, list):
-        raise ValueError(f"prior file {str(path)!r}: expected a list of priors or {{\"priors\": [...]}}")
+        raise ValueError(f'prior file {str(path)!r}: expected a list of priors or {{"priors": [...]}}')
     return data
 
 

@@ -10,7 +10,9 @@ from .._types import CriticalPoint
 __all__ = ["critical_points_from_map"]
 
 
-def critical_points_from_map(phase_map: xr.Dataset, axis: str, n_lines: int = 9, band: float = 0.5) -> list[CriticalPoint]:
+def critical_points_from_map(
+    phase_map: xr.Dataset, axis: str, n_lines: int = 9, band: float = 0.5
+) -> list[CriticalPoint]:
     """Where the most likely phase changes along ``axis``, on ``n_lines`` lines across the other axis.
 
     The value is where ``p_a = p_b`` for the two phases on either side (linear
@@ -35,10 +37,16 @@ def critical_points_from_map(phase_map: xr.Dataset, axis: str, n_lines: int = 9,
     phases = [str(p) for p in proba["phase"].values]
     x = proba[axis].values
     spacing = float(np.median(np.diff(x)))
-    lines = [({}, proba)] if not others else [
-        ({others[0]: float(v)}, proba.sel({others[0]: v}))
-        for v in proba[others[0]].values[np.unique(np.linspace(0, proba.sizes[others[0]] - 1, n_lines).round().astype(int))]
-    ]
+    lines = (
+        [({}, proba)]
+        if not others
+        else [
+            ({others[0]: float(v)}, proba.sel({others[0]: v}))
+            for v in proba[others[0]].values[
+                np.unique(np.linspace(0, proba.sizes[others[0]] - 1, n_lines).round().astype(int))
+            ]
+        ]
+    )
     out = []
     for at, line in lines:
         p = line.transpose(axis, "phase").values
@@ -50,6 +58,13 @@ def critical_points_from_map(phase_map: xr.Dataset, axis: str, n_lines: int = 9,
             inside = np.flatnonzero(np.abs(d) < band)
             near = inside[np.abs(x[inside] - value) < 0.25 * (x[-1] - x[0])] if inside.size else inside
             width = (x[near].max() - x[near].min()) / 2 if near.size else 0.0
-            out.append(CriticalPoint(axis, float(value), float(max(width, spacing / 2)),
-                                     f"phase map boundary {phases[a]}|{phases[b]}", at=at or None))
+            out.append(
+                CriticalPoint(
+                    axis,
+                    float(value),
+                    float(max(width, spacing / 2)),
+                    f"phase map boundary {phases[a]}|{phases[b]}",
+                    at=at or None,
+                )
+            )
     return out

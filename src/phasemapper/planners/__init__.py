@@ -14,7 +14,8 @@ __all__ = ["Planner", "Grid", "Sobol", "Random", "Boundary", "Refine", "PLANNERS
 
 #: the planners by name (``--planner`` on the CLI, ``"planner"`` in a manifest)
 PLANNERS: Registry[Planner] = Registry(
-    "planner", {"grid": Grid, "sobol": Sobol, "random": Random, "boundary": Boundary, "refine": Refine})
+    "planner", {"grid": Grid, "sobol": Sobol, "random": Random, "boundary": Boundary, "refine": Refine}
+)
 
 
 def make_planner(name: str, space: Space, **params: Any) -> Planner:

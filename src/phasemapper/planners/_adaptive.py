@@ -65,8 +65,17 @@ class Boundary(Planner):
 
     context_params = ("space", "model")
 
-    def __init__(self, space: Space, phases: Sequence[str], *, model: Any = None, n_initial: int | None = None,
-                 n_candidates: int = 2048, radius: float | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        space: Space,
+        phases: Sequence[str],
+        *,
+        model: Any = None,
+        n_initial: int | None = None,
+        n_candidates: int = 2048,
+        radius: float | None = None,
+        seed: int = 0,
+    ) -> None:
         super().__init__(space, seed=seed)
         from ..maps import GPClassifierMap, PhaseMap
 

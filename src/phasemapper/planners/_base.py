@@ -95,8 +95,13 @@ class Planner(Parameterized, ABC):
         from . import PLANNERS
 
         pts, vals = self.data()
-        return {"planner": PLANNERS.name_of(self), "space": self.space.to_dict(), "params": self.params(),
-                "told": {"points": pts.tolist(), "values": vals.tolist()}, "pending": self.pending().tolist()}
+        return {
+            "planner": PLANNERS.name_of(self),
+            "space": self.space.to_dict(),
+            "params": self.params(),
+            "told": {"points": pts.tolist(), "values": vals.tolist()},
+            "pending": self.pending().tolist(),
+        }
 
     def __repr__(self) -> str:
         state = f"told={self.n_told}, pending={len(self._pending)}"

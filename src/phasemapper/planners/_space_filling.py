@@ -29,8 +29,10 @@ class Grid(SequencePlanner):
         super().__init__(space, seed=seed)
         self.points_per_axis = check_positive_int("points_per_axis", points_per_axis, 2)
         if self.points_per_axis**space.ndim > MAX_COUNT:
-            raise ValueError(f"points_per_axis**{space.ndim} (the grid's size) must be <= {MAX_COUNT}, "
-                             f"got {self.points_per_axis**space.ndim}")
+            raise ValueError(
+                f"points_per_axis**{space.ndim} (the grid's size) must be <= {MAX_COUNT}, "
+                f"got {self.points_per_axis**space.ndim}"
+            )
 
     def _sequence(self, count: int) -> np.ndarray:
         return self.space.grid(self.points_per_axis)
@@ -68,6 +70,8 @@ class Random(SequencePlanner):
     _BLOCK = 1024
 
     def _sequence(self, count: int) -> np.ndarray:
-        blocks = [np.random.default_rng([self.seed, b]).random((self._BLOCK, self.space.ndim))
-                  for b in range(math.ceil(count / self._BLOCK))]
+        blocks = [
+            np.random.default_rng([self.seed, b]).random((self._BLOCK, self.space.ndim))
+            for b in range(math.ceil(count / self._BLOCK))
+        ]
         return self.space.from_unit(np.concatenate(blocks))

@@ -75,8 +75,9 @@ class System(Parameterized, ABC):
 
         phases = tuple(self.phases)
         if len(phases) < 2:
-            raise ValueError(f"phases: a phase map needs at least two distinct phase names; system {self.name!r} "
-                             f"has {list(phases)}")
+            raise ValueError(
+                f"phases: a phase map needs at least two distinct phase names; system {self.name!r} has {list(phases)}"
+            )
         return DirectLabeler(phases)
 
     def site_shape(self) -> tuple[int, ...]:
@@ -131,7 +132,9 @@ class System(Parameterized, ABC):
         line = {k: check_finite(f"at[{k!r}]", v) for k, v in dict(at or {}).items()}
         for k in line:
             if k not in names or k == axis:
-                raise ValueError(f"at: {k!r} is not another axis of system {self.name!r} (axes {list(names)}, along {axis!r})")
+                raise ValueError(
+                    f"at: {k!r} is not another axis of system {self.name!r} (axes {list(names)}, along {axis!r})"
+                )
         missing = [n for n in names if n != axis and n not in line and n not in self.optional_axes]
         if missing:
             raise ValueError(f"at: give a value for {missing} (the line along {axis!r} needs every other axis)")
@@ -141,18 +144,33 @@ class System(Parameterized, ABC):
         if not low < high:
             raise ValueError(f"bounds: low must be below high, got ({low}, {high})")
 
-        cited = [cp for cp in self.reference_critical_points()
-                 if cp.axis == axis and all(math.isclose(line.get(k, self.optional_axes.get(k, math.nan)), v, abs_tol=1e-12)
-                                            for k, v in (cp.at or {}).items())]
+        cited = [
+            cp
+            for cp in self.reference_critical_points()
+            if cp.axis == axis
+            and all(
+                math.isclose(line.get(k, self.optional_axes.get(k, math.nan)), v, abs_tol=1e-12)
+                for k, v in (cp.at or {}).items()
+            )
+        ]
         out = []
         for value, before, after in self._reference_changes(axis, line, low, high):
             match = next((cp for cp in cited if abs(cp.value - value) <= 1e-6 * (high - low)), None)
             method = match.method if match else f"reference diagram ({before} -> {after}): {self.reference}"
-            out.append(CriticalPoint(axis, float(match.value if match else value), float(match.uncertainty if match else math.nan),
-                                     method, at=line or None))
+            out.append(
+                CriticalPoint(
+                    axis,
+                    float(match.value if match else value),
+                    float(match.uncertainty if match else math.nan),
+                    method,
+                    at=line or None,
+                )
+            )
         return out
 
-    def _reference_changes(self, axis: str, line: dict[str, float], low: float, high: float) -> list[tuple[float, str, str]]:
+    def _reference_changes(
+        self, axis: str, line: dict[str, float], low: float, high: float
+    ) -> list[tuple[float, str, str]]:
         """``(value, phase before, phase after)`` of each change of :meth:`reference_phase` along the line."""
 
         def phases(x: np.ndarray) -> np.ndarray:
@@ -166,8 +184,12 @@ class System(Parameterized, ABC):
         out = []
         for i in np.nonzero(labels[1:] != labels[:-1])[0]:
             before = labels[i]
-            value = bisect_change(lambda x: phases(np.array([x]))[0] == before, float(xs[i]), float(xs[i + 1]),
-                                  1e-9 * (high - low))
+            value = bisect_change(
+                lambda x, before=before: phases(np.array([x]))[0] == before,
+                float(xs[i]),
+                float(xs[i + 1]),
+                1e-9 * (high - low),
+            )
             out.append((value, str(before), str(labels[i + 1])))
         return out
 
@@ -183,7 +205,9 @@ class System(Parameterized, ABC):
         if isinstance(points, Mapping):
             unknown = set(points) - set(names)
             if unknown:
-                raise ValueError(f"unknown axis {sorted(unknown)[0]!r} for system {self.name!r}; axes are {list(names)}")
+                raise ValueError(
+                    f"unknown axis {sorted(unknown)[0]!r} for system {self.name!r}; axes are {list(names)}"
+                )
             full: dict[str, Any] = {}
             length = None
             for n in names:

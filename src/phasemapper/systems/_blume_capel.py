@@ -92,7 +92,9 @@ class BlumeCapel2D(LatticeSystem):
     def reference_critical_points(self) -> list[CriticalPoint]:
         """The literature points of the line (``T`` at fixed ``D``) and the tricritical point."""
         line = BLUME_CAPEL_TRANSITION_LINE[:-1]
-        out = [CriticalPoint("T", t * self.J, np.nan, "literature (see docstring)", at={"D": d * self.J}) for d, t in line]
+        out = [
+            CriticalPoint("T", t * self.J, np.nan, "literature (see docstring)", at={"D": d * self.J}) for d, t in line
+        ]
         d_t, t_t = BLUME_CAPEL_TRICRITICAL
         out.append(CriticalPoint("D", d_t * self.J, 1e-4, "tricritical: Kwak et al. 2015", at={"T": t_t * self.J}))
         return out
@@ -124,10 +126,24 @@ class _BlumeCapelChain(LatticeChain):
         self.p_thr = kernels.wolff_threshold(T, system.J)
         self.stack = np.empty(self.n, dtype=np.int64)
 
-    def run_records(self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray,
-                    store: bool) -> tuple[int, int]:
-        return kernels.run_records(self.config, self.J, self.D, n_records, sweeps, clusters, self.table, self.p_thr,
-                                   self.state, self.stack, configs, values, store)
+    def run_records(
+        self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray, store: bool
+    ) -> tuple[int, int]:
+        return kernels.run_records(
+            self.config,
+            self.J,
+            self.D,
+            n_records,
+            sweeps,
+            clusters,
+            self.table,
+            self.p_thr,
+            self.state,
+            self.stack,
+            configs,
+            values,
+            store,
+        )
 
     def clusters(self, n: int) -> int:
         return kernels.wolff_clusters(self.config, n, self.p_thr, self.state, self.stack)

@@ -62,21 +62,28 @@ def _load_database(database: Any) -> tuple[Any, str]:
     if isinstance(database, Database):
         return database, "<pycalphad.Database>"
     if not isinstance(database, (str, os.PathLike)):
-        raise TypeError(f"database must be a built-in name ({', '.join(BUILTIN_DATABASES)}), a TDB path or a "
-                        f"pycalphad Database, got {type(database).__name__}")
+        raise TypeError(
+            f"database must be a built-in name ({', '.join(BUILTIN_DATABASES)}), a TDB path or a "
+            f"pycalphad Database, got {type(database).__name__}"
+        )
     key = os.fspath(database)
-    path = Path(str(files("phasemapper") / "data" / BUILTIN_DATABASES[key.lower()][0])) \
-        if key.lower() in BUILTIN_DATABASES else Path(key)
+    path = (
+        Path(str(files("phasemapper") / "data" / BUILTIN_DATABASES[key.lower()][0]))
+        if key.lower() in BUILTIN_DATABASES
+        else Path(key)
+    )
     if not path.is_file():
-        raise ValueError(f"database {key!r} is neither a built-in database ({', '.join(BUILTIN_DATABASES)}) "
-                         "nor an existing TDB file")
+        raise ValueError(
+            f"database {key!r} is neither a built-in database ({', '.join(BUILTIN_DATABASES)}) nor an existing TDB file"
+        )
     try:
         db = Database(str(path))
     except Exception as exc:  # noqa: BLE001 - pycalphad's parser raises many types
         where = f" at line {exc.lineno}, column {exc.col}" if hasattr(exc, "lineno") and hasattr(exc, "col") else ""
         first = (str(exc).splitlines() or [""])[0]  # the parser's message quotes the offending text on more lines
-        raise ValueError(f"database {key!r} does not parse as a TDB file{where}: {type(exc).__name__}: {first}") \
-            from None
+        raise ValueError(
+            f"database {key!r} does not parse as a TDB file{where}: {type(exc).__name__}: {first}"
+        ) from None
     if len(db.phases) == 0:
         raise ValueError(f"database {key!r} defines no phases")
     return db, key
@@ -163,11 +170,20 @@ class Calphad(System):
 
     param_attributes = {"database": "database_name", "phases": "db_phases"}
 
-    def __init__(self, database: Any = "pbsn", components: Sequence[str] | None = None, *,
-                 phases: Sequence[str] | None = None, temperature: Sequence[float] | None = None,
-                 free_parameters: Sequence[Any] = (), parameters: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        database: Any = "pbsn",
+        components: Sequence[str] | None = None,
+        *,
+        phases: Sequence[str] | None = None,
+        temperature: Sequence[float] | None = None,
+        free_parameters: Sequence[Any] = (),
+        parameters: Mapping[str, float] | None = None,
+    ) -> None:
         db, self.database_name = _load_database(database)
-        builtin = BUILTIN_DATABASES.get(self.database_name.lower()) if isinstance(database, (str, os.PathLike)) else None
+        builtin = (
+            BUILTIN_DATABASES.get(self.database_name.lower()) if isinstance(database, (str, os.PathLike)) else None
+        )
         if components is None:
             if builtin is None:
                 raise ValueError("components must be given (two elements of the database)")
@@ -178,13 +194,19 @@ class Calphad(System):
         missing = [c for c in comps if c not in db.elements]
         if missing or comps[0] == comps[1]:
             known = sorted(e for e in db.elements if e not in ("VA", "/-"))
-            raise ValueError(f"components: {(missing or [comps[1]])[0]!r} is not in database {self.database_name!r} "
-                             f"(it has {known})" if missing else f"components must differ, got {comps}")
+            raise ValueError(
+                f"components: {(missing or [comps[1]])[0]!r} is not in database {self.database_name!r} (it has {known})"
+                if missing
+                else f"components must differ, got {comps}"
+            )
         self.components = comps
         allowed = set(comps) | {"VA"}
-        usable = [p for p, ph in db.phases.items()
-                  if all({str(s.name) for s in sub} <= allowed for sub in ph.constituents)
-                  and any({str(s.name) for s in sub} & set(comps) for sub in ph.constituents)]
+        usable = [
+            p
+            for p, ph in db.phases.items()
+            if all({str(s.name) for s in sub} <= allowed for sub in ph.constituents)
+            and any({str(s.name) for s in sub} & set(comps) for sub in ph.constituents)
+        ]
         if phases is None:
             phases = usable
         phases = [str(p).upper() for p in phases]
@@ -203,8 +225,10 @@ class Calphad(System):
             raise ValueError(f"temperature must be (low, high) in K, got {temperature!r}")
         t_low, t_high = (check_finite("temperature", t) for t in temperature)
         if not (self.t_range[0] <= t_low < t_high <= self.t_range[1]):
-            raise ValueError(f"temperature range ({t_low:g}, {t_high:g}) K is outside the range of database "
-                             f"{self.database_name!r}, [{self.t_range[0]:g}, {self.t_range[1]:g}] K")
+            raise ValueError(
+                f"temperature range ({t_low:g}, {t_high:g}) K is outside the range of database "
+                f"{self.database_name!r}, [{self.t_range[0]:g}, {self.t_range[1]:g}] K"
+            )
         self.temperature = (t_low, t_high)
         self.free_parameters = tuple(p if isinstance(p, FreeParameter) else FreeParameter(**p) for p in free_parameters)
         names = [p.name for p in self.free_parameters]
@@ -254,8 +278,10 @@ class Calphad(System):
         if not 0.0 <= x <= 1.0:
             raise ValueError(f"axis {self.space.names[0]!r}: a mole fraction must be in [0, 1], got {x!r}")
         if not self.t_range[0] <= t <= self.t_range[1]:
-            raise ValueError(f"axis 'T': {t!r} K is outside the range of database {self.database_name!r}, "
-                             f"[{self.t_range[0]:g}, {self.t_range[1]:g}] K")
+            raise ValueError(
+                f"axis 'T': {t!r} K is outside the range of database {self.database_name!r}, "
+                f"[{self.t_range[0]:g}, {self.t_range[1]:g}] K"
+            )
 
     def sample(self, point: Any, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:
         point, n_samples, _ = self._sample_args(point, n_samples, seed)
@@ -296,7 +322,9 @@ class Calphad(System):
                 raise ValueError(f"pycalphad found no equilibrium at {self.space.names[0]}={x:g}, T={t:g} K")
         return frac, comp
 
-    def fractions_grid(self, x: Any, T: Any, parameters: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def fractions_grid(
+        self, x: Any, T: Any, parameters: Mapping[str, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Phase fractions and compositions on the grid ``x`` x ``T``: arrays ``(len(x), len(T), n_db_phases)``."""
         x, T = np.atleast_1d(np.asarray(x, float)), np.atleast_1d(np.asarray(T, float))
         eq = self._equilibrium(x, T, parameters)
@@ -327,11 +355,22 @@ class Calphad(System):
         labels = np.asarray(self.phases)[self.assemblage_index(frac)]
         coords = {n: ("point", pts[:, k]) for k, n in enumerate(self.space.names)}
         coords["phase"] = list(self.db_phases)
-        ds = xr.Dataset({"label": ("point", labels), "fraction": (("point", "phase"), frac),
-                         "composition": (("point", "phase"), comp)}, coords=coords)
+        ds = xr.Dataset(
+            {
+                "label": ("point", labels),
+                "fraction": (("point", "phase"), frac),
+                "composition": (("point", "phase"), comp),
+            },
+            coords=coords,
+        )
         ds.composition.attrs["description"] = f"mole fraction of {self.components[1]} in the phase"
-        ds.attrs.update({"database": self.database_name, "components": list(self.components),
-                         "parameters": str(self._resolved(parameters))})
+        ds.attrs.update(
+            {
+                "database": self.database_name,
+                "components": list(self.components),
+                "parameters": str(self._resolved(parameters)),
+            }
+        )
         return ds
 
     def eutectic(self, parameters: Mapping[str, float] | None = None, tol: float = 0.05) -> tuple[float, float]:
@@ -388,21 +427,32 @@ class Calphad(System):
             for k, p in enumerate(self.free_parameters):
                 sym = _symbol(k)
                 db.symbols[sym] = 0.0
-                query = ((where("phase_name") == p.phase.upper()) & (where("parameter_type") == "G")
-                         & (where("parameter_order") == p.order))
-                rows = [r for r in db._parameters.search(query)
-                        if any({str(s.name) for s in sub} == set(self.components) for sub in r["constituent_array"])]
+                query = (
+                    (where("phase_name") == p.phase.upper())
+                    & (where("parameter_type") == "G")
+                    & (where("parameter_order") == p.order)
+                )
+                rows = [
+                    r
+                    for r in db._parameters.search(query)
+                    if any({str(s.name) for s in sub} == set(self.components) for sub in r["constituent_array"])
+                ]
                 if rows:
                     db._parameters.update({"parameter": rows[0]["parameter"] + Symbol(sym)}, doc_ids=[rows[0].doc_id])
                 else:
                     subl = db.phases[p.phase.upper()].constituents
-                    array = [list(self.components) if {str(s.name) for s in sub} >= set(self.components)
-                             else sorted(str(s.name) for s in sub) for sub in subl]
+                    array = [
+                        list(self.components)
+                        if {str(s.name) for s in sub} >= set(self.components)
+                        else sorted(str(s.name) for s in sub)
+                        for sub in subl
+                    ]
                     db.add_parameter("G", p.phase.upper(), array, p.order, Symbol(sym))
             params = {_symbol(k): 0.0 for k in range(len(self.free_parameters))}
             models = instantiate_models(db, comps, list(self.db_phases), parameters=params or None)
-            records = PhaseRecordFactory(db, comps, {v.N: 1, v.P: _PRESSURE, v.T: 300.0}, models,
-                                         parameters=params or None)
+            records = PhaseRecordFactory(
+                db, comps, {v.N: 1, v.P: _PRESSURE, v.T: 300.0}, models, parameters=params or None
+            )
             self._engine = (db, comps, models, records)
         return self._engine
 
@@ -414,12 +464,24 @@ class Calphad(System):
 
         db, comps, models, records = self._build()
         xs = np.clip(np.asarray(x, dtype=float), _X_EDGE, 1.0 - _X_EDGE)
-        conds = {v.X(self.components[1]): xs if len(xs) > 1 else float(xs[0]),
-                 v.T: np.asarray(T, dtype=float) if len(T) > 1 else float(T[0]), v.P: _PRESSURE, v.N: 1}
+        conds = {
+            v.X(self.components[1]): xs if len(xs) > 1 else float(xs[0]),
+            v.T: np.asarray(T, dtype=float) if len(T) > 1 else float(T[0]),
+            v.P: _PRESSURE,
+            v.N: 1,
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return equilibrium(db, comps, list(self.db_phases), conds, model=models, phase_records=records,
-                               parameters=self._resolved(parameters) or None, to_xarray=False)
+            return equilibrium(
+                db,
+                comps,
+                list(self.db_phases),
+                conds,
+                model=models,
+                phase_records=records,
+                parameters=self._resolved(parameters) or None,
+                to_xarray=False,
+            )
 
     def _reduce(self, eq: Any, index: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Fractions and compositions per database phase at one condition (composition sets of a phase summed)."""

@@ -36,11 +36,11 @@ def _peak_positions(phase: str) -> np.ndarray:
         return np.sort(rng.uniform(25.0, 75.0, 5))
     lattice, a, c, hkls = _STRUCTURES[phase]
     out = []
-    for h, k, l in hkls:
+    for h, k, ell in hkls:
         if lattice == "hexagonal":
-            inv_d2 = 4.0 / 3.0 * (h * h + h * k + k * k) / a**2 + l * l / c**2
+            inv_d2 = 4.0 / 3.0 * (h * h + h * k + k * k) / a**2 + ell * ell / c**2
         else:
-            inv_d2 = (h * h + k * k) / a**2 + l * l / c**2
+            inv_d2 = (h * h + k * k) / a**2 + ell * ell / c**2
         out.append(2.0 * np.degrees(np.arcsin(WAVELENGTH * np.sqrt(inv_d2) / 2.0)))
     return np.array(out)
 
@@ -108,8 +108,16 @@ class Experiment(System):
     reference = "the true system"
     site_dims = ()
 
-    def __init__(self, truth: Calphad, *, detection_limit: float = 0.03, flip: float = 0.0, cost: float = 1.0,
-                 xrd: bool = False, xrd_noise: float = 0.02) -> None:
+    def __init__(
+        self,
+        truth: Calphad,
+        *,
+        detection_limit: float = 0.03,
+        flip: float = 0.0,
+        cost: float = 1.0,
+        xrd: bool = False,
+        xrd_noise: float = 0.02,
+    ) -> None:
         if not isinstance(truth, Calphad):
             raise TypeError(f"truth must be a phasemapper.systems.Calphad system, got {type(truth).__name__}")
         self.detection_limit = check_finite("detection_limit", detection_limit)
@@ -165,8 +173,9 @@ class Experiment(System):
         wrong = rng.random(n_samples) < self.flip
         others = [k for k in range(len(self.phases)) if k != true_label]
         labels[wrong] = rng.choice(others, size=int(wrong.sum()))
-        return Samples(labels.astype(np.int8), {"label": labels.astype(float), "cost": cost},
-                       {"cost_per_sample": self.cost})
+        return Samples(
+            labels.astype(np.int8), {"label": labels.astype(float), "cost": cost}, {"cost_per_sample": self.cost}
+        )
 
 
 def _make_experiment(truth: Any = "pbsn", **params: Any) -> Experiment:

@@ -183,5 +183,7 @@ class FunctionSystem(System):
         except ValueError as exc:
             raise ValueError(f"{self.name}: fn returned samples of different shapes") from exc
         if configs.dtype.kind not in "biuf":
-            raise TypeError(f"{self.name}: fn returned {type(first).__name__}: expected a label, probabilities or a numeric array")
+            raise TypeError(
+                f"{self.name}: fn returned {type(first).__name__}: expected a label, probabilities or a numeric array"
+            )
         return Samples(configs, {"mean": configs.reshape(len(values), -1).mean(axis=1).astype(float)})

@@ -155,7 +155,9 @@ class Hopfield(System):
                 out.append("para")
         return np.array(out)
 
-    def _reference_changes(self, axis: str, line: dict[str, float], low: float, high: float) -> list[tuple[float, str, str]]:
+    def _reference_changes(
+        self, axis: str, line: dict[str, float], low: float, high: float
+    ) -> list[tuple[float, str, str]]:
         """Along ``alpha`` at fixed ``T`` the lines are solved for directly (one AGS solve per bisection step,
         not one retrieval temperature per alpha): ``alpha_g = (T - 1)^2`` and ``alpha_M(T)``."""
         if axis != "alpha":
@@ -173,7 +175,9 @@ class Hopfield(System):
         """AGS: ``alpha_c(T=0) ~ 0.138`` and ``T_g = 1 + sqrt(alpha)`` (shown at alpha = 0.1)."""
         return [
             CriticalPoint("alpha", 0.138, 0.001, "AGS 1987 (retrieval, T=0)", at={"T": 0.0}),
-            CriticalPoint("T", 1.0 + math.sqrt(0.1), 0.0, "AGS 1987 (spin glass, T_g = 1 + sqrt(alpha))", at={"alpha": 0.1}),
+            CriticalPoint(
+                "T", 1.0 + math.sqrt(0.1), 0.0, "AGS 1987 (spin glass, T_g = 1 + sqrt(alpha))", at={"alpha": 0.1}
+            ),
         ]
 
     def sample(self, point: Any, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:

@@ -119,7 +119,9 @@ class Ising2D(LatticeSystem):
         pts = self.points(points)
         return np.where(pts[:, 0] < self.critical_temperature, "ferro", "para")
 
-    def _reference_changes(self, axis: str, line: dict[str, float], low: float, high: float) -> list[tuple[float, str, str]]:
+    def _reference_changes(
+        self, axis: str, line: dict[str, float], low: float, high: float
+    ) -> list[tuple[float, str, str]]:
         """A transition only along ``T`` at ``h = 0``; in a field the change is a crossover."""
         if axis != "T" or line.get("h", self.optional_axes["h"]) != 0.0:
             return []
@@ -187,8 +189,18 @@ class _Chain(MarkovChain):
 
     def _clusters(self, n: int) -> int:
         return kernels.run_wolff_pair(
-            self.spins, 1, n, self.J, self.p_thr, self.state, self.stacks, self.neighbour_table,
-            self._scratch, np.empty((1, 2)), np.empty((1, 2)), False,
+            self.spins,
+            1,
+            n,
+            self.J,
+            self.p_thr,
+            self.state,
+            self.stacks,
+            self.neighbour_table,
+            self._scratch,
+            np.empty((1, 2)),
+            np.empty((1, 2)),
+            False,
         )
 
     @property
@@ -207,17 +219,40 @@ class _Chain(MarkovChain):
             energy, mag = np.empty(max(n_records, 1)), np.empty(max(n_records, 1))
             if n_records:
                 self.work += kernels.run_metropolis(
-                    self.spins, n_records, per_record, self.J, self.h, self.table, self.state, configs, energy, mag, store
+                    self.spins,
+                    n_records,
+                    per_record,
+                    self.J,
+                    self.h,
+                    self.table,
+                    self.state,
+                    configs,
+                    energy,
+                    mag,
+                    store,
                 )
                 self.attempts += n_records * per_record * n_sites
-            return configs[:n_records], {"energy": energy[:n_records] / n_sites, "magnetization": mag[:n_records] / n_sites}
+            return configs[:n_records], {
+                "energy": energy[:n_records] / n_sites,
+                "magnetization": mag[:n_records] / n_sites,
+            }
         clusters = per_record * self.clusters_per_step
         configs = np.empty((n_records if store else 1, 2, self.L, self.L), dtype=np.int8)
         energy, mag = np.empty((n_records, 2)), np.empty((n_records, 2))
         if n_records:
             self.work += kernels.run_wolff_pair(
-                self.spins, n_records, clusters, self.J, self.p_thr, self.state, self.stacks, self.neighbour_table,
-                configs, energy, mag, store,
+                self.spins,
+                n_records,
+                clusters,
+                self.J,
+                self.p_thr,
+                self.state,
+                self.stacks,
+                self.neighbour_table,
+                configs,
+                energy,
+                mag,
+                store,
             )
             self.attempts += n_records * clusters
         e, m = energy / n_sites, mag / n_sites
@@ -277,8 +312,9 @@ class _MultispinChain(MarkovChain):
         bonds = np.empty((n_records, 64), dtype=np.int64)
         mag = np.empty((n_records, 64), dtype=np.int64)
         stored = np.empty((n_records if store else 1, self.L, self.L), dtype=np.uint64)
-        self.accepted += multispin.run_records(self.words, n_records, per_record, self.p4, self.p8, self.state,
-                                               bonds, mag, stored, store)
+        self.accepted += multispin.run_records(
+            self.words, n_records, per_record, self.p4, self.p8, self.state, bonds, mag, stored, store
+        )
         self.attempted += 64 * n_records * per_record * n_sites
         e, m = -self.J * bonds / n_sites, mag / n_sites
         if not store:  # pilot: every replica's series (time first), for the averaged autocorrelation

@@ -76,7 +76,7 @@ class MarkovChain(ABC):
     def advance(self, n_records: int, per_record: int, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Run ``n_records`` blocks of ``per_record`` steps; return configurations (if ``store``) and observables."""
 
-    def calibrate(self) -> None:
+    def calibrate(self) -> None:  # noqa: B027 - a hook: most chains have nothing to re-tune
         """Re-tune the definition of a step (cluster algorithms); called during thermalization."""
 
     def tau_series(self, observables: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -165,8 +165,9 @@ class LatticeChain(MarkovChain):
         self.config: np.ndarray
 
     @abstractmethod
-    def run_records(self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray,
-                    store: bool) -> tuple[int, int]:
+    def run_records(
+        self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray, store: bool
+    ) -> tuple[int, int]:
         """Per record: ``sweeps`` local sweeps, ``clusters`` cluster updates, the observables into ``values[k]``
         and, if ``store``, the configuration into ``configs[k]``. Returns (accepted local moves, flipped sites)."""
 
@@ -245,8 +246,16 @@ class LatticeSystem(MonteCarloSystem):
     site_dims = ("y", "x")
     size_param = "L"
 
-    def __init__(self, *, L: int = 16, J: float = 1.0, algorithm: str = "auto", decorrelation: float = 2.0,
-                 thermalization: int = 200, max_spacing: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        L: int = 16,
+        J: float = 1.0,
+        algorithm: str = "auto",
+        decorrelation: float = 2.0,
+        thermalization: int = 200,
+        max_spacing: int = 10_000,
+    ) -> None:
         self.L = check_positive_int("L", L, minimum=2)
         self.J = check_finite("J", J)
         if self.J <= 0:

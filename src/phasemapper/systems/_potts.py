@@ -107,10 +107,24 @@ class _PottsChain(LatticeChain):
         self.p_thr = kernels.wolff_threshold(T, system.J)
         self.stack = np.empty(self.n, dtype=np.int64)
 
-    def run_records(self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray,
-                    store: bool) -> tuple[int, int]:
-        return kernels.run_records(self.config, self.q, self.J, n_records, sweeps, clusters, self.boltz, self.p_thr,
-                                   self.state, self.stack, configs, values, store)
+    def run_records(
+        self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray, store: bool
+    ) -> tuple[int, int]:
+        return kernels.run_records(
+            self.config,
+            self.q,
+            self.J,
+            n_records,
+            sweeps,
+            clusters,
+            self.boltz,
+            self.p_thr,
+            self.state,
+            self.stack,
+            configs,
+            values,
+            store,
+        )
 
     def clusters(self, n: int) -> int:
         return kernels.wolff_clusters(self.config, self.q, n, self.p_thr, self.state, self.stack)

@@ -54,8 +54,12 @@ class ThreePhase(FunctionSystem):
 
     def __init__(self, *, noise: float = 0.05) -> None:
         self.noise = check_number("noise", noise, low=0.0, high=1.0, high_open=True)
-        super().__init__(_NoisyLabel(self.noise), Space([Axis("x", 0.0, 1.0), Axis("y", 0.0, 1.0)]),
-                         phases=("A", "B", "C"), name="three_phase")
+        super().__init__(
+            _NoisyLabel(self.noise),
+            Space([Axis("x", 0.0, 1.0), Axis("y", 0.0, 1.0)]),
+            phases=("A", "B", "C"),
+            name="three_phase",
+        )
 
     def reference_phase(self, points: Any) -> np.ndarray:
         pts = self.points(points)

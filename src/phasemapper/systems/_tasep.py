@@ -129,8 +129,18 @@ class _TasepChain(MarkovChain):
         configs = np.empty((n_records if store else 1, self.L), dtype=np.int8)
         obs = {name: np.empty(n_records) for name in ("density", "bulk_density", "current")}
         self.moves += kernels.run_records(
-            self.config, n_records, per_record, self.alpha_thr, self.beta_thr, self.state, *self.bulk,
-            configs, obs["density"], obs["bulk_density"], obs["current"], store,
+            self.config,
+            n_records,
+            per_record,
+            self.alpha_thr,
+            self.beta_thr,
+            self.state,
+            *self.bulk,
+            configs,
+            obs["density"],
+            obs["bulk_density"],
+            obs["current"],
+            store,
         )
         self.attempts += n_records * per_record * (self.L + 1)
         return configs[:n_records] if store else configs[:0], obs

@@ -62,7 +62,9 @@ class XY2D(LatticeSystem):
         return np.where(pts[:, 0] < XY_T_BKT * self.J, "quasi_ordered", "disordered")
 
     def reference_critical_points(self) -> list[CriticalPoint]:
-        return [CriticalPoint("T", XY_T_BKT * self.J, 1e-4 * self.J, "literature: Hasenbusch 2005, Komura & Okabe 2012")]
+        return [
+            CriticalPoint("T", XY_T_BKT * self.J, 1e-4 * self.J, "literature: Hasenbusch 2005, Komura & Okabe 2012")
+        ]
 
     def sample(self, point: Any, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:
         point, n_samples, ss = self._sample_args(point, n_samples, seed)
@@ -94,15 +96,31 @@ class _XYChain(LatticeChain):
         self.in_cluster = np.zeros(self.n, dtype=np.bool_)
         self.work = np.empty((2, system.L, system.L))
 
-    def run_records(self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray,
-                    store: bool) -> tuple[int, int]:
-        return kernels.run_records(self.config, self.J, self.beta, n_records, sweeps, clusters, self.delta, self.state,
-                                   self.stack, self.in_cluster, self.work, configs, values, store)
+    def run_records(
+        self, n_records: int, sweeps: int, clusters: int, configs: np.ndarray, values: np.ndarray, store: bool
+    ) -> tuple[int, int]:
+        return kernels.run_records(
+            self.config,
+            self.J,
+            self.beta,
+            n_records,
+            sweeps,
+            clusters,
+            self.delta,
+            self.state,
+            self.stack,
+            self.in_cluster,
+            self.work,
+            configs,
+            values,
+            store,
+        )
 
     def clusters(self, n: int) -> int:
         kernels.fill_components(self.config, self.work)
-        return kernels.wolff_clusters(self.config, n, self.beta, self.J, self.state, self.stack, self.in_cluster,
-                                      self.work)
+        return kernels.wolff_clusters(
+            self.config, n, self.beta, self.J, self.state, self.stack, self.in_cluster, self.work
+        )
 
 
 register_system("xy2d", XY2D)

@@ -77,9 +77,19 @@ class CalphadTheory:
     True
     """
 
-    def __init__(self, model: Calphad, detection_limit: float = 0.03, flip: float = 0.02, softness: float = 0.01,
-                 prior_sd: float = 3000.0, certainty: float = 0.8, grid_size: int = 25, n_draws: int = 4,
-                 n_importance: int = 64, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model: Calphad,
+        detection_limit: float = 0.03,
+        flip: float = 0.02,
+        softness: float = 0.01,
+        prior_sd: float = 3000.0,
+        certainty: float = 0.8,
+        grid_size: int = 25,
+        n_draws: int = 4,
+        n_importance: int = 64,
+        seed: int = 0,
+    ) -> None:
         if not isinstance(model, Calphad):
             raise TypeError(f"model must be a phasemapper.systems.Calphad, got {type(model).__name__}")
         if not model.free_parameters:
@@ -90,10 +100,13 @@ class CalphadTheory:
         self.softness = check_finite("softness", softness)
         self.prior_sd = check_finite("prior_sd", prior_sd)
         self.certainty = check_finite("certainty", certainty)
-        for name, value, ok in (("detection_limit", self.detection_limit, 0 <= self.detection_limit < 0.5),
-                                ("flip", self.flip, 0 <= self.flip < 1), ("softness", self.softness, self.softness > 0),
-                                ("prior_sd", self.prior_sd, self.prior_sd > 0),
-                                ("certainty", self.certainty, 0 <= self.certainty <= 1)):
+        for name, value, ok in (
+            ("detection_limit", self.detection_limit, 0 <= self.detection_limit < 0.5),
+            ("flip", self.flip, 0 <= self.flip < 1),
+            ("softness", self.softness, self.softness > 0),
+            ("prior_sd", self.prior_sd, self.prior_sd > 0),
+            ("certainty", self.certainty, 0 <= self.certainty <= 1),
+        ):
             if not ok:
                 raise ValueError(f"{name} is out of range: {value!r}")
         self.grid_size = check_positive_int("grid_size", grid_size, minimum=3)
@@ -106,10 +119,18 @@ class CalphadTheory:
         self._membership = np.array([[p in name.split("+") for p in model.db_phases] for name in model.phases])
 
     def params(self) -> dict[str, Any]:
-        return {"model": self.model.params(), "detection_limit": self.detection_limit, "flip": self.flip,
-                "softness": self.softness, "prior_sd": self.prior_sd, "certainty": self.certainty,
-                "grid_size": self.grid_size, "n_draws": self.n_draws, "n_importance": self.n_importance,
-                "seed": self.seed}
+        return {
+            "model": self.model.params(),
+            "detection_limit": self.detection_limit,
+            "flip": self.flip,
+            "softness": self.softness,
+            "prior_sd": self.prior_sd,
+            "certainty": self.certainty,
+            "grid_size": self.grid_size,
+            "n_draws": self.n_draws,
+            "n_importance": self.n_importance,
+            "seed": self.seed,
+        }
 
     @classmethod
     def from_params(cls, model: Mapping[str, Any], **params: Any) -> CalphadTheory:
@@ -154,8 +175,12 @@ class CalphadTheory:
         candidates = [self.start] + list(probe)
         x0 = min(candidates, key=f)
         simplex = np.vstack([x0] + [x0 + 300.0 * np.eye(p)[i] for i in range(p)])
-        res = minimize(f, x0, method="Nelder-Mead",
-                       options={"initial_simplex": simplex, "xatol": 5.0, "fatol": 1e-3, "maxfev": 60 * p})
+        res = minimize(
+            f,
+            x0,
+            method="Nelder-Mead",
+            options={"initial_simplex": simplex, "xatol": 5.0, "fatol": 1e-3, "maxfev": 60 * p},
+        )
         theta, cov = self._laplace(f, res.x, res.fun)
         theta, self.cov_ = self._importance(f, theta, cov)
         self.params_ = dict(zip(self.names, map(float, theta)))
@@ -187,8 +212,15 @@ class CalphadTheory:
         logw = np.empty(0)
         for _ in range(IMPORTANCE_BLOCKS):
             zb = ndtri(np.clip(sobol.random(self.n_importance), 1e-6, 1 - 1e-6))
-            logw = np.concatenate([logw, [-f(theta + zz @ scale.T) + 0.5 * zz @ zz
-                                          for zz in track(zb, "theory: posterior by importance sampling")]])
+            logw = np.concatenate(
+                [
+                    logw,
+                    [
+                        -f(theta + zz @ scale.T) + 0.5 * zz @ zz
+                        for zz in track(zb, "theory: posterior by importance sampling")
+                    ],
+                ]
+            )
             z = np.vstack([z, zb])
             weights = np.exp(logw - logw.max())
             weights /= weights.sum()
@@ -241,11 +273,11 @@ class CalphadTheory:
         design = np.column_stack([np.ones(len(z)), z] + [z[:, i] * z[:, j] for i, j in zip(*iu)])
         coef, *_ = np.linalg.lstsq(design, values, rcond=None)
         h = np.zeros((p, p))
-        for c, (i, j) in zip(coef[1 + p:], zip(*iu)):
+        for c, (i, j) in zip(coef[1 + p :], zip(*iu)):
             h[i, j] = h[j, i] = 2.0 * c if i == j else c
         w, v = np.linalg.eigh(h)
         w = np.maximum(w, 1e-6)
-        shift = -(v / w) @ v.T @ coef[1:1 + p]
+        shift = -(v / w) @ v.T @ coef[1 : 1 + p]
         centre = theta + np.clip(shift, -1.0, 1.0) * step
         hs = h / np.outer(step, step)
         w, v = np.linalg.eigh(hs)
@@ -277,8 +309,11 @@ class CalphadTheory:
         proba = (counts + 0.1) / (counts + 0.1).sum(axis=-1, keepdims=True)
         if space.names[0] != self.model.space.names[0]:
             proba = proba.transpose(1, 0, 2)
-        return {"field": {"axes": [a.tolist() for a in axes], "proba": proba.tolist()},
-                "certainty": self.certainty, "source": "theory"}
+        return {
+            "field": {"axes": [a.tolist() for a in axes], "proba": proba.tolist()},
+            "certainty": self.certainty,
+            "source": "theory",
+        }
 
     def features(self) -> dict[str, float]:
         """The refit diagram's eutectic: ``eutectic_T`` (K) and ``eutectic_x`` (mole fraction of the second component)."""
@@ -287,6 +322,11 @@ class CalphadTheory:
 
     def summary(self) -> dict[str, Any]:
         """Refit parameters with their uncertainty, as JSON."""
-        return {"parameters": self.params_, "sd": self.sd_, "cov": self.cov_.tolist(), "n_observations": self.n_obs_,
-                "effective_sample_size": self.ess_,
-                "start": dict(zip(self.names, map(float, self.start)))}
+        return {
+            "parameters": self.params_,
+            "sd": self.sd_,
+            "cov": self.cov_.tolist(),
+            "n_observations": self.n_obs_,
+            "effective_sample_size": self.ess_,
+            "start": dict(zip(self.names, map(float, self.start))),
+        }
