@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow docs bench clean
+.PHONY: demo test lint test-slow docs bench clean
 
 # One environment for everything: PyTorch first (the CPU wheel on these machines),
 # then the package with all extras and the test/benchmark tools.
@@ -17,8 +17,14 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/phasemapper demo
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -n 2 --dist worksteal --durations=10
+
+# the linter, the formatter and the type checker on the package (configured in pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src
+	$(VENV)/bin/ruff format --check src
+	$(VENV)/bin/mypy
 
 # the checks too long for every run (marked slow): the closed loop's full theory refit
 test-slow: $(STAMP)

@@ -321,7 +321,7 @@ class Campaign:
         self._replay()
         started = time.perf_counter()
         own = self.executor is None
-        executor = default_executor() if own else self.executor
+        executor: Executor = default_executor() if self.executor is None else self.executor
         reason = ""
         try:
             with show_progress(progress), ProgressBar("campaign", budget, len(self.store.evaluations())) as bar:
@@ -390,7 +390,7 @@ class Campaign:
         done = self.store.evaluations("done")
         points = np.array([e.point for e in done]).reshape(-1, self.space.ndim)
         labels = (
-            np.asarray(self.labeler.phases)[[int(np.argmax(e.proba)) for e in done]]
+            np.asarray(self.labeler.phases)[[int(np.argmax(np.asarray(e.proba))) for e in done]]
             if done
             else np.array([], dtype=str)
         )

@@ -9,6 +9,7 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 __all__ = [
@@ -110,7 +111,8 @@ def warn_failures(failures: Sequence[Failure], n_total: int) -> None:
 def _outside_the_package() -> int:
     """The ``stacklevel`` of the first caller outside this package (for ``warnings.warn`` called from here)."""
     package = os.path.dirname(__file__)
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
     return level

@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -16,7 +17,7 @@ from ._bits import pack_rows, two_values, unpack_rows
 __all__ = ["save", "load"]
 
 
-def save(data: xr.Dataset | Mapping[str | int, xr.Dataset], path: str | os.PathLike) -> Path:
+def save(data: xr.Dataset | Mapping[Any, xr.Dataset], path: str | os.PathLike) -> Path:
     """Write a Dataset, or a mapping of Datasets (one netCDF group per key), to ``path``.
 
     Integer keys ``k`` are written as groups ``L{k}`` (the lattice size of a
@@ -41,10 +42,11 @@ def save(data: xr.Dataset | Mapping[str | int, xr.Dataset], path: str | os.PathL
     if isinstance(data, xr.Dataset):
         packed: xr.Dataset | xr.DataTree = _pack_spins(data)
     elif isinstance(data, Mapping):
-        groups = {_group(k): k for k in data}
-        if len(groups) != len(data):
-            raise ValueError(f"data: keys {list(data)} name the same group twice (an integer k is the group L<k>)")
-        packed = xr.DataTree.from_dict({f"/{_group(k)}": _pack_spins(ds) for k, ds in data.items()})
+        by_key = cast(Mapping[str | int, xr.Dataset], data)  # a Dataset is a Mapping too: it took the branch above
+        groups = {_group(k): k for k in by_key}
+        if len(groups) != len(by_key):
+            raise ValueError(f"data: keys {list(by_key)} name the same group twice (an integer k is the group L<k>)")
+        packed = xr.DataTree.from_dict({f"/{_group(k)}": _pack_spins(ds) for k, ds in by_key.items()})
         packed.attrs[_KEYS] = json.dumps({g: k for g, k in groups.items() if isinstance(k, int)})
     else:
         raise TypeError(f"data must be an xarray.Dataset or a mapping of them, got {type(data).__name__}")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -169,7 +169,7 @@ def scan_sizes(
     if seed is None:
         if checkpoint is not None:
             raise ValueError("seed: a checkpoint needs an explicit seed (a resumed scan must draw the same numbers)")
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = int(cast(int, np.random.SeedSequence().entropy) % (2**63))  # entropy drawn from the OS: an int
     seed = check_seed("seed", seed)
     max_attempts = check_positive_int("max_attempts", max_attempts)
     timeout = check_positive_number("timeout", timeout, " of seconds")
@@ -222,7 +222,8 @@ def _scan_held(
     calls = []
     for k in order:
         children = np.random.SeedSequence(seed).spawn(len(pts[k]))
-        where = {} if systems[k].size_param is None else {systems[k].size_param: systems[k].size()}
+        size_param, size = systems[k].size_param, systems[k].size()
+        where: dict[str, float] = {} if size_param is None or size is None else {size_param: size}
         calls += [
             Call((k, i), _sample_point, (systems[k], p, n_samples, c, pack), {**where, **_named(systems[k], p)})
             for i, (p, c) in enumerate(zip(pts[k], children))
@@ -234,9 +235,8 @@ def _scan_held(
     if calls:
         label = " ".join(f"{systems[k].name} {_size_label(systems[k])}".strip() for k in order)
         own_executor = executor is None
-        if own_executor:
-            executor = default_executor(max_workers=min(len(calls), _cpu_count()))
-        scheduler = Scheduler(executor, max_attempts=max_attempts, timeout=timeout)
+        pool = default_executor(max_workers=min(len(calls), _cpu_count())) if executor is None else executor
+        scheduler = Scheduler(pool, max_attempts=max_attempts, timeout=timeout)
         first_batch = min(len(calls), FIRST_BATCH)
 
         def succeeded() -> bool:
@@ -260,16 +260,16 @@ def _scan_held(
         try:
             with ProgressBar(label, n_total, sum(resumed), enabled=progress) as bar:
                 if while_sampling is not None:
-                    executor.submit(_nothing)  # start the workers, then let the caller work while they sample
+                    pool.submit(_nothing)  # start the workers, then let the caller work while they sample
                     while_sampling()
                 try:
                     scheduler.run(calls, on_success, on_failure, give_up=give_up)
                 except BrokenExecutor as exc:
-                    broken_executor_note(exc, executor, "the checkpoint" if store is not None else "no checkpoint")
+                    broken_executor_note(exc, pool, "the checkpoint" if store is not None else "no checkpoint")
                     raise
         finally:
             if own_executor:
-                executor.shutdown(cancel_futures=True)
+                pool.shutdown(cancel_futures=True)
         restarts = scheduler.restarts
         if give_up():
             error = EvaluationError(
@@ -373,20 +373,24 @@ class _DatasetAssembler:
             if not indices:
                 raise ValueError("no point of the scan succeeded")
             kept = _DatasetAssembler(self.system, self.points[list(indices)])
-            kept.configurations = self.configurations[list(indices)]
+            kept.configurations = None if self.configurations is None else self.configurations[list(indices)]
             kept.observables = [self.observables[i] for i in indices]
             kept.metadata = [self.metadata[i] for i in indices]
             return kept.dataset()
-        point_dim, sample_dim = "point", "sample"
         configurations = self.configurations
+        observables = [o for o in self.observables if o is not None]
+        metadata = [m for m in self.metadata if m is not None]
+        if configurations is None or len(observables) < len(self.points) or len(metadata) < len(self.points):
+            raise ValueError(f"{len(self.points) - len(observables)} of the scan's points have not been added")
+        point_dim, sample_dim = "point", "sample"
         site_dims = tuple(self.system.site_dims)
         if configurations.ndim - 2 != len(site_dims):  # systems whose sample shape is only known from the samples
             site_dims = tuple(f"site_{k}" for k in range(configurations.ndim - 2))
         data_vars: dict[str, Any] = {"configuration": ((point_dim, sample_dim) + site_dims, configurations)}
-        for name in self.observables[0]:
-            data_vars[name] = ((point_dim, sample_dim), np.stack([o[name] for o in self.observables]))
-        for key in self.metadata[0]:
-            data_vars[key] = ((point_dim,), np.asarray([m[key] for m in self.metadata]))
+        for name in observables[0]:
+            data_vars[name] = ((point_dim, sample_dim), np.stack([o[name] for o in observables]))
+        for key in metadata[0]:
+            data_vars[key] = ((point_dim,), np.asarray([m[key] for m in metadata]))
         coords = {name: (point_dim, self.points[:, i]) for i, name in enumerate(self.system.space.names)}
         ds = xr.Dataset(data_vars, coords=coords)
         ds["configuration"].attrs["description"] = "sampled configurations"

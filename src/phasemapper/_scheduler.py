@@ -49,7 +49,7 @@ WORKER_DIED = (
 class Call:
     """``fn(*args)`` to run for ``key``; ``point`` says where (for failure reports); ``attempts`` already used."""
 
-    key: Hashable
+    key: Any  # the caller's id of the call: hashable (an int for a ledger row, a (size, point) pair for a scan)
     fn: Callable[..., Any]
     args: tuple
     point: Mapping[str, float]
@@ -95,7 +95,7 @@ class Scheduler:
         self,
         calls: Sequence[Call],
         on_success: Callable[[Call, Any, float], None],
-        on_failure: Callable[[Call, Failure | None], None] | None = None,
+        on_failure: Callable[[Call, Failure], None] | None = None,
         on_attempt_failed: Callable[[Call, str, float], None] | None = None,
         give_up: Callable[[], bool] | None = None,
     ) -> None:
@@ -113,7 +113,7 @@ class Scheduler:
         self,
         calls: Sequence[Call],
         on_success: Callable[[Call, Any, float], None],
-        on_failure: Callable[[Call, Failure | None], None] | None,
+        on_failure: Callable[[Call, Failure], None] | None,
         on_attempt_failed: Callable[[Call, str, float], None] | None,
         give_up: Callable[[], bool] | None,
         marks: str,

@@ -377,7 +377,7 @@ def _write_samples(path: Path, samples: Samples, site_dims: Sequence[str]) -> No
     dims = ("sample",) + tuple(site_dims)
     if len(dims) != samples.configurations.ndim:
         dims = ("sample",) + tuple(f"site_{k}" for k in range(samples.configurations.ndim - 1))
-    data = {"configuration": (dims, samples.configurations)}
+    data: dict[str, tuple[Any, np.ndarray]] = {"configuration": (dims, samples.configurations)}
     data.update({name: ("sample", np.asarray(v)) for name, v in samples.observables.items()})
     attrs = {k: v for k, v in samples.metadata.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
     write_atomically(path, xr.Dataset(data, attrs=attrs).to_netcdf)

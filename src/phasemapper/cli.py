@@ -42,7 +42,7 @@ app = typer.Typer(
 console = Console()
 
 #: The main job run by ``phasemapper demo`` and ``make demo``.
-DEMO = {
+DEMO: dict[str, Any] = {
     "system": "ising2d",
     "axes": ["T=1.8:2.8:41"],
     "sizes": "16,32,64",
@@ -53,11 +53,11 @@ DEMO = {
 
 
 #: ``phasemapper map``'s defaults for the options that only ``--experiment`` uses (a changed one without it is refused).
-EXPERIMENT_DEFAULTS = {"detection_limit": 0.03, "flip": 0.0, "free": "LIQUID:0,LIQUID:1"}
+EXPERIMENT_DEFAULTS: dict[str, Any] = {"detection_limit": 0.03, "flip": 0.0, "free": "LIQUID:0,LIQUID:1"}
 
 
 #: The active map that ``phasemapper demo`` adds: the open-TASEP phase diagram.
-DEMO_MAP = {"system": "tasep", "L": 100, "samples": 20, "planner": "boundary", "budget": 120}
+DEMO_MAP: dict[str, Any] = {"system": "tasep", "L": 100, "samples": 20, "planner": "boundary", "budget": 120}
 
 
 def parse_axis(spec: str) -> tuple[str, np.ndarray]:
@@ -291,7 +291,7 @@ def scan_command(
         from .detectors import DETECTORS, parse_detectors
 
         for name in parse_detectors(detect):  # reject a bad list, or a missing extra, before any sampling
-            require(*DETECTORS[name].requires, by=f"--detect {name}")
+            require(*getattr(DETECTORS[name], "requires", ()), by=f"--detect {name}")
     summary = run_scan(system, axis, size, samples, seed, out, workers, progress, detect)
     _exit_if_mostly_failed(len(summary["failures"]), summary["n_points"])
 
@@ -721,7 +721,7 @@ def report_command(
 
 @app.command("demo")
 def demo_command(
-    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Output directory.")] = DEMO["out"],  # type: ignore[assignment]
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Output directory.")] = DEMO["out"],
     progress: Annotated[bool, typer.Option("--progress/--no-progress", metavar="")] = True,
 ) -> None:
     """Run the main job on built-in defaults: locate the 2-D Ising Tc from L = 16, 32, 64."""
@@ -729,7 +729,7 @@ def demo_command(
         f"[bold]phasemapper demo[/bold]: {DEMO['system']} {' '.join(DEMO['axes'])} sizes {DEMO['sizes']}, "
         f"{DEMO['samples']} samples per point, seed {DEMO['seed']}"
     )
-    run_scan(DEMO["system"], DEMO["axes"], DEMO["sizes"], DEMO["samples"], DEMO["seed"], out, None, progress)  # type: ignore[arg-type]
+    run_scan(DEMO["system"], DEMO["axes"], DEMO["sizes"], DEMO["samples"], DEMO["seed"], out, None, progress)
 
     from . import Campaign
     from .systems import make_system

@@ -37,7 +37,7 @@ def label_grid(source: Any, space: Space | None = None, grid_size: int = 100) ->
 def _space_of(ds: xr.Dataset) -> Space:
     from ._space import Axis
 
-    axes = [d for d in ds["label"].dims]
+    axes = [str(d) for d in ds["label"].dims]
     return Space([Axis(a, float(ds[a].min()), float(ds[a].max())) for a in axes])
 
 

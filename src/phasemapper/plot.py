@@ -96,7 +96,7 @@ def _critical_band(ax: Any, cp: CriticalPoint, color: str, label: str | None = N
 
 
 def _exact_values(exact: float | Sequence[float] | None) -> list[float]:
-    return [] if exact is None else [float(exact)] if np.ndim(exact) == 0 else [float(v) for v in exact]
+    return [] if exact is None else [float(v) for v in np.atleast_1d(np.asarray(exact, dtype=float))]
 
 
 def plot_observables(
@@ -203,28 +203,28 @@ def plot_boundary_estimates(
     ax = _axes(ax, 1, 1, (6.4, 4.6), path)
     along = other = None
     for k, (name, det) in enumerate(detectors.items()):
-        firsts: dict[tuple, CriticalPoint] = {}
+        firsts: dict[tuple, tuple[dict[str, float], CriticalPoint]] = {}
         for cp in det.critical_points_:
             if cp.at:
-                firsts.setdefault(tuple(cp.at.items()), cp)
+                firsts.setdefault(tuple(cp.at.items()), (cp.at, cp))
         if not firsts:
             continue
-        sample = next(iter(firsts.values()))
-        along, other = sample.axis, next(iter(sample.at))
-        x = [cp.at[other] for cp in firsts.values()]
+        at, sample = next(iter(firsts.values()))
+        along, other = sample.axis, next(iter(at))
+        x = [where[other] for where, _ in firsts.values()]
         span = (max(x) - min(x)) or 1.0
         ax.errorbar(
             [v + (k - len(detectors) / 2) * 0.006 * span for v in x],
-            [cp.value for cp in firsts.values()],
-            yerr=[cp.uncertainty for cp in firsts.values()],
+            [cp.value for _, cp in firsts.values()],
+            yerr=[cp.uncertainty for _, cp in firsts.values()],
             fmt="o",
             ms=4,
             capsize=2,
             label=name,
         )
-    ref = [cp for cp in reference if cp.at and other in cp.at]
+    ref = [(cp.at[other], cp.value) for cp in reference if cp.at and other is not None and other in cp.at]
     if ref:
-        ax.plot([cp.at[other] for cp in ref], [cp.value for cp in ref], "k.", ms=3, label="reference")
+        ax.plot([x for x, _ in ref], [v for _, v in ref], "k.", ms=3, label="reference")
     ax.set_xlabel(other or "")
     ax.set_ylabel(f"transition along {along}" if along else "")
     ax.grid(alpha=0.3)

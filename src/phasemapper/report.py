@@ -42,7 +42,7 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
     result = load_run(run)
     spec = json.loads((result.path / "manifest.json").read_text())
     pm = result.phase_map
-    axes = [d for d in pm["label"].dims]
+    axes = [str(d) for d in pm["label"].dims]
     reference = None
     system = None
     try:

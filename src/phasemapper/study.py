@@ -113,7 +113,7 @@ def scan_study(
         out, "scan.lock", "written", "wait for that scan to finish, or give this one another output directory"
     ):
         own = executor is None
-        pool = default_executor() if own else executor
+        pool: Executor = default_executor() if executor is None else executor
         try:  # every size's points in one pool, the largest size first
             datasets = scan_sizes(
                 systems,

@@ -56,7 +56,7 @@ class ParameterGrid:
         varying = [c for c in coords if c != axis and np.unique(ds[c].values).size > 1]
         if len(varying) > 1:
             raise ValueError(f"scans over at most two axes are supported; {[axis, *varying]} all vary")
-        axes = (axis, *varying)
+        axes = (axis, *(str(c) for c in varying))
         theta = np.column_stack([np.asarray(ds[a].values, dtype=float) for a in axes])
         values = tuple(np.unique(theta[:, k]) for k in range(len(axes)))
         if values[0].size < 3:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import xarray as xr
 
+from .._checks import check_positive_int
 from ..progress import track
 from ._base import Analysis, LineDetector
 from ._grid import ParameterGrid
@@ -172,10 +173,8 @@ class Learnability(LineDetector):
             raise ValueError(f"Learnability takes 1-D or 2-D lattices, got site dims {da.dims[2:]}")
         states, codes = np.unique(x, return_inverse=True)
         codes = codes.reshape(x.shape)
-        P, S, H, W = codes.shape
-        patch = self.patch if self.patch is not None else max(2, W // 8)
-        if not isinstance(patch, (int, np.integer)) or patch < 1:
-            raise ValueError(f"patch must be a positive integer, got {self.patch!r}")
+        P, S, H, W = map(int, codes.shape)
+        patch = check_positive_int("patch", self.patch if self.patch is not None else max(2, W // 8))
         ph = patch if H > 1 else 1
         pw = patch
         if H % ph or W % pw:

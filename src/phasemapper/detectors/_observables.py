@@ -185,6 +185,8 @@ class Observables(Detector):
     def _fit_lines(self, by_size: dict[int, xr.Dataset], grids: dict[int, ParameterGrid | None]) -> Observables:
         """A 2-D grid: one 1-D fit per line along ``axis``, joined over the other axis."""
         first = next(iter(grids.values()))
+        if first is None:
+            raise ValueError(f"the scans do not form a grid over {self.axis!r} and another axis")
         for L, g in grids.items():
             if (
                 g is None
@@ -196,7 +198,9 @@ class Observables(Detector):
                     f"scans at different sizes must share the same grid over {list(first.axes)} (L={L} differs)"
                 )
         other = first.axes[1]
-        rows = {L: g.rows() for L, g in grids.items()}  # the same lines in the same order at every size (checked)
+        rows = {
+            L: g.rows() for L, g in grids.items() if g is not None
+        }  # the same lines in the same order at every size (checked)
         self.lines_ = {}
         for r, (at, _) in enumerate(rows[next(iter(rows))]):
             lines = {L: ds.isel(point=rows[L][r][1]) for L, ds in by_size.items()}

@@ -94,7 +94,7 @@ class PCA(LineDetector):
         km = KMeans(n_clusters=2, n_init=4, random_state=self.seed).fit(y1[:, None])
         ordered_cluster = int(np.argmax(km.cluster_centers_[:, 0]))
         in_ordered = (km.labels_ == ordered_cluster).astype(float)
-        L = int(ds.attrs.get("size", x.shape[-1]))
+        L = int(ds.attrs.get("size", x.shape[-1]) or x.shape[-1])
         self.explained_variance_ratio_[L] = pca.explained_variance_ratio_  # reset by fit
         return np.stack([y1.reshape(P, S), in_ordered.reshape(P, S), signed.reshape(P, S)], axis=-1)
 
@@ -110,7 +110,7 @@ class PCA(LineDetector):
         ]
 
     def fit(self, scans: Any) -> PCA:
-        self.explained_variance_ratio_ = {}
+        self.explained_variance_ratio_: dict[int, np.ndarray] = {}
         return super().fit(scans)
 
     def _finish(self, fitted: dict[int, tuple[ParameterGrid, xr.Dataset, Any]]) -> None:

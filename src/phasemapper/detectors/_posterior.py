@@ -63,7 +63,7 @@ def _fisher(x: np.ndarray, window: int) -> Analysis:
 class _NetworkParams:
     """Constructor parameters shared by the detectors that train :class:`ConfigurationClassifier`."""
 
-    requires = ("torch", "skorch")
+    requires: tuple[str, ...] = ("torch", "skorch")
 
     def __init__(
         self,

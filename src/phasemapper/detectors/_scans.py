@@ -4,7 +4,7 @@ extrapolate finite-size estimates to the infinite system."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -58,7 +58,7 @@ def scans_by_size(scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Da
     if isinstance(scans, xr.Dataset):
         items: list[tuple[Any, xr.Dataset]] = [(None, scans)]
     elif isinstance(scans, Mapping):
-        items = list(scans.items())
+        items = list(cast(Mapping[Any, xr.Dataset], scans).items())  # a Dataset is a Mapping too: taken above
     elif isinstance(scans, Sequence):
         items = [(None, s) for s in scans]
     else:

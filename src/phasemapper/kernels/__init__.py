@@ -26,13 +26,13 @@ def _source_versioned_cache_dir() -> str:
     digest = hashlib.sha1()
     for source in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(source.read_bytes())
-    base = numba.config.CACHE_DIR or os.path.join(
+    base = getattr(numba.config, "CACHE_DIR", None) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "phasemapper", "numba"
     )
     return os.path.join(base, digest.hexdigest()[:16])
 
 
-numba.config.CACHE_DIR = _source_versioned_cache_dir()
+numba.config.CACHE_DIR = _source_versioned_cache_dir()  # type: ignore[attr-defined]  # set by numba at import
 
 from collections.abc import Mapping  # noqa: E402
 from typing import Any  # noqa: E402

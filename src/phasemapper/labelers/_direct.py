@@ -97,7 +97,7 @@ class DetectorLabeler(Labeler):
             if other is None:
                 raise ValueError("critical points need 'at' values to interpolate along a second axis")
             cps = sorted(cps, key=lambda c: c.at[other])
-            self._at = np.array([c.at[other] for c in cps])
+            self._at: np.ndarray | None = np.array([c.at[other] for c in cps])
         else:
             cps, self._at = cps[:1], None
         self._value = np.array([c.value for c in cps])

@@ -149,7 +149,7 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         grid, shape = self._grid(grid_size)
         proba = self.predict_proba(grid)
         axes = self.space.names
-        coords = {a.name: a.linspace(n) for a, n in zip(self.space.axes, shape)}
+        coords: dict[str, Any] = {a.name: a.linspace(n) for a, n in zip(self.space.axes, shape)}
         coords["phase"] = list(self.phases)
         field = proba.reshape(*shape, len(self.phases))
         ds = xr.Dataset(

@@ -37,11 +37,11 @@ def critical_points_from_map(
     phases = [str(p) for p in proba["phase"].values]
     x = proba[axis].values
     spacing = float(np.median(np.diff(x)))
-    lines = (
+    lines: list[tuple[dict[str, float], xr.DataArray]] = (
         [({}, proba)]
         if not others
         else [
-            ({others[0]: float(v)}, proba.sel({others[0]: v}))
+            ({str(others[0]): float(v)}, proba.sel({others[0]: v}))
             for v in proba[others[0]].values[
                 np.unique(np.linspace(0, proba.sizes[others[0]] - 1, n_lines).round().astype(int))
             ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class Boundary(Planner):
     True
     """
 
-    context_params = ("space", "model")
+    context_params: ClassVar[tuple[str, ...]] = ("space", "model")
 
     def __init__(
         self,
@@ -192,7 +192,7 @@ class Refine(Planner):
         needed: list[tuple[int, ...]] = []
         offsets = list(itertools.product((0, 1), repeat=d))
         while level and len(needed) < n:
-            children = []
+            children: list[tuple[int, ...]] = []
             for lo in level:
                 corners = [tuple(a + o * size for a, o in zip(lo, off)) for off in offsets]
                 missing = [c for c in corners if c not in labels]

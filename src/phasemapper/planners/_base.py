@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class Planner(Parameterized, ABC):
     would have asked.
     """
 
-    context_params = ("space",)
+    context_params: ClassVar[tuple[str, ...]] = ("space",)
 
     def __init__(self, space: Space, *, seed: int = 0) -> None:
         if not isinstance(space, Space):

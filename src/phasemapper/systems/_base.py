@@ -184,8 +184,12 @@ class System(Parameterized, ABC):
         out = []
         for i in np.nonzero(labels[1:] != labels[:-1])[0]:
             before = labels[i]
+
+            def still_before(x: float, before: Any = before) -> bool:
+                return bool(phases(np.array([x]))[0] == before)
+
             value = bisect_change(
-                lambda x, before=before: phases(np.array([x]))[0] == before,
+                still_before,
                 float(xs[i]),
                 float(xs[i + 1]),
                 1e-9 * (high - low),

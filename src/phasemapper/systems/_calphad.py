@@ -162,7 +162,6 @@ class Calphad(System):
 
     name = "calphad"
     reference = "the database itself (pycalphad equilibrium)"
-    site_dims = ()
     #: every sample at a point is the same equilibrium
     deterministic = True
     #: observables that are NaN when their phase is absent
@@ -234,9 +233,9 @@ class Calphad(System):
         names = [p.name for p in self.free_parameters]
         if len(set(names)) != len(names):
             raise ValueError(f"free parameter names must be distinct, got {names}")
-        for p in self.free_parameters:
-            if p.phase.upper() not in self.db_phases:
-                raise ValueError(f"free parameter {p.name!r}: phase {p.phase!r} is not one of {list(self.db_phases)}")
+        for fp in self.free_parameters:
+            if fp.phase.upper() not in self.db_phases:
+                raise ValueError(f"free parameter {fp.name!r}: phase {fp.phase!r} is not one of {list(self.db_phases)}")
         self.parameters = self._check_parameters(parameters or {})
         self._db = db
         self._engine: Any = None
@@ -353,7 +352,7 @@ class Calphad(System):
         pts = self.points(points)
         frac, comp = self.fractions(pts, parameters)
         labels = np.asarray(self.phases)[self.assemblage_index(frac)]
-        coords = {n: ("point", pts[:, k]) for k, n in enumerate(self.space.names)}
+        coords: dict[str, Any] = {n: ("point", pts[:, k]) for k, n in enumerate(self.space.names)}
         coords["phase"] = list(self.db_phases)
         ds = xr.Dataset(
             {

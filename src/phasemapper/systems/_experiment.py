@@ -106,7 +106,6 @@ class Experiment(System):
 
     name = "experiment"
     reference = "the true system"
-    site_dims = ()
 
     def __init__(
         self,

@@ -105,7 +105,7 @@ class FunctionSystem(System):
         rng = np.random.default_rng(0)
         out = []
         for p in pts:
-            s = self.sample(p, 1, seed=rng.integers(2**63))
+            s = self.sample(p, 1, seed=int(rng.integers(2**63)))
             out.append(self.phases[int(s.observables["label"][0])])
         return np.array(out)
 

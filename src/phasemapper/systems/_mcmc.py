@@ -211,6 +211,9 @@ class LatticeChain(MarkovChain):
 class MonteCarloSystem(System):
     """A System sampled by a Markov chain: validates and stores the sampling controls."""
 
+    #: the linear size of the lattice
+    L: int
+
     def site_shape(self) -> tuple[int, ...]:
         return (self.L, self.L)
 

@@ -145,7 +145,7 @@ def _ground_state(N: int, J: float, h: float, boundary: str) -> tuple[float, np.
     idx = np.arange(dim)
     z = 1 - 2 * ((idx[:, None] >> np.arange(N)) & 1)
     pairs = [(i, i + 1) for i in range(N - 1)] + ([(N - 1, 0)] if boundary == "periodic" else [])
-    diagonal = -J * sum(z[:, i] * z[:, j] for i, j in pairs).astype(float)
+    diagonal = -J * np.sum([z[:, i] * z[:, j] for i, j in pairs], axis=0, dtype=float)
     rows = np.concatenate([idx] * N)
     cols = np.concatenate([idx ^ (1 << i) for i in range(N)])
     H = diags(diagonal) + csr_matrix((np.full(rows.size, -h), (rows, cols)), shape=(dim, dim))

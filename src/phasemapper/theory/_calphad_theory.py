@@ -273,8 +273,8 @@ class CalphadTheory:
         design = np.column_stack([np.ones(len(z)), z] + [z[:, i] * z[:, j] for i, j in zip(*iu)])
         coef, *_ = np.linalg.lstsq(design, values, rcond=None)
         h = np.zeros((p, p))
-        for c, (i, j) in zip(coef[1 + p :], zip(*iu)):
-            h[i, j] = h[j, i] = 2.0 * c if i == j else c
+        for c, (row, col) in zip(coef[1 + p :], zip(*iu)):
+            h[row, col] = h[col, row] = 2.0 * c if row == col else c
         w, v = np.linalg.eigh(h)
         w = np.maximum(w, 1e-6)
         shift = -(v / w) @ v.T @ coef[1 : 1 + p]
