@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_finite, check_positive_int
+
 __all__ = ["Axis", "Space"]
 
 _SCALES = ("linear", "log")
@@ -47,11 +49,7 @@ class Axis:
             raise ValueError(f"axis name must be an identifier string, got {self.name!r}")
         for field in ("low", "high"):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise TypeError(f"axis {self.name!r}: {field} must be a number, got {value!r}")
-            if not math.isfinite(float(value)):
-                raise ValueError(f"axis {self.name!r}: {field} must be finite, got {value!r}")
-            object.__setattr__(self, field, float(value))
+            object.__setattr__(self, field, check_finite(f"axis {self.name!r}: {field}", value))
         if not self.low < self.high:
             raise ValueError(f"axis {self.name!r}: bounds are inverted or empty (low={self.low}, high={self.high})")
         if self.scale not in _SCALES:
@@ -75,8 +73,7 @@ class Axis:
 
     def linspace(self, n: int) -> np.ndarray:
         """``n`` points evenly spaced in the axis' scale, bounds included."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"axis {self.name!r}: number of grid points must be an integer >= 1, got {n!r}")
+        n = check_positive_int(f"axis {self.name!r}: number of grid points", n)
         if n == 1:
             return self.from_unit(np.array([0.5]))
         return self.from_unit(np.linspace(0.0, 1.0, int(n)))
@@ -192,8 +189,7 @@ class Space:
         """``n`` scrambled Sobol points (scipy.stats.qmc) in user units."""
         from scipy.stats import qmc
 
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"number of Sobol points must be an integer >= 1, got {n!r}")
+        n = check_positive_int("number of Sobol points", n)
         sampler = qmc.Sobol(d=self.ndim, scramble=True, seed=np.random.default_rng(seed))
         m = math.ceil(math.log2(n)) if n > 1 else 0
         u = sampler.random_base2(m)[:n]

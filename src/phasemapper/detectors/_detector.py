@@ -9,18 +9,20 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import estimator_html_repr
 
 from .._extras import require
+from .._params import Parameterized
 from ..progress import ProgressBar, step
 
 __all__ = ["Detector"]
 
 
-class Detector(BaseEstimator):
+class Detector(Parameterized, BaseEstimator):
     """Base of the detectors: a scikit-learn estimator fitted on scans.
 
     The constructor stores its keyword arguments unchanged (``get_params``, ``set_params`` and
     ``clone`` work, and so does scikit-learn's HTML repr); ``fit(scans)`` checks them, does the
     work and sets the fitted attributes, whose names end in ``_``: ``critical_points_`` always,
-    ``indicator_`` (the curves) where the method has one.
+    ``indicator_`` (the curves) where the method has one. ``params()`` and the repr come from the
+    constructor's signature, as for every part (:class:`~phasemapper._params.Parameterized`).
     """
 
     #: modules the fit needs beyond the core (optional dependencies), checked before any work

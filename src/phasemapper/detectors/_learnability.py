@@ -7,7 +7,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from .._checks import check_positive_int
+from .._checks import check_number, check_positive_int
 from ..progress import track
 from ._base import Analysis, LineDetector
 from ._grid import ParameterGrid
@@ -151,13 +151,10 @@ class Learnability(LineDetector):
 
     def _check(self) -> None:
         for name in ("d_model", "n_heads", "n_layers", "steps", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, getattr(self, name))
         if self.d_model % (2 * self.n_heads) or self.d_model % 4:
             raise ValueError(f"d_model must be a multiple of 4 and of 2 * n_heads, got {self.d_model}")
-        if not 0 < self.mask_fraction < 1:
-            raise ValueError(f"mask_fraction must be in (0, 1), got {self.mask_fraction!r}")
+        check_number("mask_fraction", self.mask_fraction, low=0, high=1, low_open=True, high_open=True)
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
         import torch

@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import logsumexp
 
+from .._checks import check_positive_int
 from ._base import Analysis, LineDetector
 from ._grid import ParameterGrid, network_inputs
 from ._indicators import (
@@ -80,10 +81,11 @@ class _NetworkParams:
         self.n_bootstrap, self.nu, self.seed, self.smooth_degree = n_bootstrap, nu, seed, smooth_degree
 
     def _classifier(self, n_classes: int, fold: int, class_basis: np.ndarray | None = None) -> ConfigurationClassifier:
-        if not isinstance(self.max_epochs, (int, np.integer)) or self.max_epochs < 1:
-            raise ValueError(f"max_epochs must be a positive integer, got {self.max_epochs!r}")
         return ConfigurationClassifier(
-            n_classes, max_epochs=int(self.max_epochs), seed=self.seed + fold, class_basis=class_basis
+            n_classes,
+            max_epochs=check_positive_int("max_epochs", self.max_epochs),
+            seed=self.seed + fold,
+            class_basis=class_basis,
         )
 
     def _held_out_log_proba(
@@ -119,9 +121,9 @@ class _NetworkParams:
     def _point_posterior(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
         """``log p(point | x)`` held out; the class weights smooth in the coordinates if ``smooth_degree`` is set."""
         degree = self.smooth_degree
-        if degree is not None and (isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1):
-            raise ValueError(f"smooth_degree must be a positive integer or None, got {degree!r}")
-        basis = None if degree is None else smooth_class_basis(self._basis_coordinates(grid), int(degree))
+        if degree is not None:
+            degree = check_positive_int("smooth_degree", degree)
+        basis = None if degree is None else smooth_class_basis(self._basis_coordinates(grid), degree)
         x = network_inputs(ds)
         P = x.shape[0]
         return self._held_out_log_proba(x, np.arange(P), np.arange(P), P, basis)
@@ -412,8 +414,7 @@ class FisherMetric(_NetworkParams, LineDetector):
         return coordinates
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
-        if not isinstance(self.window, (int, np.integer)) or self.window < 1:
-            raise ValueError(f"window must be a positive integer, got {self.window!r}")
+        check_positive_int("window", self.window)
         return self._point_posterior(ds, grid)
 
     def _line(self, data: np.ndarray, points: np.ndarray, x: np.ndarray) -> np.ndarray:

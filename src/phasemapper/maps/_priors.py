@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_number
 from .._jsonfile import read_json
 from .._space import Space
 
@@ -25,11 +26,7 @@ MAX_PRIOR_PROBABILITY = 0.95
 
 
 def _check_certainty(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"certainty must be a number in [0, 1], got {value!r}")
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"certainty must be in [0, 1], got {value!r}")
-    return float(value)
+    return check_number("certainty", value, low=0.0, high=1.0)
 
 
 def _vertices(name: str, value: Any, ndim: int, minimum: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Systems that can be evaluated at a point of a parameter space."""
 
-from ._base import System, make_system, register_system, registered_systems
+from ._base import SYSTEMS, System, make_system, register_system, registered_systems
 from ._blume_capel import (
     BLUME_CAPEL_TRANSITION_LINE,
     BLUME_CAPEL_TRICRITICAL,
@@ -11,6 +11,7 @@ from ._experiment import Experiment, xrd_patterns
 from ._function import FunctionSystem
 from ._hopfield import Hopfield, ags_retrieval_overlap, ags_retrieval_temperature
 from ._ising import ONSAGER_TC, Ising2D
+from ._mcmc import LatticeSystem, MonteCarloSystem
 from ._potts import Potts2D
 from ._quantum_chain import TransverseFieldIsingChain, free_fermion_ground_energy
 from ._synthetic import ThreePhase
@@ -19,6 +20,9 @@ from ._xy import XY2D, XY_T_BKT
 
 __all__ = [
     "System",
+    "SYSTEMS",
+    "MonteCarloSystem",
+    "LatticeSystem",
     "Ising2D",
     "Potts2D",
     "BlumeCapel2D",

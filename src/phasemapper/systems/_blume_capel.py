@@ -116,10 +116,7 @@ class _BlumeCapelChain(LatticeChain):
     observables = ("energy", "magnetization", "density")
 
     def __init__(self, system: BlumeCapel2D, T: float, D: float, state: np.ndarray) -> None:
-        use_local = system.algorithm in ("auto", "heatbath")
-        use_clusters = system.algorithm in ("auto", "wolff")
-        name = {"auto": "heatbath+wolff"}.get(system.algorithm, system.algorithm)
-        super().__init__(system.L * system.L, use_local, use_clusters, name)
+        super().__init__(system.L * system.L, system.algorithm, local="heatbath")
         self.J, self.D, self.state = system.J, D, state
         self.config = np.zeros((system.L, system.L), dtype=np.int8)
         self.table = kernels.heatbath_table(T, system.J, D)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._checks import check_finite
+from .._checks import check_finite, check_positive_int
 from .._space import Axis, Space
 from .._types import Samples
 from ..progress import track
@@ -46,8 +46,7 @@ class FreeParameter:
     def __post_init__(self) -> None:
         if not isinstance(self.phase, str) or not self.phase:
             raise ValueError(f"free parameter phase must be a phase name, got {self.phase!r}")
-        if isinstance(self.order, bool) or not isinstance(self.order, (int, np.integer)) or self.order < 0:
-            raise ValueError(f"free parameter order must be an integer >= 0, got {self.order!r}")
+        check_positive_int("free parameter order", self.order, minimum=0)
         if not self.name:
             object.__setattr__(self, "name", f"L{self.order}_{self.phase.upper()}")
 

@@ -154,10 +154,11 @@ class LatticeChain(MarkovChain):
     #: the per-site observables ``run_records`` writes, in its column order
     observables: tuple[str, ...] = ()
 
-    def __init__(self, n_sites: int, use_local: bool, use_clusters: bool, algorithm: str) -> None:
+    def __init__(self, n_sites: int, algorithm: str, local: str) -> None:
+        """``algorithm`` is the system's: ``local`` (the local sweep's name), ``"wolff"``, or ``"auto"`` for both."""
         self.n = n_sites
-        self.use_local, self.use_clusters = use_local, use_clusters
-        self.algorithm = algorithm
+        self.use_local, self.use_clusters = algorithm in ("auto", local), algorithm in ("auto", "wolff")
+        self.algorithm = f"{local}+wolff" if algorithm == "auto" else algorithm
         self.step_calibration = ClusterStepCalibration(n_sites, self.MAX_CLUSTERS_PER_STEP_PER_SITE * n_sites)
         self.accepted = self.attempted = 0
         self.flipped = self.cluster_count = 0

@@ -97,10 +97,7 @@ class _PottsChain(LatticeChain):
     observables = ("energy", "magnetization")
 
     def __init__(self, system: Potts2D, T: float, state: np.ndarray) -> None:
-        use_local = system.algorithm in ("auto", "heatbath")
-        use_clusters = system.algorithm in ("auto", "wolff")
-        name = {"auto": "heatbath+wolff"}.get(system.algorithm, system.algorithm)
-        super().__init__(system.L * system.L, use_local, use_clusters, name)
+        super().__init__(system.L * system.L, system.algorithm, local="heatbath")
         self.q, self.J, self.state = system.q, system.J, state
         self.config = np.zeros((system.L, system.L), dtype=np.int8)
         self.boltz = kernels.heatbath_table(T, system.J)

@@ -85,10 +85,7 @@ class _XYChain(LatticeChain):
     observables = ("energy", "magnetization", "helicity")
 
     def __init__(self, system: XY2D, T: float, state: np.ndarray) -> None:
-        use_local = system.algorithm in ("auto", "metropolis")
-        use_clusters = system.algorithm in ("auto", "wolff")
-        name = {"auto": "metropolis+wolff"}.get(system.algorithm, system.algorithm)
-        super().__init__(system.L * system.L, use_local, use_clusters, name)
+        super().__init__(system.L * system.L, system.algorithm, local="metropolis")
         self.J, self.beta, self.state = system.J, 1.0 / T, state
         self.delta = min(math.pi, 2.0 * T / system.J)
         self.config = np.zeros((system.L, system.L), dtype=np.float64)
