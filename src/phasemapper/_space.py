@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_finite, check_positive_int
+from ._checks import check_choice, check_finite, check_positive_int
 
 __all__ = ["Axis", "Space"]
 
@@ -52,8 +52,7 @@ class Axis:
             object.__setattr__(self, field, check_finite(f"axis {self.name!r}: {field}", value))
         if not self.low < self.high:
             raise ValueError(f"axis {self.name!r}: bounds are inverted or empty (low={self.low}, high={self.high})")
-        if self.scale not in _SCALES:
-            raise ValueError(f"axis {self.name!r}: scale must be one of {_SCALES}, got {self.scale!r}")
+        check_choice(f"axis {self.name!r}: scale", self.scale, _SCALES)
         if self.scale == "log" and self.low <= 0:
             raise ValueError(f"axis {self.name!r}: a log axis needs low > 0, got low={self.low}")
 

@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 from sklearn.base import clone
 
+from .._checks import check_choice
 from .._types import CriticalPoint
 from ..progress import track
 from ._detector import Detector
@@ -136,8 +137,7 @@ class Observables(Detector):
     # ---------------------------------------------------------------- fit
     def fit(self, scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> Observables:
         check_detector_params(self.n_bootstrap, self.nu)
-        if self.ordered not in ("low", "high"):
-            raise ValueError(f"ordered must be 'low' or 'high', got {self.ordered!r}")
+        check_choice("ordered", self.ordered, ("low", "high"))
         self._is_temperature = is_temperature_axis(self.axis, self.temperature)
         by_size = scans_by_size(scans)
         grids = {

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._checks import check_positive_int
+from .._checks import check_choice, check_positive_int
 from .._types import CriticalPoint
 from ._base import Analysis, LineDetector
 from ._grid import ParameterGrid, network_inputs
@@ -81,8 +81,7 @@ class PCA(LineDetector):
         from sklearn.decomposition import PCA as SkPCA
 
         check_positive_int("n_components", self.n_components)
-        if self.ordered not in ("low", "high"):
-            raise ValueError(f"ordered must be 'low' or 'high', got {self.ordered!r}")
+        check_choice("ordered", self.ordered, ("low", "high"))
         x = network_inputs(ds)
         P, S = x.shape[:2]
         flat = x.reshape(P * S, -1)

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import logsumexp
 
-from .._checks import check_positive_int
+from .._checks import check_choice, check_positive_int
 from ._base import Analysis, LineDetector
 from ._grid import ParameterGrid, network_inputs
 from ._indicators import (
@@ -300,10 +300,8 @@ class PredictionDivergence(_NetworkParams, LineDetector):
         self.locate, self.read = locate, read
 
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
-        if self.locate not in _LOCATORS:
-            raise ValueError(f"locate must be one of {sorted(_LOCATORS)}, got {self.locate!r}")
-        if self.read not in ("line", "field"):
-            raise ValueError(f"read must be 'line' or 'field', got {self.read!r}")
+        check_choice("locate", self.locate, sorted(_LOCATORS))
+        check_choice("read", self.read, ("line", "field"))
         log_p = self._point_posterior(ds, grid)
         theta = grid.theta
         prediction = np.einsum("psj,ja->psa", np.exp(log_p), theta)  # (point, sample, axis)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_finite
+from .._checks import check_bool, check_finite
 from .._types import Samples
 from ._base import System, register_system
 from ._calphad import Calphad
@@ -128,8 +128,7 @@ class Experiment(System):
         self.cost = check_finite("cost", cost)
         if self.cost < 0:
             raise ValueError(f"cost must be >= 0, got {cost!r}")
-        if not isinstance(xrd, bool):
-            raise TypeError(f"xrd must be True or False, got {xrd!r}")
+        xrd = check_bool("xrd", xrd)
         self.xrd, self.xrd_noise = xrd, check_finite("xrd_noise", xrd_noise)
         if self.xrd_noise < 0:
             raise ValueError(f"xrd_noise must be >= 0, got {xrd_noise!r}")

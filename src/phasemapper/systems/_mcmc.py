@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._checks import check_finite, check_positive_int
+from .._checks import check_choice, check_finite, check_positive_int
 from .._space import Space
 from .._stats import integrated_autocorrelation_time
 from .._types import Samples
@@ -264,9 +264,7 @@ class LatticeSystem(MonteCarloSystem):
         self.J = check_finite("J", J)
         if self.J <= 0:
             raise ValueError(f"J must be > 0 (ferromagnet), got {J}")
-        if algorithm not in self.algorithms:
-            raise ValueError(f"algorithm must be one of {self.algorithms}, got {algorithm!r}")
-        self.algorithm = algorithm
+        self.algorithm = check_choice("algorithm", algorithm, self.algorithms)
         self._init_sampling(decorrelation, thermalization, max_spacing)
         self.space = self.default_space()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_finite, check_positive_int
+from .._checks import check_choice, check_finite, check_positive_int
 from .._space import Axis, Space
 from .._types import CriticalPoint, Samples
 from ._base import System, register_system
@@ -70,9 +70,7 @@ class TransverseFieldIsingChain(System):
         self.J = check_finite("J", J)
         if self.J <= 0:
             raise ValueError(f"J must be > 0, got {J}")
-        if boundary not in _BOUNDARIES:
-            raise ValueError(f"boundary must be one of {_BOUNDARIES}, got {boundary!r}")
-        self.boundary = boundary
+        self.boundary = check_choice("boundary", boundary, _BOUNDARIES)
         self.space = Space([Axis("h", 0.0, 2.0 * self.J)])
 
     def site_shape(self) -> tuple[int, ...]:
