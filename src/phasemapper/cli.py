@@ -119,7 +119,6 @@ def run_scan(
 ) -> dict[str, Any]:
     """``phasemapper scan``: parse the options, run :func:`phasemapper.study.scan_study`, print its summary."""
     from ._executors import default_executor
-    from .detectors import parse_detectors
     from .study import scan_study
     from .systems import make_system
 
@@ -135,7 +134,11 @@ def run_scan(
         raise ValueError(f"--axis: the grid has {n_points} points, more than {MAX_COUNT}")
     probe = make_system(system)
     systems = [_sized_system(system, probe.size_param, L) for L in (parse_sizes(sizes) if sizes else [None])]
-    chosen = parse_detectors(detect) if detect else None
+    chosen = None
+    if detect:  # imported only then: otherwise the detectors load while the workers sample (study._import_analysis)
+        from .detectors import parse_detectors
+
+        chosen = parse_detectors(detect)
 
     def resumed(count: int, total: int, checkpoint: Path) -> None:
         console.print(f"resumed: {count} of {total} points were read from {checkpoint}")
