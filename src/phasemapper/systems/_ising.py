@@ -56,16 +56,9 @@ class Ising2D(LatticeSystem):
     ----------
     L : int
         Linear size, ``L >= 2``.
-    J : float
-        Coupling, ``J > 0``.
-    algorithm : {"auto", "metropolis", "wolff", "multispin"}
-        Update algorithm. Wolff and multi-spin need ``h = 0``.
-    decorrelation : float
-        Samples are spaced by ``decorrelation`` integrated autocorrelation times.
-    thermalization : int
-        Steps discarded before the pilot run (the pilot is discarded too).
-    max_spacing : int
-        Upper bound on the steps between two recorded samples.
+    **lattice
+        ``J``, ``algorithm`` (``"auto"``, ``"metropolis"``, ``"wolff"`` or ``"multispin"``; Wolff and
+        multi-spin need ``h = 0``) and the sampling controls of :class:`LatticeSystem`.
 
     Examples
     --------

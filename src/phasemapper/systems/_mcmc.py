@@ -243,6 +243,21 @@ class LatticeSystem(MonteCarloSystem):
     (``decorrelation``, ``thermalization``, ``max_spacing``: see :class:`~phasemapper.systems.Ising2D`) and
     sets ``space`` from :meth:`default_space`. A model adds its own parameters in its own ``__init__``
     (keyword-only, passing ``**lattice`` on) and changes a default by naming it there (``L: int = 32``).
+
+    Parameters
+    ----------
+    L : int
+        Linear size, ``L >= 2``.
+    J : float
+        Coupling, ``J > 0``.
+    algorithm : str
+        One of the model's ``algorithms``.
+    decorrelation : float
+        Samples are spaced by ``decorrelation`` integrated autocorrelation times.
+    thermalization : int
+        Steps discarded before the pilot run (the pilot is discarded too).
+    max_spacing : int
+        Upper bound on the steps between two recorded samples.
     """
 
     #: the update algorithms this model offers (``"auto"`` first)
