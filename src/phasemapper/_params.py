@@ -30,10 +30,10 @@ __all__ = ["Parameterized", "plain"]
 def plain(value: Any) -> Any:
     """``value`` as JSON-ready data: sequences become lists (sets sorted), numpy scalars Python numbers, parts their
     ``params()`` and records (a critical point, a free parameter) their ``to_dict()``."""
+    if isinstance(value, np.generic):  # before float: numpy's float64 is a float
+        return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, (list, tuple, np.ndarray)):
         return [plain(v) for v in value]
     if isinstance(value, (set, frozenset)):

@@ -77,8 +77,9 @@ class Registry(Mapping[str, Callable[..., T]], Generic[T]):
         return len(self._entries)
 
     def name_of(self, part: Any) -> str | None:
-        """The registry name of ``part`` (an instance or a class), ``None`` if it is not registered."""
-        cls = part if isinstance(part, type) else type(part)
+        """The registry name of ``part`` (a registered class or factory, or an instance of a registered class),
+        ``None`` if it is not registered."""
+        cls = part if isinstance(part, type) or part in self._entries.values() else type(part)
         return next((k for k, v in self._entries.items() if v is cls), None)
 
     def build(self, name: str, *args: Any, **params: Any) -> T:
