@@ -14,6 +14,7 @@ from ._ising import ONSAGER_TC, Ising2D
 from ._mcmc import LatticeSystem, MonteCarloSystem
 from ._potts import Potts2D
 from ._quantum_chain import TransverseFieldIsingChain, free_fermion_ground_energy
+from ._sgd import SGDTeacherStudent
 from ._synthetic import ThreePhase
 from ._tasep import TASEP, tasep_bulk
 from ._xy import XY2D, XY_T_BKT
@@ -32,6 +33,7 @@ __all__ = [
     "XY_T_BKT",
     "FunctionSystem",
     "ThreePhase",
+    "SGDTeacherStudent",
     "Calphad",
     "FreeParameter",
     "Experiment",
