@@ -44,3 +44,29 @@ def test_direct_and_detector_labelers():
     lab = DetectorLabeler([pm.CriticalPoint("T", 2.0, 0.1, "x")], 0, ("lo", "hi"))
     # P(below) = Phi((2.0 - 2.1) / 0.1) = Phi(-1) = 0.158655
     assert lab(None, [2.1])[0] == pytest.approx(0.158655, abs=1e-5)
+
+
+def _sgd_runs(**observables):
+    n = len(next(iter(observables.values())))
+    base = {"diverged": np.zeros(n), "drift": np.ones(n), "noise": np.zeros(n), "alignment": np.full(n, 0.5),
+            "q": np.full(n, 0.1)}
+    return Samples(np.zeros((n, 1)), {**base, **{k: np.asarray(v, dtype=float) for k, v in observables.items()}})
+
+
+def test_sgd_labeler_sorts_each_run_by_divergence_the_dyson_criterion_and_its_features():
+    from phasemapper.labelers import SGDPhaseLabeler
+
+    lab = SGDPhaseLabeler()
+    runs = _sgd_runs(diverged=[1, 0, 0, 0, 0], noise=[0, 0, 0, 0, 1e9], q=[0.1, 0.1, 0.1, 0.9, 0.1])
+    # run 0 diverged, runs 1-2 ferro (alignment 0.5 > q 0.1), run 3 spin glass (q 0.9), run 4 para (noise wins)
+    assert lab.run_labels(runs, [0.1, 1.0]).tolist() == [3, 0, 0, 2, 1]
+    np.testing.assert_allclose(lab(runs, [0.1, 1.0]), (np.array([2, 1, 1, 1]) + 0.5) / 7)
+    # the criterion as the paper writes it: drift / sqrt(2) / 15 >= T noise / (4 sigma_w^2), here at the edge
+    edge = _sgd_runs(drift=[np.sqrt(2) * 15 * 0.25], noise=[1.0])
+    assert lab.run_labels(edge, [1.0, 1.0]).tolist() == [0]  # equal: drift wins
+    assert lab.run_labels(edge, [1.0 + 1e-9, 1.0]).tolist() == [1]  # a little hotter: para
+    assert lab.run_labels(edge, [1.0 + 1e-9, 1.0 + 1e-9]).tolist() == [0]  # wider initial weights: drift again
+    with pytest.raises(ValueError, match="lack the observables"):
+        lab(Samples(np.zeros((2, 1)), {"q": np.zeros(2)}), [0.1, 1.0])
+    with pytest.raises(ValueError, match="min_runs"):
+        SGDPhaseLabeler(min_runs=8)(runs, [0.1, 1.0])

@@ -16,6 +16,7 @@ from ._physics import (
     OrderParameterLabeler,
     TasepLabeler,
 )
+from ._training import SGDPhaseLabeler
 from ._xrd import XRDLabeler
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "DirectLabeler",
     "DetectorLabeler",
     "XRDLabeler",
+    "SGDPhaseLabeler",
     "LABELERS",
     "default_labeler",
     "make_labeler",
@@ -41,6 +43,7 @@ LABELERS: Registry[Labeler] = Registry(
         "hopfield": HopfieldLabeler,
         "direct": DirectLabeler,
         "xrd": XRDLabeler,
+        "sgd": SGDPhaseLabeler,
     },
 )
 

@@ -55,6 +55,7 @@ class SGDTeacherStudent(System):
 
     The paper trains 10^5 epochs of 1000 steps per run; the default here is ``steps=20_000`` (20 epochs),
     what two CPU cores afford per point.
+    Its default labeler is :class:`~phasemapper.labelers.SGDPhaseLabeler`.
 
     Parameters
     ----------
@@ -103,6 +104,12 @@ class SGDTeacherStudent(System):
         self.n_test = check_positive_int("n_test", n_test, 2)
         self.divergence_loss = check_number("divergence_loss", divergence_loss, low=0.0, low_open=True)
         self.space = Space([Axis("T", 2.0**-5, 2.0**4, scale="log"), Axis("sigma_w", 2.0**-3, 2.0**8, scale="log")])
+
+    def default_labeler(self) -> Any:
+        """Each run's phase from the Dyson criterion and its features (:class:`~phasemapper.labelers.SGDPhaseLabeler`)."""
+        from ..labelers import SGDPhaseLabeler
+
+        return SGDPhaseLabeler()
 
     def site_shape(self) -> tuple[int, ...]:
         return (self.n_checkpoints, K_HIDDEN)
