@@ -26,10 +26,12 @@ def test_the_gradient_is_autograds():
     s0 = torch.tanh(torch.randn(2, 5, L_HIDDEN, generator=g, dtype=torch.float64))
     y = torch.randn(2, 5, 1, generator=g, dtype=torch.float64)
     Z = torch.randn(2, 1, K_HIDDEN, generator=g, dtype=torch.float64)
-    grad, loss = layer_gradient(W.detach(), s0, y, Z)
+    grad, loss = layer_gradient(W.detach(), s0, y, Z, per_sample=True)
     out = torch.einsum("nok,nbk->nbo", Z, torch.tanh(torch.einsum("nkl,nbl->nbk", W, s0)))
     (0.5 * ((out - y) ** 2).sum(-1)).mean(-1).sum().backward()
     np.testing.assert_allclose(grad.mean(1).numpy(), W.grad.numpy(), rtol=1e-12, atol=1e-14)
+    mean, _ = layer_gradient(W.detach(), s0, y, Z)
+    np.testing.assert_allclose(mean.numpy(), W.grad.numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(loss.numpy(), (0.5 * ((out - y) ** 2).sum(-1)).detach().numpy(), rtol=1e-14)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import re
 import shutil
 import sys
 import warnings
@@ -129,9 +129,6 @@ def run_scan(
     names = [n for n, _ in parsed]
     if len(set(names)) != len(names):
         raise ValueError("--axis: an axis is given more than once")
-    n_points = math.prod(v.size for _, v in parsed)
-    if n_points > MAX_COUNT:
-        raise ValueError(f"--axis: the grid has {n_points} points, more than {MAX_COUNT}")
     probe = make_system(system)
     systems = [_sized_system(system, probe.size_param, L) for L in (parse_sizes(sizes) if sizes else [None])]
     chosen = None
@@ -158,8 +155,10 @@ def run_scan(
                 on_resume=resumed,
             )
         except ValueError as exc:
-            if str(exc).startswith("axis "):  # the library names the axis; the user typed it as --axis
-                raise ValueError(f"--{exc}") from None
+            # the library names its field (axis, axes); the user typed --axis
+            named, found = re.subn(r"^ax(is|es)\b", "--axis", str(exc))
+            if found:
+                raise ValueError(named) from None
             raise
         finally:
             executor.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest

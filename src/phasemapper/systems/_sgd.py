@@ -144,18 +144,22 @@ def _draw_run(seed: np.random.SeedSequence, n_train: int, n_test: int, sigma_w: 
     }
 
 
-def layer_gradient(W: Any, s0: Any, y: Any, Z: Any) -> tuple[Any, Any]:
-    """Per-sample gradients of ``0.5 (Z tanh(W s0) - y)^2`` with respect to ``W``, and the losses.
+def layer_gradient(W: Any, s0: Any, y: Any, Z: Any, per_sample: bool = False) -> tuple[Any, Any]:
+    """The gradient of the mean of ``0.5 (Z tanh(W s0) - y)^2`` over the inputs with respect to ``W`` (with
+    ``per_sample``, each input's gradient instead), and the losses.
 
     Shapes (torch tensors): ``W (n, K, L)``, ``s0 (n, b, L)``, ``y (n, b, 1)``, ``Z (n, 1, K)``; returns
-    ``(n, b, K, L)`` and ``(n, b)``.
+    ``(n, K, L)`` (``(n, b, K, L)`` per sample) and ``(n, b)``.
     """
     import torch
 
     h = torch.tanh(torch.einsum("nkl,nbl->nbk", W, s0))
     err = torch.einsum("nok,nbk->nbo", Z, h) - y
     delta = torch.einsum("nbo,nok->nbk", err, Z) * (1.0 - h * h)
-    return torch.einsum("nbk,nbl->nbkl", delta, s0), 0.5 * (err * err).sum(-1)
+    loss = 0.5 * (err * err).sum(-1)
+    if per_sample:
+        return torch.einsum("nbk,nbl->nbkl", delta, s0), loss
+    return torch.einsum("nbk,nbl->nkl", delta, s0) / s0.shape[1], loss
 
 
 def _train(
@@ -186,7 +190,7 @@ def _train(
         grad, loss = layer_gradient(W, s0[:, b * bs : (b + 1) * bs], y[:, b * bs : (b + 1) * bs], Z)
         step_ok = (loss.mean(-1) <= system.divergence_loss) & torch.isfinite(loss.mean(-1))
         alive &= step_ok
-        update = W - lr * grad.mean(1)
+        update = W - lr * grad
         alive &= torch.isfinite(update).all(dim=(-1, -2))
         W = torch.where(alive[:, None, None], update, W)
         steps_run += alive.to(torch.int64)
@@ -223,7 +227,7 @@ def _observables(
         "q": ((s_init * s).sum((-1, -2)) / (n_test * K_HIDDEN)).numpy(),
         "alignment": cosine(teacher_field, s).numpy(),
         "gap_growth": growth,
-        "grad_norm": train_grad.mean(1).norm(dim=(-1, -2)).numpy(),
+        "grad_norm": train_grad.norm(dim=(-1, -2)).numpy(),
         "drift": drift,
         "noise": noise,
     }
@@ -241,7 +245,7 @@ def _dyson_terms(W: Any, st0: Any, y_teacher: Any, Z: Any) -> tuple[np.ndarray, 
     """
     import torch
 
-    grad, _ = layer_gradient(W, st0, y_teacher, Z)  # (n, b, K, L)
+    grad, _ = layer_gradient(W, st0, y_teacher, Z, per_sample=True)  # (n, b, K, L)
     dX = torch.einsum("nal,nbcl->nbac", W, grad)
     dX = dX + dX.transpose(-1, -2)
     _, U = torch.linalg.eigh(W @ W.transpose(-1, -2))
