@@ -13,6 +13,7 @@ from phasemapper.systems._sgd import (  # noqa: E402 - after the skip
     L_HIDDEN,
     SGDTeacherStudent,
     _draw_run,
+    first_layer_feature_variance,
     layer_gradient,
 )
 
@@ -104,3 +105,34 @@ def test_the_dyson_terms_match_a_loop_over_the_test_inputs():
 def test_a_bad_parameter_names_the_field(name, value):
     with pytest.raises((TypeError, ValueError), match=name):
         SGDTeacherStudent(**{name: value})
+
+
+def test_the_first_layer_feature_variance_is_a_monte_carlo_mean_of_tanh_squared():
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    m = rng.standard_normal((n, 3)) / np.sqrt(3.0)
+    values = np.tanh((m * rng.standard_normal((n, 3))).sum(1)) ** 2
+    error = values.std() / np.sqrt(n)
+    assert abs(first_layer_feature_variance() - values.mean()) < 4 * error
+    # the bimodality line: Var(h) = sigma_w^2 E[tanh^2] = 1/2
+    assert SGDTeacherStudent.bimodal_sigma_w() ** 2 * first_layer_feature_variance() == pytest.approx(0.5)
+
+
+def test_the_reference_line_is_the_bimodality_line_at_every_temperature():
+    system = SGDTeacherStudent(**SMALL)
+    for T in (2.0**-5, 1.0, 8.0):
+        (cp,) = system.reference_transitions("sigma_w", at={"T": T})
+        assert cp.value == pytest.approx(system.bimodal_sigma_w(), rel=1e-6)
+    assert [cp.axis for cp in system.reference_critical_points()] == ["sigma_w"]
+
+
+def test_a_scan_study_of_a_system_without_a_lattice_size_locates_a_line_in_sigma_w(tmp_path):
+    import phasemapper as pm
+    from phasemapper.study import scan_study
+
+    summary = scan_study([SGDTeacherStudent(**SMALL)], {"sigma_w": list(np.geomspace(0.3, 5.0, 6)), "T": [2.0**-5]},
+                         6, tmp_path / "study", seed=0, detectors={"pca": {}}, executor=pm.SerialExecutor(),
+                         progress=False)
+    assert summary["failures"] == [] and summary["critical_points"], "the PCA detector gave no estimate"
+    for cp in summary["critical_points"]:
+        assert cp["axis"] == "sigma_w" and cp["exact"] == pytest.approx(SGDTeacherStudent.bimodal_sigma_w())

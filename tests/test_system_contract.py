@@ -18,6 +18,7 @@ SMALL = {
     "three_phase": {"noise": 0.5},  # noisy enough that two seeds give different labels
     "calphad": {"database": "pbsn"},
     "experiment": {"truth": "pbsn", "flip": 0.5},
+    "sgd_teacher_student": {"n_train": 400, "steps": 200},
 }
 BAD_PARAMS = {
     "ising2d": [("L", 1), ("L", 2.5), ("J", -1.0), ("algorithm", "heatbath"), ("decorrelation", 0.0)],
@@ -30,6 +31,7 @@ BAD_PARAMS = {
     "three_phase": [("noise", 1.0), ("noise", -0.1), ("noise", "0.1")],
     "calphad": [("database", "nonexistent.tdb"), ("components", ["PB", "CU"]), ("temperature", [10.0, 500.0])],
     "experiment": [("detection_limit", 0.7), ("flip", -0.5), ("cost", -1.0)],
+    "sgd_teacher_student": [("n_train", 0), ("batch_size", 401), ("n_checkpoints", 1), ("divergence_loss", 0.0)],
 }
 
 NAMES = sorted(registered_systems())

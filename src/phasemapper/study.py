@@ -128,7 +128,9 @@ def scan_study(
         finally:
             if own:
                 pool.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
-        scans = {s.size() or 0: ds for s, ds in zip(systems, datasets)}
+        from .detectors._scans import scan_size  # the size a sizeless system's scan is keyed by
+
+        scans = {scan_size(ds) if s.size() is None else s.size(): ds for s, ds in zip(systems, datasets)}
         resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
         if resumed and on_resume is not None:
             on_resume(resumed, n_points * len(systems), checkpoint)

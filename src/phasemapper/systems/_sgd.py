@@ -7,6 +7,7 @@ multilayer neural networks", arXiv:2509.01349 (2025), and their code (github.com
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -15,8 +16,8 @@ import numpy as np
 from .._checks import check_number, check_positive_int
 from .._extras import require
 from .._space import Axis, Space
-from .._types import Samples
-from ._base import System
+from .._types import CriticalPoint, Samples
+from ._base import System, register_system
 
 __all__ = ["SGDTeacherStudent"]
 
@@ -55,6 +56,13 @@ class SGDTeacherStudent(System):
 
     The paper trains 10^5 epochs of 1000 steps per run; the default here is ``steps=20_000`` (20 epochs),
     what two CPU cores afford per point.
+
+    The reference is the paper's low-temperature statement: the features turn spin-glass-like where the
+    second layer's Gaussian field ``h = W tanh(M x)`` makes ``tanh(h)`` bimodal, i.e. ``Var h > 1/2``. The
+    paper writes this as ``sigma_w^2 = 1/2``, which takes the first layer's features at ``+-1``; here their
+    mean square ``E[tanh^2(M x)]`` (:func:`first_layer_feature_variance`, 0.344) puts the line at
+    ``sigma_w = 1.206``. :meth:`reference_phase` is ferro below that line and spin glass above it at every
+    ``T``: the paper gives no closed form for the para and divergent regions.
     Its default labeler is :class:`~phasemapper.labelers.SGDPhaseLabeler`.
 
     Parameters
@@ -114,6 +122,21 @@ class SGDTeacherStudent(System):
     def site_shape(self) -> tuple[int, ...]:
         return (self.n_checkpoints, K_HIDDEN)
 
+    @staticmethod
+    def bimodal_sigma_w() -> float:
+        """The ``sigma_w`` above which the second layer's features ``tanh(h)`` are bimodal (``Var h = 1/2``)."""
+        return math.sqrt(0.5 / first_layer_feature_variance())
+
+    def reference_phase(self, points: Any) -> np.ndarray:
+        """Ferro below :meth:`bimodal_sigma_w`, spin glass above (the paper's low-temperature statement)."""
+        arr = self.points(points)
+        return np.where(arr[:, 1] < self.bimodal_sigma_w(), "ferro", "spin_glass")
+
+    def reference_critical_points(self) -> list[CriticalPoint]:
+        """The ferro / spin-glass line at the lowest ``T`` of the space, where the paper states it."""
+        method = "closed form: tanh of a Gaussian field turns bimodal (Park, Lucini & Aarts 2025)"
+        return [CriticalPoint("sigma_w", self.bimodal_sigma_w(), 0.0, method, at={"T": float(self.space["T"].low)})]
+
     def check_point(self, point: np.ndarray) -> None:
         super().check_point(point)
         for axis, value in zip(self.space.names, point):
@@ -129,6 +152,28 @@ class SGDTeacherStudent(System):
         singular, observables = _train(stacked, T, self)
         metadata = {"steps": self.steps, "batch_size": self.batch_size, "learning_rate": T * self.batch_size}
         return Samples(np.ascontiguousarray(singular, dtype=np.float32), observables, metadata)
+
+
+@functools.cache
+def first_layer_feature_variance() -> float:
+    """``E[tanh^2(m . x)]`` for ``m ~ N(0, I/3)`` and ``x ~ N(0, I)`` in R^3: the mean square of a first-layer feature.
+
+    Given ``m``, ``m . x ~ N(0, |m|^2)`` with ``3 |m|^2 ~ chi^2_3``; the inner mean is Gauss-Hermite quadrature,
+    the outer one adaptive quadrature over the chi-square density.
+
+    Examples
+    --------
+    >>> from phasemapper.systems._sgd import first_layer_feature_variance
+    >>> round(first_layer_feature_variance(), 4)
+    0.3437
+    """
+    from scipy import integrate, stats
+
+    z, w = np.polynomial.hermite_e.hermegauss(80)
+    w = w / w.sum()
+    inner = lambda c: stats.chi2.pdf(c, N_IN) * float(np.sum(w * np.tanh(math.sqrt(c / N_IN) * z) ** 2))  # noqa: E731
+    value, _ = integrate.quad(inner, 0.0, np.inf)
+    return float(value)
 
 
 def _draw_run(seed: np.random.SeedSequence, n_train: int, n_test: int, sigma_w: float) -> dict[str, np.ndarray]:
@@ -258,3 +303,6 @@ def _dyson_terms(W: Any, st0: Any, y_teacher: Any, Z: Any) -> tuple[np.ndarray, 
     for k in range(1, K - 1):
         noise = noise + (var_t[:, 0, k] + var_t[:, -1, K - k]) / k
     return drift.numpy(), noise.numpy()
+
+
+register_system("sgd_teacher_student", SGDTeacherStudent)
