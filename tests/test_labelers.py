@@ -70,3 +70,18 @@ def test_sgd_labeler_sorts_each_run_by_divergence_the_dyson_criterion_and_its_fe
         lab(Samples(np.zeros((2, 1)), {"q": np.zeros(2)}), [0.1, 1.0])
     with pytest.raises(ValueError, match="min_runs"):
         SGDPhaseLabeler(min_runs=8)(runs, [0.1, 1.0])
+
+
+def test_perceptron_labeler_sorts_each_run_by_its_weight_change_and_its_replica():
+    from phasemapper.labelers import PerceptronPhaseLabeler
+
+    lab = PerceptronPhaseLabeler(cold_factor=4.0)
+    runs = Samples(np.zeros((5, 1)), {"rel_change": np.array([0.5, 1.5, 0.5, 1.5, 1.5]),
+                                      "norm_ratio": np.array([1.0, 1.9, 2.1, 3.9, 3.9]),
+                                      "cold_fitted": np.array([1.0, 1.0, 1.0, 1.0, 0.0])})
+    # lazy, feature, lazy + noise (ratio above sqrt 4 = 2), feature + noise; an unfitted replica counts as GD
+    assert [lab.phases[i] for i in lab.run_labels(runs, [1.0, 1.0])] == [
+        "lazy", "feature", "lazy_noisy", "feature_noisy", "feature"]
+    np.testing.assert_allclose(lab(runs, [1.0, 1.0]), (np.array([1, 2, 1, 1]) + 0.5) / 7)
+    with pytest.raises(ValueError, match="norm_ratio"):
+        lab(Samples(np.zeros((2, 1)), {"rel_change": np.zeros(2)}), [1.0, 1.0])

@@ -41,6 +41,7 @@ from . import _blume_capel as blume_capel  # noqa: E402
 from . import _hopfield as hopfield  # noqa: E402
 from . import _ising as ising  # noqa: E402
 from . import _multispin as multispin  # noqa: E402
+from . import _perceptron as perceptron  # noqa: E402
 from . import _potts as potts  # noqa: E402
 from . import _tasep as tasep  # noqa: E402
 from . import _xy as xy  # noqa: E402
@@ -55,6 +56,7 @@ _BACKENDS: dict[str, dict[str, Any]] = {
         "tasep": tasep,
         "hopfield": hopfield,
         "xy": xy,
+        "perceptron": perceptron,
     },
 }
 _active: str | None = None

@@ -16,7 +16,7 @@ from ._physics import (
     OrderParameterLabeler,
     TasepLabeler,
 )
-from ._training import SGDPhaseLabeler
+from ._training import PerceptronPhaseLabeler, RunShareLabeler, SGDPhaseLabeler
 from ._xrd import XRDLabeler
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "DetectorLabeler",
     "XRDLabeler",
     "SGDPhaseLabeler",
+    "PerceptronPhaseLabeler",
+    "RunShareLabeler",
     "LABELERS",
     "default_labeler",
     "make_labeler",
@@ -44,6 +46,7 @@ LABELERS: Registry[Labeler] = Registry(
         "direct": DirectLabeler,
         "xrd": XRDLabeler,
         "sgd": SGDPhaseLabeler,
+        "perceptron": PerceptronPhaseLabeler,
     },
 )
 

@@ -12,6 +12,7 @@ from ._function import FunctionSystem
 from ._hopfield import Hopfield, ags_retrieval_overlap, ags_retrieval_temperature
 from ._ising import ONSAGER_TC, Ising2D
 from ._mcmc import LatticeSystem, MonteCarloSystem
+from ._perceptron import PerceptronSGD, draw_perceptron_data
 from ._potts import Potts2D
 from ._quantum_chain import TransverseFieldIsingChain, free_fermion_ground_energy
 from ._sgd import SGDTeacherStudent
@@ -34,6 +35,8 @@ __all__ = [
     "FunctionSystem",
     "ThreePhase",
     "SGDTeacherStudent",
+    "PerceptronSGD",
+    "draw_perceptron_data",
     "Calphad",
     "FreeParameter",
     "Experiment",
