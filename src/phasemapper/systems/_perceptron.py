@@ -7,7 +7,6 @@ different regimes of stochastic gradient descent", PNAS 121 (2024) for the scali
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -159,8 +158,9 @@ class PerceptronSGD(System):
         results = []
         for temperature in (T, T / self.cold_factor):
             v = np.zeros(self.d)
-            steps, fitted = kernels.train_hinge(X, y, alpha * temperature, self.batch_size, self.max_steps, v,
-                                                new_state(order_seed))
+            steps, fitted = kernels.train_hinge(
+                X, y, alpha * temperature, self.batch_size, self.max_steps, v, new_state(order_seed)
+            )
             results.append((v, int(steps), bool(fitted)))
         (v, steps, fitted), (v_cold, _, cold_fitted) = results
         change[:] = v / alpha
