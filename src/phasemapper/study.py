@@ -130,7 +130,10 @@ def scan_study(
                 pool.shutdown(cancel_futures=True)  # on Ctrl-C or a failed point: do not sample the rest
         from .detectors._scans import scan_size  # the size a sizeless system's scan is keyed by
 
-        scans = {scan_size(ds) if s.size() is None else s.size(): ds for s, ds in zip(systems, datasets)}
+        scans: dict[int, Any] = {}
+        for system, ds in zip(systems, datasets):
+            size = system.size()
+            scans[scan_size(ds) if size is None else size] = ds
         resumed = sum(int(ds.attrs.get("resumed_points", 0)) for ds in datasets)
         if resumed and on_resume is not None:
             on_resume(resumed, n_points * len(systems), checkpoint)
