@@ -85,3 +85,16 @@ def test_perceptron_labeler_sorts_each_run_by_its_weight_change_and_its_replica(
     np.testing.assert_allclose(lab(runs, [1.0, 1.0]), (np.array([1, 2, 1, 1]) + 0.5) / 7)
     with pytest.raises(ValueError, match="norm_ratio"):
         lab(Samples(np.zeros((2, 1)), {"rel_change": np.zeros(2)}), [1.0, 1.0])
+
+
+def test_gan_labeler_calls_unsettled_or_diverged_runs_oscillating_and_settled_ones_by_their_modes():
+    from phasemapper.labelers import GANPhaseLabeler
+
+    lab = GANPhaseLabeler(motion_tol=0.25)
+    # collapse ln 2 is exp(entropy) = 4 = half of 8 modes: the edge counts as covered
+    runs = Samples(np.zeros((5, 1)), {"collapse": np.array([0.0, np.log(2.0), np.log(2.0) + 1e-9, 0.0, 0.0]),
+                                      "motion": np.array([0.0, 0.0, 0.0, 0.26, 0.0]),
+                                      "diverged": np.array([0.0, 0.0, 0.0, 0.0, 1.0])})
+    assert [lab.phases[i] for i in lab.run_labels(runs, [0.1, 0.01])] == [
+        "covered", "covered", "collapsed", "oscillating", "oscillating"]
+    np.testing.assert_allclose(lab(runs, [0.1, 0.01]), (np.array([2, 1, 2]) + 0.5) / 6.5)

@@ -16,7 +16,7 @@ from ._physics import (
     OrderParameterLabeler,
     TasepLabeler,
 )
-from ._training import PerceptronPhaseLabeler, RunShareLabeler, SGDPhaseLabeler
+from ._training import GANPhaseLabeler, PerceptronPhaseLabeler, RunShareLabeler, SGDPhaseLabeler
 from ._xrd import XRDLabeler
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "XRDLabeler",
     "SGDPhaseLabeler",
     "PerceptronPhaseLabeler",
+    "GANPhaseLabeler",
     "RunShareLabeler",
     "LABELERS",
     "default_labeler",
@@ -47,6 +48,7 @@ LABELERS: Registry[Labeler] = Registry(
         "xrd": XRDLabeler,
         "sgd": SGDPhaseLabeler,
         "perceptron": PerceptronPhaseLabeler,
+        "gan": GANPhaseLabeler,
     },
 )
 

@@ -8,11 +8,12 @@ import numpy as np
 
 from .._checks import check_number, check_positive_int
 from .._types import Samples
+from ..systems._gan import GANParticles
 from ..systems._perceptron import PerceptronSGD
 from ..systems._sgd import K_HIDDEN, L_HIDDEN, SGDTeacherStudent
 from ._base import Labeler
 
-__all__ = ["RunShareLabeler", "SGDPhaseLabeler", "PerceptronPhaseLabeler"]
+__all__ = ["RunShareLabeler", "SGDPhaseLabeler", "PerceptronPhaseLabeler", "GANPhaseLabeler"]
 
 
 class RunShareLabeler(Labeler):
@@ -121,3 +122,36 @@ class PerceptronPhaseLabeler(RunShareLabeler):
         feature = obs["rel_change"] > 1.0
         noisy = (obs["cold_fitted"] > 0) & (obs["norm_ratio"] > math.sqrt(self.cold_factor))
         return feature.astype(np.int64) + 2 * noisy.astype(np.int64)
+
+
+class GANPhaseLabeler(RunShareLabeler):
+    """Covered, collapsed or oscillating, for the runs of :class:`~phasemapper.systems.GANParticles`.
+
+    A run oscillates when its particles still moved, over the last tenth of training, by more than
+    ``motion_tol`` of the distance between neighbouring modes, or when its training diverged (it did not settle). A settled run has collapsed when its particles
+    cover effectively fewer than half the modes: ``exp(entropy) < n_modes / 2``, i.e. ``collapse > ln 2``;
+    otherwise it covers them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phasemapper import Samples
+    >>> from phasemapper.labelers import GANPhaseLabeler
+    >>> obs = {"collapse": np.array([0.1, 1.5, 0.1, 0.1]), "motion": np.array([0.05, 0.05, 0.9, 0.0]),
+    ...        "diverged": np.array([0.0, 0.0, 0.0, 1.0])}
+    >>> GANPhaseLabeler().run_labels(Samples(np.zeros((4, 1)), obs), np.array([0.1, 0.01])).tolist()
+    [0, 1, 2, 2]
+    """
+
+    phases = GANParticles.phases
+    needs = ("collapse", "motion", "diverged")
+
+    def __init__(self, *, motion_tol: float = 0.25, min_runs: int = 1) -> None:
+        super().__init__(min_runs=min_runs)
+        self.motion_tol = check_number("motion_tol", motion_tol, low=0.0, low_open=True)
+
+    def run_labels(self, samples: Samples, point: np.ndarray) -> np.ndarray:
+        """The phase index of each run (indices into ``phases``)."""
+        obs = self._observables(samples)
+        labels = np.where(obs["collapse"] > math.log(2.0), 1, 0)
+        return np.where((obs["motion"] > self.motion_tol) | (obs["diverged"] > 0), 2, labels)

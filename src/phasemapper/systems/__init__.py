@@ -9,6 +9,7 @@ from ._blume_capel import (
 from ._calphad import Calphad, FreeParameter
 from ._experiment import Experiment, xrd_patterns
 from ._function import FunctionSystem
+from ._gan import GANParticles, mode_collapse, ring_modes
 from ._hopfield import Hopfield, ags_retrieval_overlap, ags_retrieval_temperature
 from ._ising import ONSAGER_TC, Ising2D
 from ._mcmc import LatticeSystem, MonteCarloSystem
@@ -36,6 +37,9 @@ __all__ = [
     "ThreePhase",
     "SGDTeacherStudent",
     "PerceptronSGD",
+    "GANParticles",
+    "mode_collapse",
+    "ring_modes",
     "draw_perceptron_data",
     "Calphad",
     "FreeParameter",
