@@ -156,3 +156,24 @@ def test_a_full_ledger_ends_map_with_one_line_naming_it_and_resume_finishes_the_
     main(["resume", str(run), "--no-progress"])
     rows = _store.RunStore(run).evaluations()
     assert [(row.status, row.attempts) for row in rows] == [("done", 1)] * 40 and len({row.id for row in rows}) == 40
+
+
+# one of the three training systems: the contract suite samples each; this is the command line's path to them
+@pytest.mark.parametrize("name, small", [
+    ("gan_particles", {"steps": 40, "n_particles": 8, "hidden": 8, "batch_size": 16}),
+])
+def test_cli_maps_a_training_system_by_its_registered_name(tmp_path, capsys, monkeypatch, name, small):
+    from phasemapper import load_run
+    from phasemapper.cli import console, main
+    from phasemapper.systems import _base
+
+    factory = _base.SYSTEMS._entries[name]
+    monkeypatch.setitem(_base.SYSTEMS._entries, name, functools.partial(factory, **small))
+    monkeypatch.setattr(console, "width", 200)
+    run = tmp_path / "run"
+    with contextlib.suppress(SystemExit):
+        main(["map", name, "--budget", "8", "--samples", "3", "--workers", "1", "--out", str(run), "--no-progress"])
+    out = capsys.readouterr().out
+    result = load_run(run)
+    assert result.n_evaluations == 8 and result.n_failed == 0
+    assert set(result.labels) <= set(factory.phases) and all(p in out for p in factory.phases)

@@ -93,10 +93,13 @@ class System(Parameterized, ABC):
         return None if self.size_param is None else int(self.params()[self.size_param])
 
     def check_point(self, point: np.ndarray) -> None:
-        """Raise ``ValueError`` naming the axis if ``point`` is physically invalid."""
-        for axis, value in zip(self.space.names, point):
+        """Raise ``ValueError`` naming the axis if ``point`` is physically invalid (here: not finite, or not
+        positive on a logarithmic axis)."""
+        for axis, value in zip(self.space.axes, point):
             if not math.isfinite(value):
-                raise ValueError(f"axis {axis!r}: non-finite value {value!r}")
+                raise ValueError(f"axis {axis.name!r}: non-finite value {value!r}")
+            if axis.scale == "log" and value <= 0:
+                raise ValueError(f"axis {axis.name!r}: must be > 0 (a logarithmic axis), got {value:g}")
 
     def reference_phase(self, points: Any) -> np.ndarray:
         """Phase names at ``points`` from the literature (tests and benchmarks only)."""

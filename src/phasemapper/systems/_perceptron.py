@@ -133,12 +133,6 @@ class PerceptronSGD(System):
     def site_shape(self) -> tuple[int, ...]:
         return (self.d,)
 
-    def check_point(self, point: np.ndarray) -> None:
-        super().check_point(point)
-        for axis, value in zip(self.space.names, point):
-            if value <= 0:
-                raise ValueError(f"axis {axis!r}: must be > 0, got {value:g}")
-
     def sample(self, point: Any, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:
         point, n_samples, ss = self._sample_args(point, n_samples, seed)
         alpha, T = float(point[0]), float(point[1])

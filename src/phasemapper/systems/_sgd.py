@@ -137,12 +137,6 @@ class SGDTeacherStudent(System):
         method = "closed form: tanh of a Gaussian field turns bimodal (Park, Lucini & Aarts 2025)"
         return [CriticalPoint("sigma_w", self.bimodal_sigma_w(), 0.0, method, at={"T": float(self.space["T"].low)})]
 
-    def check_point(self, point: np.ndarray) -> None:
-        super().check_point(point)
-        for axis, value in zip(self.space.names, point):
-            if value <= 0:
-                raise ValueError(f"axis {axis!r}: must be > 0, got {value:g}")
-
     def sample(self, point: Any, n_samples: int, seed: int | np.random.SeedSequence | None) -> Samples:
         point, n_samples, ss = self._sample_args(point, n_samples, seed)
         require("torch", by=type(self).__name__)
