@@ -331,7 +331,7 @@ def _map_space(system: Any, axes: list[str]) -> Any:
     for name in names:
         if name not in system.space.names:
             raise ValueError(f"--axis {name!r}: system {system.name!r} has axes {list(system.space.names)}")
-    given = {n: Axis(n, lo, hi) for n, lo, hi in bounds}
+    given = {n: Axis(n, lo, hi, scale=system.space[n].scale) for n, lo, hi in bounds}  # the system's scale
     # a required axis not given keeps the system's default range; an optional one its default value
     return Space(
         [given.get(a.name, a) for a in system.space.axes if a.name in given or a.name not in system.optional_axes]

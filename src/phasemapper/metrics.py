@@ -38,7 +38,9 @@ def _space_of(ds: xr.Dataset) -> Space:
     from ._space import Axis
 
     axes = [str(d) for d in ds["label"].dims]
-    return Space([Axis(a, float(ds[a].min()), float(ds[a].max())) for a in axes])
+    return Space(
+        [Axis(a, float(ds[a].min()), float(ds[a].max()), scale=ds[a].attrs.get("scale", "linear")) for a in axes]
+    )
 
 
 def _pair(predicted: Any, reference: Any, space: Space | None, grid_size: int) -> tuple[np.ndarray, np.ndarray]:

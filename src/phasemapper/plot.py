@@ -90,6 +90,13 @@ _PANELS = (
 )
 
 
+def _scale_axes(ax: Any, phase_map: Any, names: Sequence[str]) -> None:
+    """Logarithmic x (and y) where the map's axis is logarithmic (its coordinate's ``scale`` attribute)."""
+    for name, setter in zip(names[:2], (ax.set_xscale, ax.set_yscale)):
+        if phase_map[name].attrs.get("scale") == "log":
+            setter("log")
+
+
 def _critical_band(ax: Any, cp: CriticalPoint, color: str, label: str | None = None) -> None:
     ax.axvline(cp.value, color=color, lw=1, label=label or f"{cp.value:.4f} ± {cp.uncertainty:.4f}")
     ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color=color, alpha=0.12)
@@ -250,6 +257,7 @@ def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str
         x = phase_map[names[0]].values
         for k, p in enumerate(phases):
             ax.plot(x, phase_map["proba"].sel(phase=p).values, color=cmap(k), label=p)
+        _scale_axes(ax, phase_map, names)
         ax.set_xlabel(names[0])
         ax.set_ylabel("probability")
         ax.legend(fontsize=8)
@@ -260,16 +268,16 @@ def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str
     xn, yn = names[:2]
     x, y = phase_map[xn].values, phase_map[yn].values
     label_idx = np.vectorize(codes.get)(phase_map["label"].values.astype(str))
-    ax.imshow(
+    _scale_axes(ax, phase_map, names)
+    ax.pcolormesh(  # cells centred on the grid's nodes, evenly spaced or not (logarithmic axes)
+        x,
+        y,
         label_idx.T,
-        origin="lower",
-        extent=(x[0], x[-1], y[0], y[-1]),
-        aspect="auto",
+        shading="nearest",
         cmap=ListedColormap([cmap(k) for k in range(len(phases))]),
         vmin=-0.5,
         vmax=len(phases) - 0.5,
         alpha=0.55,
-        interpolation="nearest",
     )
     for b in json.loads(phase_map.attrs.get("boundaries", "[]")):
         for line in b["lines"]:
@@ -299,18 +307,14 @@ def plot_uncertainty(phase_map: Any, *, ax: Any = None, path: str | os.PathLike 
     names = list(phase_map["label"].dims)
     if len(names) == 1:
         ax.plot(phase_map[names[0]].values, phase_map["entropy"].values, color="k")
+        _scale_axes(ax, phase_map, names)
         ax.set_xlabel(names[0])
         ax.set_ylabel("entropy (nats)")
     else:
         xn, yn = names[:2]
         x, y = phase_map[xn].values, phase_map[yn].values
-        im = ax.imshow(
-            phase_map["entropy"].values.T,
-            origin="lower",
-            extent=(x[0], x[-1], y[0], y[-1]),
-            aspect="auto",
-            cmap="viridis",
-        )
+        _scale_axes(ax, phase_map, names)
+        im = ax.pcolormesh(x, y, phase_map["entropy"].values.T, shading="nearest", cmap="viridis")
         ax.figure.colorbar(im, ax=ax, label="entropy (nats)")
         ax.set_xlabel(xn)
         ax.set_ylabel(yn)
@@ -332,6 +336,7 @@ def plot_points(
     order = np.arange(len(points))
     if len(names) == 1:
         ax.scatter(points[:, 0], order, c=colors, s=14)
+        _scale_axes(ax, phase_map, names)
         ax.set_xlabel(names[0])
         ax.set_ylabel("evaluation order")
     else:
@@ -342,6 +347,7 @@ def plot_points(
             for i, p in enumerate(points):
                 ax.annotate(str(i + 1), p[:2], fontsize=6, xytext=(2, 2), textcoords="offset points")
         ax.figure.colorbar(sc, ax=ax, label="evaluation order")
+        _scale_axes(ax, phase_map, names)
         ax.set_xlim(x[0], x[-1])
         ax.set_ylim(y[0], y[-1])
         ax.set_xlabel(xn)

@@ -160,6 +160,8 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
             },
             coords=coords,
         )
+        for a in self.space.axes:
+            ds[a.name].attrs["scale"] = a.scale  # plots and metrics read the axis' scale back
         from . import MAPS
 
         ds.attrs.update(
