@@ -119,11 +119,22 @@ def crossing(x, a, b, n_boot=200, seed=0):
     return root(a, b), math.hypot(spread, resolution), float(found.size / n_boot)
 
 
+def _labels_at(task):
+    system, point, n_runs, seed = task
+    return default_labeler(system).run_labels(system.sample(point, n_runs, seed=seed), np.asarray(point, dtype=float))
+
+
 def run_labels(system, points, n_runs, seed):
-    """Each run's phase index at each point: ``(points, runs)``."""
-    labeler = default_labeler(system)
-    return np.array([labeler.run_labels(system.sample(p, n_runs, seed=seed + i), np.asarray(p, dtype=float))
-                     for i, p in enumerate(points)])
+    """Each run's phase index at each point: ``(points, runs)``, the points sampled on two worker processes."""
+    from loky import get_reusable_executor
+
+    tasks = [(system, p, n_runs, seed + i) for i, p in enumerate(points)]
+    return np.array(list(get_reusable_executor(max_workers=2).map(_labels_at, tasks)))
+
+
+def _observables_at(task):
+    system, point, n_runs, seed = task
+    return system.sample(point, n_runs, seed=seed).observables
 
 
 def sgd_boundary(system, n_points, n_runs, seed):
@@ -159,7 +170,7 @@ def perceptron_tc(sizes, chis, temperatures, n_runs, seed):
             labels = run_labels(system, [[1.0, T] for T in temperatures], n_runs, seed)
             noisy = labels >= 2  # lazy_noisy or feature_noisy
             value, log_error, found = crossing(temperatures, ~noisy, noisy)
-            hot = system.sample([1.0, float(temperatures[-1]) * 4], n_runs, seed=seed + 7919).observables["change"]
+            hot = _observables_at((system, [1.0, float(temperatures[-1]) * 4], n_runs, seed + 7919))["change"]
             rows.append({"chi": chi, "P": P, "T_c": round(value, 4), "log_error": round(log_error, 4),
                          "bootstrap_found": found, "change_at_hot_T": round(float(hot.mean()), 2)})
             tcs.append(value)
@@ -187,10 +198,12 @@ def gan_collapse(system, n_points, n_runs, seed):
 
 
 def gan_damping(penalties, steps, n_runs, seed):
+    from loky import get_reusable_executor
+
+    tasks = [(GANParticles(gradient_penalty=gp, steps=steps, n_records=101), [0.01, 0.1], n_runs, seed)
+             for gp in penalties]
     rows = []
-    for gp in penalties:
-        system = GANParticles(gradient_penalty=gp, steps=steps, n_records=101)
-        obs = system.sample([0.01, 0.1], n_runs, seed=seed).observables
+    for gp, obs in zip(penalties, get_reusable_executor(max_workers=2).map(_observables_at, tasks)):
         s = obs["converged_step"]
         rows.append({"gradient_penalty": gp, "mean_steps_to_converge": round(float(s.mean()), 1),
                      "standard_error": round(float(s.std(ddof=1) / math.sqrt(s.size)), 1),
@@ -207,10 +220,10 @@ def print_table(title, rows):
     columns = list(dict.fromkeys(k for r in rows for k in r))
     cells = [[str(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    print(f"\n{title}")
+    print(f"\n{title}", flush=True)
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)), flush=True)
 
 
 def main() -> None:
@@ -227,8 +240,10 @@ def main() -> None:
     perceptron = PerceptronSGD(n_train=256, n_test=256) if quick else PerceptronSGD(n_test=512)
     gan = GANParticles(steps=400, n_particles=32) if quick else GANParticles()
     runs = 4 if quick else 8
-    maps = [map_comparison(name, system, n_grid, runs, seed, figures)
-            for name, system in (("sgd_teacher_student", sgd), ("perceptron_sgd", perceptron), ("gan_particles", gan))]
+    maps = []
+    for name, system in (("sgd_teacher_student", sgd), ("perceptron_sgd", perceptron), ("gan_particles", gan)):
+        maps.append(map_comparison(name, system, n_grid, runs, seed, figures))
+        print(f"{name}: mapped at {time.perf_counter() - t_start:.0f} s", flush=True)
     print_table("maps: grid against a boundary campaign (a third of the grid's evaluations)", maps)
     boundary = sgd_boundary(sgd, 5 if quick else 12, 6 if quick else 16, seed)
     print_table("SGDTeacherStudent: ferro / spin-glass crossing in sigma_w at T = 2^-5", boundary)
