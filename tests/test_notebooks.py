@@ -57,6 +57,33 @@ def test_nothing_selects_a_matplotlib_backend(monkeypatch, ising_scans, three_ph
     assert all((tmp_path / name).stat().st_size > 5000 for name in ("obs.png", "ind.png", "map.png"))
 
 
+def _meshes(ax):
+    from matplotlib.collections import QuadMesh
+
+    return [c for c in ax.collections if isinstance(c, QuadMesh)]
+
+
+def test_a_logarithmic_axis_is_drawn_logarithmically_with_its_cells_at_the_grid_nodes():
+    import phasemapper as pm
+    from phasemapper import plot
+    from phasemapper.maps import KNNMap
+
+    space = pm.Space([pm.Axis("T", 0.01, 100.0, scale="log"), pm.Axis("x", 0.0, 1.0)])
+    points = space.grid(6)
+    model = KNNMap(space, ["low", "high"]).fit(points, [[1.0, 0.0] if t < 1 else [0.0, 1.0] for t in points[:, 0]])
+    phase_map = model.phase_map(grid_size=20)
+    assert phase_map["T"].attrs["scale"] == "log" and phase_map["x"].attrs["scale"] == "linear"
+    ax = plot.plot_map(phase_map, ax=Figure().subplots())
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+    (mesh,) = _meshes(ax)
+    # each cell spans halfway to the next node on the log scale: the inner edges are the nodes' geometric means
+    edges = mesh.get_coordinates()[0, :, 0]
+    nodes = phase_map["T"].values
+    np.testing.assert_allclose(edges[1:-1], np.sqrt(nodes[1:] * nodes[:-1]))
+    assert edges[0] < nodes[0] and edges[-1] > nodes[-1] and edges.size == nodes.size + 1
+    assert plot.plot_points(phase_map, points, ["low"] * len(points), ax=Figure().subplots()).get_xscale() == "log"
+
+
 def test_every_plot_draws_on_the_axes_it_is_given(ising_scans, three_phase_run):
     from phasemapper import plot
 
@@ -68,10 +95,10 @@ def test_every_plot_draws_on_the_axes_it_is_given(ising_scans, three_phase_run):
     assert obs.plot(ax=ax, exact=2.269) is ax and len(ax.lines) >= 3  # two sizes and the exact line
     three = Figure().subplots(1, 3)
     drawn = three_phase_run.plot(axes=three)
-    assert [a.figure for a in drawn] == [three[0].figure] * 3 and three[0].images  # the map is drawn there
+    assert [a.figure for a in drawn] == [three[0].figure] * 3 and _meshes(three[0])  # the map is drawn there
     for draw in (plot.plot_map, plot.plot_uncertainty):
         ax = Figure().subplots()
-        assert draw(three_phase_run.phase_map, ax=ax) is ax and ax.images
+        assert draw(three_phase_run.phase_map, ax=ax) is ax and _meshes(ax)
     ax = Figure().subplots()
     assert plot.plot_points(three_phase_run.phase_map, three_phase_run.points, three_phase_run.labels, ax=ax) is ax
     assert len(ax.collections[0].get_offsets()) == 24

@@ -97,6 +97,20 @@ def _scale_axes(ax: Any, phase_map: Any, names: Sequence[str]) -> None:
             setter("log")
 
 
+def _cell_edges(phase_map: Any, name: str) -> np.ndarray:
+    """Edges of the cells around a map's grid nodes: halfway between nodes in the axis' own scale (geometric
+    means on a logarithmic axis), the outer edges as far out as the inner ones."""
+    nodes = np.asarray(phase_map[name].values, dtype=float)
+    log = phase_map[name].attrs.get("scale") == "log"
+    u = np.log(nodes) if log else nodes
+    if u.size == 1:
+        edges = np.array([u[0] - 0.5, u[0] + 0.5])
+    else:
+        mid = (u[1:] + u[:-1]) / 2
+        edges = np.concatenate([[2 * u[0] - mid[0]], mid, [2 * u[-1] - mid[-1]]])
+    return np.exp(edges) if log else edges
+
+
 def _critical_band(ax: Any, cp: CriticalPoint, color: str, label: str | None = None) -> None:
     ax.axvline(cp.value, color=color, lw=1, label=label or f"{cp.value:.4f} ± {cp.uncertainty:.4f}")
     ax.axvspan(cp.value - cp.uncertainty, cp.value + cp.uncertainty, color=color, alpha=0.12)
@@ -269,11 +283,11 @@ def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str
     x, y = phase_map[xn].values, phase_map[yn].values
     label_idx = np.vectorize(codes.get)(phase_map["label"].values.astype(str))
     _scale_axes(ax, phase_map, names)
-    ax.pcolormesh(  # cells centred on the grid's nodes, evenly spaced or not (logarithmic axes)
-        x,
-        y,
+    ax.pcolormesh(  # one cell around each grid node, in the axes' own scale
+        _cell_edges(phase_map, xn),
+        _cell_edges(phase_map, yn),
         label_idx.T,
-        shading="nearest",
+        shading="flat",
         cmap=ListedColormap([cmap(k) for k in range(len(phases))]),
         vmin=-0.5,
         vmax=len(phases) - 0.5,
@@ -312,9 +326,10 @@ def plot_uncertainty(phase_map: Any, *, ax: Any = None, path: str | os.PathLike 
         ax.set_ylabel("entropy (nats)")
     else:
         xn, yn = names[:2]
-        x, y = phase_map[xn].values, phase_map[yn].values
         _scale_axes(ax, phase_map, names)
-        im = ax.pcolormesh(x, y, phase_map["entropy"].values.T, shading="nearest", cmap="viridis")
+        im = ax.pcolormesh(
+            _cell_edges(phase_map, xn), _cell_edges(phase_map, yn), phase_map["entropy"].values.T, cmap="viridis"
+        )
         ax.figure.colorbar(im, ax=ax, label="entropy (nats)")
         ax.set_xlabel(xn)
         ax.set_ylabel(yn)
