@@ -293,3 +293,21 @@ def test_a_scratch_run_says_where_it_is_and_is_removed_when_python_exits(tmp_pat
     assert out.returncode == 0, out.stderr
     path = out.stdout.strip().splitlines()[-1]
     assert "phasemapper-run-" in path and not os.path.exists(path)
+
+
+def test_pool_workers_share_the_cores_between_their_thread_pools(monkeypatch):
+    import os
+
+    from phasemapper._executors import THREAD_VARIABLES, worker_thread_limits
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    cores = os.cpu_count() or 1
+    assert worker_thread_limits(cores) == dict.fromkeys(THREAD_VARIABLES, "1")
+    assert worker_thread_limits(1) == dict.fromkeys(THREAD_VARIABLES, str(cores))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # what the user set is kept
+    assert "OMP_NUM_THREADS" not in worker_thread_limits(cores)
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    with pm.ProcessPool(cores) as pool:
+        seen = pool.submit(lambda: {n: os.environ.get(n) for n in THREAD_VARIABLES}).result()
+    assert seen == dict.fromkeys(THREAD_VARIABLES, "1")

@@ -78,7 +78,8 @@ class ProcessPool(Executor):
     in native code, the out-of-memory killer) breaks the pool; this pool can :meth:`restart`: kill
     its workers and go on with fresh ones. It restarts by itself when a submit finds it broken.
     Each worker exits within a second when the process that started the pool is gone, even after a
-    SIGKILL.
+    SIGKILL. Workers share the cores: each one's thread pools (PyTorch, BLAS) get ``cores // workers``
+    threads (:func:`worker_thread_limits`), unless the environment already sizes them.
 
     Parameters
     ----------
@@ -112,6 +113,7 @@ class ProcessPool(Executor):
             context=loky.backend.get_context("loky"),
             initializer=_exit_with_parent,
             initargs=(os.getpid(),),
+            env=worker_thread_limits(self._max_workers),
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -133,6 +135,26 @@ class ProcessPool(Executor):
         with self._lock:
             # loky's kill_workers also fails the calls not yet finished, as cancel_futures would cancel them
             self._pool.shutdown(wait=wait, kill_workers=cancel_futures or _is_broken(self._pool))
+
+
+#: the variables that size the thread pools of OpenMP (PyTorch), MKL, OpenBLAS and numexpr
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def worker_thread_limits(n_workers: int) -> dict[str, str]:
+    """Thread-pool sizes for ``n_workers`` worker processes sharing this machine's cores: each gets
+    ``cores // n_workers`` threads (at least one), so that workers each running a threaded library (a
+    PyTorch training, a BLAS call) do not oversubscribe the cores. A variable the user has set is kept.
+
+    Examples
+    --------
+    >>> import os
+    >>> limits = worker_thread_limits(os.cpu_count() or 1)
+    >>> all(limits.get(v, os.environ.get(v)) is not None for v in THREAD_VARIABLES)
+    True
+    """
+    threads = str(max(1, (os.cpu_count() or 1) // n_workers))
+    return {name: threads for name in THREAD_VARIABLES if name not in os.environ}
 
 
 def _is_broken(pool: Any) -> bool:
