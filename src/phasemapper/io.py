@@ -33,18 +33,31 @@ def library_dataset(
     >>> dict(ds.sizes)
     {'sample': 2, 'element': 2, 'two_theta': 3}
     """
-    comp = _matrix("composition", composition)
-    patterns = _matrix("xrd", xrd)
+    return _library(composition, xrd, two_theta, elements, properties, ("composition", "xrd", "two_theta"))
+
+
+def _library(
+    composition: Any,
+    xrd: Any,
+    two_theta: Any,
+    elements: Any,
+    properties: dict[str, Any] | None,
+    fields: tuple[str, str, str],
+) -> xr.Dataset:
+    """:func:`library_dataset`, its errors naming the three arrays by ``fields`` (a file's own field names)."""
+    c_field, xrd_field, angle_field = fields
+    comp = _matrix(c_field, composition)
+    patterns = _matrix(xrd_field, xrd)
     angles = np.asarray(two_theta, dtype=float).ravel()
     n = comp.shape[0]
     if patterns.shape[0] != n:
-        raise ValueError(f"xrd: {patterns.shape[0]} patterns for {n} compositions")
+        raise ValueError(f"{xrd_field}: {patterns.shape[0]} patterns for {n} compositions")
     if angles.size != patterns.shape[1]:
-        raise ValueError(f"two_theta: {angles.size} angles for patterns of {patterns.shape[1]} points")
+        raise ValueError(f"{angle_field}: {angles.size} angles for patterns of {patterns.shape[1]} points")
     if not np.all(np.isfinite(angles)) or np.any(np.diff(angles) <= 0):
-        raise ValueError("two_theta: the angles must be finite and increasing")
+        raise ValueError(f"{angle_field}: the angles must be finite and increasing")
     if np.any(comp < 0) or np.any(comp.sum(1) <= 0):
-        raise ValueError("composition: fractions must be >= 0 with a positive sum in every row")
+        raise ValueError(f"{c_field}: fractions must be >= 0 with a positive sum in every row")
     names = [f"x{i + 1}" for i in range(comp.shape[1])] if elements is None else [str(e) for e in elements]
     if len(names) != comp.shape[1] or len(set(names)) != len(names):
         raise ValueError(f"elements: {len(names)} distinct names needed for {comp.shape[1]} composition columns")
@@ -139,13 +152,7 @@ def _from_fields(fields: dict[str, Any], elements: Any) -> xr.Dataset:
         if key in (COMPOSITION, PATTERNS, ANGLES) or arr.dtype.kind not in "iuf" or arr.size != n:
             continue
         properties[key] = arr.ravel()
-    try:
-        return library_dataset(
-            comp, _matrix(PATTERNS, fields[PATTERNS]), fields[ANGLES], elements=elements, properties=properties
-        )
-    except ValueError as exc:  # name the file's field, not the argument
-        message = str(exc).replace("xrd:", f"{PATTERNS}:").replace("two_theta:", f"{ANGLES}:")
-        raise ValueError(message.replace("composition:", f"{COMPOSITION}:")) from None
+    return _library(comp, fields[PATTERNS], fields[ANGLES], elements, properties, (COMPOSITION, PATTERNS, ANGLES))
 
 
 def _from_csv(path: Path, elements: Any) -> xr.Dataset:

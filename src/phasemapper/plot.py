@@ -267,11 +267,11 @@ def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str
     ax = _axes(ax, 1, 1, (5.4, 4.6), path)
     phases, codes, cmap = _phase_codes(phase_map)
     names = list(phase_map["label"].dims)
+    _scale_axes(ax, phase_map, names)
     if len(names) == 1:
         x = phase_map[names[0]].values
         for k, p in enumerate(phases):
             ax.plot(x, phase_map["proba"].sel(phase=p).values, color=cmap(k), label=p)
-        _scale_axes(ax, phase_map, names)
         ax.set_xlabel(names[0])
         ax.set_ylabel("probability")
         ax.legend(fontsize=8)
@@ -282,7 +282,6 @@ def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str
     xn, yn = names[:2]
     x, y = phase_map[xn].values, phase_map[yn].values
     label_idx = np.vectorize(codes.get)(phase_map["label"].values.astype(str))
-    _scale_axes(ax, phase_map, names)
     ax.pcolormesh(  # one cell around each grid node, in the axes' own scale
         _cell_edges(phase_map, xn),
         _cell_edges(phase_map, yn),
@@ -319,14 +318,13 @@ def plot_uncertainty(phase_map: Any, *, ax: Any = None, path: str | os.PathLike 
     """The entropy of the phase probabilities (nats) over the map. Returns the Axes."""
     ax = _axes(ax, 1, 1, (5.4, 4.6), path)
     names = list(phase_map["label"].dims)
+    _scale_axes(ax, phase_map, names)
     if len(names) == 1:
         ax.plot(phase_map[names[0]].values, phase_map["entropy"].values, color="k")
-        _scale_axes(ax, phase_map, names)
         ax.set_xlabel(names[0])
         ax.set_ylabel("entropy (nats)")
     else:
         xn, yn = names[:2]
-        _scale_axes(ax, phase_map, names)
         im = ax.pcolormesh(
             _cell_edges(phase_map, xn), _cell_edges(phase_map, yn), phase_map["entropy"].values.T, cmap="viridis"
         )
@@ -349,9 +347,9 @@ def plot_points(
     points = np.asarray(points, dtype=float).reshape(-1, len(names))
     colors = [cmap(codes[str(lab)]) for lab in labels]
     order = np.arange(len(points))
+    _scale_axes(ax, phase_map, names)
     if len(names) == 1:
         ax.scatter(points[:, 0], order, c=colors, s=14)
-        _scale_axes(ax, phase_map, names)
         ax.set_xlabel(names[0])
         ax.set_ylabel("evaluation order")
     else:
@@ -362,7 +360,6 @@ def plot_points(
             for i, p in enumerate(points):
                 ax.annotate(str(i + 1), p[:2], fontsize=6, xytext=(2, 2), textcoords="offset points")
         ax.figure.colorbar(sc, ax=ax, label="evaluation order")
-        _scale_axes(ax, phase_map, names)
         ax.set_xlim(x[0], x[-1])
         ax.set_ylim(y[0], y[-1])
         ax.set_xlabel(xn)

@@ -12,6 +12,15 @@ from ._rng import next_below
 __all__ = ["train_hinge"]
 
 
+@nb.njit(inline="always", cache=True)
+def _margin(v, X, y, i, scale):
+    """``y_i v . x_i / sqrt(d)``."""
+    total = 0.0
+    for k in range(X.shape[1]):
+        total += v[k] * X[i, k]
+    return total * y[i] * scale
+
+
 @nb.njit(cache=True)
 def train_hinge(X, y, step, batch_size, max_steps, v, state):
     """SGD on ``mean_batch max(0, 1 - y v.x / sqrt(d))`` from ``v`` (updated in place) until every margin is >= 1.
@@ -38,10 +47,7 @@ def train_hinge(X, y, step, batch_size, max_steps, v, state):
             n_active = 0
             for b in range(start, stop):
                 i = order[b]
-                margin = 0.0
-                for k in range(d):
-                    margin += v[k] * X[i, k]
-                if margin * y[i] * scale < 1.0:
+                if _margin(v, X, y, i, scale) < 1.0:
                     active[n_active] = i
                     n_active += 1
             for a in range(n_active):
@@ -53,10 +59,7 @@ def train_hinge(X, y, step, batch_size, max_steps, v, state):
             start = stop
         fitted = True
         for i in range(P):
-            margin = 0.0
-            for k in range(d):
-                margin += v[k] * X[i, k]
-            if margin * y[i] * scale < 1.0:
+            if _margin(v, X, y, i, scale) < 1.0:
                 fitted = False
                 break
         if fitted:

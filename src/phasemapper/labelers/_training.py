@@ -128,9 +128,9 @@ class GANPhaseLabeler(RunShareLabeler):
     """Covered, collapsed or oscillating, for the runs of :class:`~phasemapper.systems.GANParticles`.
 
     A run oscillates when its particles still moved, over the last tenth of training, by more than
-    ``motion_tol`` of the distance between neighbouring modes, or when its training diverged (it did not settle). A settled run has collapsed when its particles
-    cover effectively fewer than half the modes: ``exp(entropy) < n_modes / 2``, i.e. ``collapse > ln 2``;
-    otherwise it covers them.
+    ``motion_tol`` of the distance between neighbouring modes, or when its training diverged (it did not
+    settle). A settled run has collapsed when its particles cover effectively fewer than half the modes:
+    ``exp(entropy) < n_modes / 2``, i.e. ``collapse > ln 2``; otherwise it covers them.
 
     Examples
     --------

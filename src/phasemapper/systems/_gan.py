@@ -40,10 +40,23 @@ def mode_collapse(points: np.ndarray, modes: np.ndarray) -> np.ndarray:
     >>> round(float(mode_collapse(modes[[0, 1, 2, 3]], modes)), 12), round(float(mode_collapse(modes[[0, 0, 0, 0]], modes)), 6)
     (0.0, 1.386294)
     """
-    nearest = np.linalg.norm(points[..., :, None, :] - modes, axis=-1).argmin(-1)
-    shares = np.stack([(nearest == k).mean(-1) for k in range(len(modes))], axis=-1)
-    entropy = -np.sum(np.where(shares > 0, shares * np.log(np.where(shares > 0, shares, 1.0)), 0.0), axis=-1)
-    return math.log(len(modes)) - entropy
+    return _collapse(_mode_shares(_mode_distances(points, modes).argmin(-1), len(modes)))
+
+
+def _mode_distances(points: np.ndarray, modes: np.ndarray) -> np.ndarray:
+    """Distance of each point to each mode: ``(..., n_points, n_modes)``."""
+    return np.linalg.norm(points[..., :, None, :] - modes, axis=-1)
+
+
+def _mode_shares(nearest: np.ndarray, n_modes: int) -> np.ndarray:
+    """The share of the points nearest each mode: ``(..., n_modes)``."""
+    return np.stack([(nearest == k).mean(-1) for k in range(n_modes)], axis=-1)
+
+
+def _collapse(shares: np.ndarray) -> np.ndarray:
+    from scipy.stats import entropy
+
+    return math.log(shares.shape[-1]) - entropy(shares, axis=-1)
 
 
 class GANParticles(System):
@@ -178,10 +191,9 @@ class GANParticles(System):
         ratio, lr_d = float(point[0]), float(point[1])
         draws = [self._draw_run(child) for child in ss.spawn(n_samples)]
         stacked = {key: np.stack([d[key] for d in draws]) for key in draws[0]}
-        particles, records, start_last_tenth = _train(stacked, self, ratio, lr_d)
-        observables = self._observables(particles, records, start_last_tenth)
+        trained = _train(stacked, self, ratio, lr_d)
         metadata = {"steps": self.steps, "lr_g": self.lr_g, "gradient_penalty": self.gradient_penalty}
-        return Samples(particles.astype(np.float32), observables, metadata)
+        return Samples(trained["snapshots"][:, -1].astype(np.float32), self._observables(trained), metadata)
 
     def _draw_run(self, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
         """One run's random draws from its own seed: start, discriminator and every real batch."""
@@ -196,34 +208,34 @@ class GANParticles(System):
             + self.mode_std * rng.standard_normal((self.steps, self.batch_size, 2)),
         }
 
-    def _observables(
-        self, particles: np.ndarray, records: dict[str, np.ndarray], start_last_tenth: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        modes = self.modes()
-        distance = np.linalg.norm(particles[:, :, None, :] - modes, axis=-1)
-        spacing = 2.0 * self.radius * math.sin(math.pi / self.n_modes)
-        good = (
-            (records["diverged"][:, None] == 0)
-            & (records["mode_distance"] <= self.converge_tol)
-            & (records["collapse"] <= math.log(2.0))
-        )
+    def _observables(self, trained: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each run's observables from its recorded particles (the last record is the end of training)."""
+        snapshots = trained["snapshots"]  # (runs, records, particles, 2)
+        distance = _mode_distances(snapshots, self.modes())
+        shares = _mode_shares(distance.argmin(-1), self.n_modes)
+        collapse = _collapse(shares)
+        mode_distance = distance.min(-1).mean(-1)
+        diverged = trained["diverged"]
+        good = (diverged[:, None] == 0) & (mode_distance <= self.converge_tol) & (collapse <= math.log(2.0))
         stays = np.flip(np.logical_and.accumulate(np.flip(good, -1), -1), -1)  # good from each record on
         first = np.where(stays.any(-1), stays.argmax(-1), -1)
-        steps_at = records["step"]
+        spacing = 2.0 * self.radius * math.sin(math.pi / self.n_modes)
+        moved = np.linalg.norm(snapshots[:, -1] - trained["start_last_tenth"], axis=-1)
         return {
-            "collapse": mode_collapse(particles, modes),
-            "modes_covered": np.array([len(np.unique(d.argmin(-1))) for d in distance], dtype=float),
-            "mode_distance": distance.min(-1).mean(-1),
-            "motion": np.linalg.norm(particles - start_last_tenth, axis=-1).mean(-1) / spacing,
-            "converged_step": np.where(first >= 0, steps_at[np.maximum(first, 0)], self.steps).astype(float),
+            "collapse": collapse[:, -1],
+            "modes_covered": (shares[:, -1] > 0).sum(-1).astype(float),
+            "mode_distance": mode_distance[:, -1],
+            "motion": moved.mean(-1) / spacing,
+            "converged_step": np.where(first >= 0, trained["steps"][np.maximum(first, 0)], self.steps).astype(float),
             "converged": (first >= 0).astype(float),
-            "diverged": records["diverged"],
+            "diverged": diverged,
         }
 
 
-def _train(
-    draws: dict[str, np.ndarray], system: GANParticles, ratio: float, lr_d: float
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+def _train(draws: dict[str, np.ndarray], system: GANParticles, ratio: float, lr_d: float) -> dict[str, np.ndarray]:
+    """Train the runs of ``draws`` together: the particles at ``n_records`` steps (the last at the end) as
+    ``snapshots (runs, records, particles, 2)``, those ``steps``, the particles where the last tenth of training
+    began (``start_last_tenth``) and ``diverged`` (0 or 1)."""
     import torch
     import torch.nn.functional as F
 
@@ -244,22 +256,19 @@ def _train(
         return (torch.relu(h @ W2 + b2) @ W3)[..., 0]
 
     K = torch.from_numpy(system.kernel(ratio))
-    modes = torch.from_numpy(system.modes())
     x = t["x"].clone()
     alive = torch.ones(n, dtype=torch.bool)  # a run whose step is not finite stops where it stood
     penalty = system.gradient_penalty
     steps = system.steps
     record_at = np.unique(np.linspace(0, steps, system.n_records).round().astype(int))
     last_tenth = steps - max(1, steps // 10)
-    records: dict[str, list[np.ndarray]] = {"mode_distance": [], "collapse": []}
+    snapshots: list[np.ndarray] = []
     start_last_tenth = x.numpy().copy()
     for step in range(steps + 1):
         if step == last_tenth:
             start_last_tenth = x.numpy().copy()
         if step in record_at:
-            distance = torch.cdist(x, modes.expand(n, -1, -1))
-            records["mode_distance"].append(distance.min(-1).values.mean(-1).numpy())
-            records["collapse"].append(mode_collapse(x.numpy(), system.modes()))
+            snapshots.append(x.numpy().copy())
         if step == steps:
             break
         real = t["real"][:, step].clone().requires_grad_(penalty > 0)
@@ -279,10 +288,12 @@ def _train(
         moved = x - system.lr_g * torch.einsum("ij,njd->nid", K, grad_x)
         alive &= (moved.abs() < 100.0 * system.radius).flatten(1).all(-1)  # false for nan and inf too
         x = torch.where(alive[:, None, None], moved, x)
-    stacked = {k: np.stack(v, axis=-1) for k, v in records.items()}
-    stacked["step"] = record_at.astype(float)
-    stacked["diverged"] = (~alive).double().numpy()
-    return x.numpy(), stacked, start_last_tenth
+    return {
+        "snapshots": np.stack(snapshots, axis=1),
+        "steps": record_at.astype(float),
+        "start_last_tenth": start_last_tenth,
+        "diverged": (~alive).double().numpy(),
+    }
 
 
 register_system("gan_particles", GANParticles)
