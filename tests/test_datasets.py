@@ -28,7 +28,9 @@ def test_the_library_holds_278_samples_on_the_simplex_with_patterns_and_dft_regi
 def test_the_shipped_copy_equals_the_published_text_files():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("build_fegapd", Path(__file__).parents[1] / "scripts" / "build_fegapd.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_fegapd", Path(__file__).parents[1] / "scripts" / "build_fegapd.py"
+    )
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
     fresh, shipped = build.read(RAW), fegapd()

@@ -29,8 +29,15 @@ def test_a_mat_file_in_nists_layout_round_trips(library, tmp_path):
     from scipy.io import savemat
 
     path = tmp_path / "lib.mat"
-    savemat(path, {"C": library.composition.values, "XRD": library.xrd.values, "TTH": library.two_theta.values[None],
-                   "M": library.magnetization.values[:, None]})
+    savemat(
+        path,
+        {
+            "C": library.composition.values,
+            "XRD": library.xrd.values,
+            "TTH": library.two_theta.values[None],
+            "M": library.magnetization.values[:, None],
+        },
+    )
     _same(read_library(path, elements=["Fe", "Ga", "Pd"]), library, {})
     np.testing.assert_allclose(read_library(path)["M"], library.magnetization, rtol=1e-6)
 
@@ -51,13 +58,16 @@ def test_hdf5_csv_and_netcdf_round_trip(library, tmp_path):
     _same(read_library(tmp_path / "lib.nc"), library, {"magnetization", "dft_region"})
 
 
-@pytest.mark.parametrize("fields, words", [
-    ({"XRD": np.ones((3, 4)), "TTH": np.arange(4.0)}, "C: the library file has no 'C' field"),
-    ({"C": np.ones((3, 2)), "XRD": np.ones((3, 4)), "TTH": np.arange(5.0)}, "TTH: 5 angles for patterns of 4"),
-    ({"C": np.ones((3, 2)), "XRD": np.ones((2, 4)), "TTH": np.arange(4.0)}, "XRD: 2 patterns for 3 compositions"),
-    ({"C": -np.ones((3, 2)), "XRD": np.ones((3, 4)), "TTH": np.arange(4.0)}, "C: fractions must be >= 0"),
-    ({"C": np.ones((3, 2)), "XRD": np.ones((3, 4)), "TTH": np.arange(4.0)[::-1]}, "TTH: the angles must be"),
-])
+@pytest.mark.parametrize(
+    "fields, words",
+    [
+        ({"XRD": np.ones((3, 4)), "TTH": np.arange(4.0)}, "C: the library file has no 'C' field"),
+        ({"C": np.ones((3, 2)), "XRD": np.ones((3, 4)), "TTH": np.arange(5.0)}, "TTH: 5 angles for patterns of 4"),
+        ({"C": np.ones((3, 2)), "XRD": np.ones((2, 4)), "TTH": np.arange(4.0)}, "XRD: 2 patterns for 3 compositions"),
+        ({"C": -np.ones((3, 2)), "XRD": np.ones((3, 4)), "TTH": np.arange(4.0)}, "C: fractions must be >= 0"),
+        ({"C": np.ones((3, 2)), "XRD": np.ones((3, 4)), "TTH": np.arange(4.0)[::-1]}, "TTH: the angles must be"),
+    ],
+)
 def test_a_malformed_mat_file_is_refused_naming_its_field(tmp_path, fields, words):
     from scipy.io import savemat
 

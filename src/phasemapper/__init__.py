@@ -16,6 +16,7 @@ from ._failures import EvaluationError, PhaseMapperWarning, failures
 from ._io import load, save
 from ._result import CampaignResult, load_run
 from ._scan import scan, scan_sizes
+from ._simplex import Simplex
 from ._space import Axis, Space
 from ._types import CriticalPoint, Samples
 
@@ -27,6 +28,7 @@ __all__ = [
     "load_run",
     "Axis",
     "Space",
+    "Simplex",
     "CriticalPoint",
     "Samples",
     "scan",

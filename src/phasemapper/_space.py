@@ -122,6 +122,11 @@ class Space:
         return len(self.axes)
 
     @property
+    def unit_ndim(self) -> int:
+        """Columns of :meth:`to_unit` coordinates (the space's own dimension; ``ndim`` for a box)."""
+        return self.ndim
+
+    @property
     def bounds(self) -> np.ndarray:
         """``(ndim, 2)`` array of ``[low, high]`` per axis."""
         return np.array([[a.low, a.high] for a in self.axes])
@@ -137,7 +142,7 @@ class Space:
         return f"Space({inner})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Space) and self.axes == other.axes
+        return type(other) is type(self) and self.axes == other.axes  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
         return hash(self.axes)
@@ -147,6 +152,11 @@ class Space:
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Space:
+        """Rebuild a space (a box, or a :class:`~phasemapper.Simplex`) from :meth:`to_dict`."""
+        if spec.get("kind") == "simplex":
+            from ._simplex import Simplex
+
+            return Simplex(spec["elements"], extra=[Axis(**a) for a in spec.get("extra", [])])
         return cls([Axis(**a) for a in spec["axes"]])
 
     # -------------------------------------------------------------- transforms
@@ -162,6 +172,47 @@ class Space:
             raise ValueError(f"points must have {self.ndim} columns ({', '.join(self.names)}), got {arr.shape[1]}")
         return np.column_stack([a.from_unit(arr[:, i]) for i, a in enumerate(self.axes)])
 
+    def from_cube(self, u: Any) -> np.ndarray:
+        """Map ``(n, unit_ndim)`` points of the unit cube onto the space, uniform to uniform.
+
+        Planners draw Sobol or random numbers in the cube and place them with this map.
+        For a box it is :meth:`from_unit`.
+        """
+        return self.from_unit(u)
+
+    def plane_coordinates(self, points: Any) -> np.ndarray:
+        """Coordinates in which straight lines between points in user units stay straight
+        (where prior polygons are tested); for a box, the points themselves."""
+        return self._as_array(points)
+
+    def distances(self, a: Any, b: Any) -> np.ndarray:
+        """Euclidean distances ``(len(a), len(b))`` between points, in :meth:`to_unit` coordinates."""
+        from scipy.spatial.distance import cdist
+
+        return cdist(self.to_unit(self.validate(a)), self.to_unit(self.validate(b)))
+
+    def grid_shape(self, n: int | Sequence[int] | Mapping[str, int]) -> tuple[int, ...]:
+        """The shape :meth:`grid` points take as a field: one length per axis."""
+        return tuple(self._counts(n))
+
+    def _counts(self, n: int | Sequence[int] | Mapping[str, int]) -> list[int]:
+        if isinstance(n, Mapping):
+            unknown = set(n) - set(self.names)
+            if unknown:
+                raise ValueError(f"grid counts name unknown axes: {sorted(unknown)}")
+            return [n.get(a.name, 1) for a in self.axes]
+        if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+            return [int(n)] * self.ndim
+        counts = list(n)  # type: ignore[arg-type]
+        if len(counts) != self.ndim:
+            raise ValueError(f"grid needs {self.ndim} counts, got {len(counts)}")
+        return counts
+
+    def grid_coords(self, n: int | Sequence[int] | Mapping[str, int]) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """Dimension names and xarray coordinates of a field over :meth:`grid` points."""
+        coords = {a.name: a.linspace(c) for a, c in zip(self.axes, self._counts(n))}
+        return self.names, coords
+
     # ------------------------------------------------------------------ points
     def grid(self, n: int | Sequence[int] | Mapping[str, int]) -> np.ndarray:
         """A full tensor grid, bounds included, as ``(prod(n), ndim)`` points.
@@ -169,18 +220,7 @@ class Space:
         ``n`` is one count for every axis, a sequence of counts in axis order,
         or a mapping from axis name to count. The last axis varies fastest.
         """
-        if isinstance(n, Mapping):
-            unknown = set(n) - set(self.names)
-            if unknown:
-                raise ValueError(f"grid counts name unknown axes: {sorted(unknown)}")
-            counts = [n.get(a.name, 1) for a in self.axes]
-        elif isinstance(n, (int, np.integer)) and not isinstance(n, bool):
-            counts = [int(n)] * self.ndim
-        else:
-            counts = list(n)  # type: ignore[arg-type]
-            if len(counts) != self.ndim:
-                raise ValueError(f"grid needs {self.ndim} counts, got {len(counts)}")
-        lines = [a.linspace(c) for a, c in zip(self.axes, counts)]
+        lines = [a.linspace(c) for a, c in zip(self.axes, self._counts(n))]
         mesh = np.meshgrid(*lines, indexing="ij")
         return np.column_stack([m.ravel() for m in mesh])
 
@@ -189,15 +229,15 @@ class Space:
         from scipy.stats import qmc
 
         n = check_positive_int("number of Sobol points", n)
-        sampler = qmc.Sobol(d=self.ndim, scramble=True, seed=np.random.default_rng(seed))
+        sampler = qmc.Sobol(d=self.unit_ndim, scramble=True, seed=np.random.default_rng(seed))
         m = math.ceil(math.log2(n)) if n > 1 else 0
         u = sampler.random_base2(m)[:n]
-        return self.from_unit(u)
+        return self.from_cube(u)
 
     def random(self, n: int, seed: int | None = None) -> np.ndarray:
         """``n`` uniform random points (uniform in each axis' scale)."""
         rng = np.random.default_rng(seed)
-        return self.from_unit(rng.random((int(n), self.ndim)))
+        return self.from_cube(rng.random((int(n), self.unit_ndim)))
 
     def validate(self, points: Any) -> np.ndarray:
         """Return ``points`` as a ``(n, ndim)`` float array, checking it lies in the space.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -31,27 +32,30 @@ def label_grid(source: Any, space: Space | None = None, grid_size: int = 100) ->
         labels = source(grid)
     else:
         raise TypeError(f"cannot read phase labels from {type(source).__name__}")
-    return np.asarray(labels).astype(str).reshape((grid_size,) * space.ndim), space
+    return np.asarray(labels).astype(str).reshape(space.grid_shape(grid_size)), space
 
 
 def _space_of(ds: xr.Dataset) -> Space:
     from ._space import Axis
 
+    if "space" in ds.attrs:
+        return Space.from_dict(json.loads(ds.attrs["space"]))
     axes = [str(d) for d in ds["label"].dims]
     return Space(
         [Axis(a, float(ds[a].min()), float(ds[a].max()), scale=ds[a].attrs.get("scale", "linear")) for a in axes]
     )
 
 
-def _pair(predicted: Any, reference: Any, space: Space | None, grid_size: int) -> tuple[np.ndarray, np.ndarray]:
+def _pair(predicted: Any, reference: Any, space: Space | None, grid_size: int) -> tuple[np.ndarray, np.ndarray, Space]:
     pred, space = label_grid(predicted, space, grid_size)
     if isinstance(reference, xr.Dataset):
         ref, _ = label_grid(reference, space)
     else:
-        ref, _ = label_grid(reference, space, pred.shape[0])
+        size = predicted.attrs.get("grid_size", pred.shape[0]) if isinstance(predicted, xr.Dataset) else grid_size
+        ref, _ = label_grid(reference, space, int(size))
     if pred.shape != ref.shape:
         raise ValueError(f"predicted and reference grids differ in shape: {pred.shape} vs {ref.shape}")
-    return pred, ref
+    return pred, ref, space
 
 
 def misclassified_area(predicted: Any, reference: Any, space: Space | None = None, grid_size: int = 100) -> float:
@@ -66,7 +70,7 @@ def misclassified_area(predicted: Any, reference: Any, space: Space | None = Non
     ...                          space=space, grid_size=1001), 3)
     0.1
     """
-    pred, ref = _pair(predicted, reference, space, grid_size)
+    pred, ref, _ = _pair(predicted, reference, space, grid_size)
     return float(np.mean(pred != ref))
 
 
@@ -100,7 +104,9 @@ def boundary_distance(
     """
     from scipy.spatial import cKDTree
 
-    pred, ref = _pair(predicted, reference, space, grid_size)
+    pred, ref, space = _pair(predicted, reference, space, grid_size)
+    if space.unit_ndim != space.ndim:
+        raise ValueError(f"boundary distances are measured on box grids, not on {space!r}")
     bp, br = _boundary_points(pred), _boundary_points(ref)
     if len(bp) == 0 or len(br) == 0:
         return {

@@ -148,8 +148,7 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         """The map on a grid: ``proba(phase, *axes)``, ``label``, ``entropy``; boundaries in attrs (JSON)."""
         grid, shape = self._grid(grid_size)
         proba = self.predict_proba(grid)
-        axes = self.space.names
-        coords: dict[str, Any] = {a.name: a.linspace(n) for a, n in zip(self.space.axes, shape)}
+        axes, coords = self.space.grid_coords(grid_size)
         coords["phase"] = list(self.phases)
         field = proba.reshape(*shape, len(self.phases))
         ds = xr.Dataset(
@@ -162,6 +161,8 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         )
         for a in self.space.axes:
             ds[a.name].attrs["scale"] = a.scale  # plots and metrics read the axis' scale back
+        ds.attrs["space"] = json.dumps(self.space.to_dict())
+        ds.attrs["grid_size"] = grid_size
         from . import MAPS
 
         ds.attrs.update(
@@ -172,7 +173,7 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
                 "priors": json.dumps(self.priors.to_list()),
             }
         )
-        if self.space.ndim <= 2:
+        if self.space.ndim <= 2 and axes == self.space.names:
             ds.attrs["boundaries"] = json.dumps(boundaries_from_field(self.space, self.phases, coords, field))
         return ds
 
@@ -183,10 +184,10 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         ``p_a = p_b``) and ``band`` (polylines where ``|p_a - p_b| = band``: the
         band's edges). In 1-D spaces the lines are single points.
         """
-        if self.space.ndim > 2:
-            raise ValueError(f"boundaries are drawn in 1-D and 2-D spaces; this space has {self.space.ndim} axes")
+        if self.space.ndim > 2 or self.space.unit_ndim != self.space.ndim:
+            raise ValueError(f"boundary polylines are traced in 1-D and 2-D boxes, not in {self.space!r}")
         grid, shape = self._grid(grid_size)
-        coords = {a.name: a.linspace(n) for a, n in zip(self.space.axes, shape)}
+        coords = self.space.grid_coords(grid_size)[1]
         field = self.predict_proba(grid).reshape(*shape, len(self.phases))
         return boundaries_from_field(self.space, self.phases, coords, field, band)
 
@@ -220,8 +221,8 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         """Probabilities at unit-cube points ``u`` (``points`` in user units, for the priors)."""
 
     def _grid(self, grid_size: int) -> tuple[np.ndarray, tuple[int, ...]]:
-        shape = (check_positive_int("grid_size", grid_size, 2),) * self.space.ndim
-        return self.space.grid(list(shape)), shape
+        check_positive_int("grid_size", grid_size, 2)
+        return self.space.grid(grid_size), self.space.grid_shape(grid_size)
 
     def _html_repr(self) -> str:
         """scikit-learn's HTML repr, then a table of what the map holds: points, priors, phases."""

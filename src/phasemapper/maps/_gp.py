@@ -119,7 +119,7 @@ class GPClassifierMap(PhaseMap):
         hyper = np.arange(n)
         if n > self.max_hyper_points:
             hyper = np.sort(np.random.default_rng(0).choice(n, self.max_hyper_points, replace=False))
-        kernel = ConstantKernel(2.0, (0.05, 50.0)) * RBF(np.full(self.space.ndim, 0.2), (0.01, 3.0))
+        kernel = ConstantKernel(2.0, (0.05, 50.0)) * RBF(np.full(self.space.unit_ndim, 0.2), (0.01, 3.0))
         gps = []
         for c in range(resid.shape[1]):
             if kernels is not None:

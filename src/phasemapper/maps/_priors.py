@@ -139,18 +139,25 @@ class Priors:
                 raise ValueError("give exactly one of region=, boundary= or field=")
             self.set_field(_field_prior(field, self.space, len(self.phases), certainty, source))
             return
-        if self.space.ndim != 2:
-            raise ValueError(f"priors are polygons and polylines in 2-D spaces; this space has {self.space.ndim} axes")
+        if self.space.unit_ndim != 2:
+            raise ValueError(f"priors are polygons and polylines in 2-D spaces, not in {self.space!r}")
         if (region is None) == (boundary is None):
             raise ValueError("give exactly one of region= (with phase=) or boundary=")
+        if self.space.unit_ndim != self.space.ndim:  # compositions: each vertex must be one
+            region = None if region is None else self.space.validate(_vertices("region", region, self.space.ndim, 3))
+            boundary = (
+                None if boundary is None else self.space.validate(_vertices("boundary", boundary, self.space.ndim, 2))
+            )
         if region is not None:
             if phase not in self.phases:
                 raise ValueError(f"prior phase {phase!r} is not one of the phases {list(self.phases)}")
-            self.items.append(RegionPrior(_vertices("region", region, 2, 3), phase, certainty))
+            self.items.append(RegionPrior(_vertices("region", region, self.space.ndim, 3), phase, certainty))
         else:
             if not (isinstance(width, (int, float)) and 0 < width <= 1):
                 raise ValueError(f"width must be in (0, 1] (unit-cube units), got {width!r}")
-            self.items.append(BoundaryPrior(_vertices("boundary", boundary, 2, 2), certainty, float(width)))
+            self.items.append(
+                BoundaryPrior(_vertices("boundary", boundary, self.space.ndim, 2), certainty, float(width))
+            )
         self.version += 1
 
     def set_field(self, prior: FieldPrior) -> None:
@@ -187,7 +194,8 @@ class Priors:
         weight = np.zeros((n, k))
         for item in self.items:
             if isinstance(item, RegionPrior):
-                inside = Path(item.polygon).contains_points(pts)
+                polygon = self.space.plane_coordinates(item.polygon)
+                inside = Path(polygon).contains_points(self.space.plane_coordinates(pts))
                 j = self.phases.index(item.phase)
                 weight[inside, j] = np.maximum(weight[inside, j], item.certainty)
         # a stated boundary makes the regions beside it less certain within its width

@@ -87,7 +87,7 @@ class Boundary(Planner):
         if tuple(model.check().phases) != self.phases or model.space != space:
             raise ValueError("model must be built on the planner's space and phases")
         self.model = model
-        self.n_initial = 4 * 2**space.ndim if n_initial is None else check_positive_int("n_initial", n_initial, 2)
+        self.n_initial = 4 * 2**space.unit_ndim if n_initial is None else check_positive_int("n_initial", n_initial, 2)
         n_candidates = check_positive_int("n_candidates", n_candidates, 16, MAX_CANDIDATES)
         if radius is not None:
             radius = check_number("radius", radius, low=0, high=1, low_open=True, high_open=True)
@@ -112,7 +112,7 @@ class Boundary(Planner):
             return self.n_initial
         from scipy.stats import qmc
 
-        probe = self.space.from_unit(qmc.Sobol(self.space.ndim, seed=np.random.default_rng(0)).random_base2(8))
+        probe = self.space.from_cube(qmc.Sobol(self.space.unit_ndim, seed=np.random.default_rng(0)).random_base2(8))
         held = float(self.model.priors.certainty(probe).mean())
         return max(2, math.ceil(self.n_initial * (1.0 - held)))
 
@@ -122,19 +122,25 @@ class Boundary(Planner):
         taken = len(self._told) + len(self._pending)
         n_initial = self._n_initial_after_priors()
         if taken < n_initial or not self._told:
-            sampler = qmc.Sobol(d=self.space.ndim, scramble=True, seed=np.random.default_rng(self.seed))
-            seq = self.space.from_unit(sampler.random_base2(max(1, math.ceil(math.log2(self.n_initial + n)))))
+            sampler = qmc.Sobol(d=self.space.unit_ndim, scramble=True, seed=np.random.default_rng(self.seed))
+            seq = self.space.from_cube(sampler.random_base2(max(1, math.ceil(math.log2(self.n_initial + n)))))
             used = set(self._told) | set(self._pending)
             fresh = [p for p in seq if self.key(p) not in used]
             k = n if taken < n_initial else 0
             return np.array(fresh[: min(k, n_initial - taken) if self._told else k]).reshape(-1, self.space.ndim)
         model = self.fitted_map()
-        sampler = qmc.Sobol(d=self.space.ndim, scramble=True, seed=np.random.default_rng([self.seed, len(self._told)]))
-        u = sampler.random_base2(math.ceil(math.log2(self.n_candidates)))
-        cand = self.space.from_unit(u)
-        score = model.acquisition(cand)
+        sampler = qmc.Sobol(
+            d=self.space.unit_ndim, scramble=True, seed=np.random.default_rng([self.seed, len(self._told)])
+        )
+        cand = self.space.from_cube(sampler.random_base2(math.ceil(math.log2(self.n_candidates))))
+        return self._diversified(cand, model.acquisition(cand), n)
+
+    def _diversified(self, cand: np.ndarray, score: np.ndarray, n: int) -> np.ndarray:
+        """Greedy batch of up to ``n`` candidates by ``score``, damped around pending points and each pick."""
+        taken = len(self._told) + len(self._pending)
+        u = self.space.to_unit(cand)
         score = score - score.min() + 1e-12
-        r = self.radius or 0.5 * (taken + n) ** (-1.0 / self.space.ndim)
+        r = self.radius or 0.5 * (taken + n) ** (-1.0 / self.space.unit_ndim)
         pend = self.pending()
         for q in self.space.to_unit(pend) if len(pend) else []:
             score *= 1.0 - np.exp(-0.5 * ((u - q) ** 2).sum(axis=1) / r**2)
@@ -168,6 +174,8 @@ class Refine(Planner):
 
     def __init__(self, space: Space, *, initial: int = 4, max_depth: int = 4, seed: int = 0) -> None:
         super().__init__(space, seed=seed)
+        if space.unit_ndim != space.ndim:
+            raise TypeError(f"space: Refine splits boxes and {space!r} is not a box; use Boundary")
         self.initial = check_positive_int("initial", initial)
         self.max_depth = check_positive_int("max_depth", max_depth, 0, MAX_COUNT.bit_length() - 1)
         self.resolution = self.initial * 2**self.max_depth

@@ -28,11 +28,9 @@ class Grid(SequencePlanner):
     def __init__(self, space: Space, *, points_per_axis: int = 10, seed: int = 0) -> None:
         super().__init__(space, seed=seed)
         self.points_per_axis = check_positive_int("points_per_axis", points_per_axis, 2)
-        if self.points_per_axis**space.ndim > MAX_COUNT:
-            raise ValueError(
-                f"points_per_axis**{space.ndim} (the grid's size) must be <= {MAX_COUNT}, "
-                f"got {self.points_per_axis**space.ndim}"
-            )
+        size = math.prod(space.grid_shape(self.points_per_axis))
+        if size > MAX_COUNT:
+            raise ValueError(f"points_per_axis: the grid's size must be <= {MAX_COUNT}, got {size}")
 
     def _sequence(self, count: int) -> np.ndarray:
         return self.space.grid(self.points_per_axis)
@@ -52,8 +50,8 @@ class Sobol(SequencePlanner):
     def _sequence(self, count: int) -> np.ndarray:
         from scipy.stats import qmc
 
-        sampler = qmc.Sobol(d=self.space.ndim, scramble=True, seed=np.random.default_rng(self.seed))
-        return self.space.from_unit(sampler.random_base2(max(1, math.ceil(math.log2(count)))))
+        sampler = qmc.Sobol(d=self.space.unit_ndim, scramble=True, seed=np.random.default_rng(self.seed))
+        return self.space.from_cube(sampler.random_base2(max(1, math.ceil(math.log2(count)))))
 
 
 class Random(SequencePlanner):
@@ -71,7 +69,7 @@ class Random(SequencePlanner):
 
     def _sequence(self, count: int) -> np.ndarray:
         blocks = [
-            np.random.default_rng([self.seed, b]).random((self._BLOCK, self.space.ndim))
+            np.random.default_rng([self.seed, b]).random((self._BLOCK, self.space.unit_ndim))
             for b in range(math.ceil(count / self._BLOCK))
         ]
-        return self.space.from_unit(np.concatenate(blocks))
+        return self.space.from_cube(np.concatenate(blocks))
