@@ -17,6 +17,7 @@ from ._physics import (
     TasepLabeler,
 )
 from ._training import GANPhaseLabeler, PerceptronPhaseLabeler, RunShareLabeler, SGDPhaseLabeler
+from ._spectra import SpectraLabeler, pattern_similarity
 from ._xrd import XRDLabeler
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "DirectLabeler",
     "DetectorLabeler",
     "XRDLabeler",
+    "SpectraLabeler",
+    "pattern_similarity",
     "SGDPhaseLabeler",
     "PerceptronPhaseLabeler",
     "GANPhaseLabeler",
