@@ -16,8 +16,8 @@ from ._physics import (
     OrderParameterLabeler,
     TasepLabeler,
 )
-from ._training import GANPhaseLabeler, PerceptronPhaseLabeler, RunShareLabeler, SGDPhaseLabeler
 from ._spectra import SpectraLabeler, pattern_similarity
+from ._training import GANPhaseLabeler, PerceptronPhaseLabeler, RunShareLabeler, SGDPhaseLabeler
 from ._xrd import XRDLabeler
 
 __all__ = [
