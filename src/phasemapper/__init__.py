@@ -14,6 +14,7 @@ from ._campaign import Campaign
 from ._executors import ProcessPool, SerialExecutor
 from ._failures import EvaluationError, PhaseMapperWarning, failures
 from ._io import load, save
+from ._library_campaign import LibraryCampaign, LibraryResult
 from ._result import CampaignResult, load_run
 from ._scan import scan, scan_sizes
 from ._simplex import Simplex
@@ -29,6 +30,8 @@ __all__ = [
     "Axis",
     "Space",
     "Simplex",
+    "LibraryCampaign",
+    "LibraryResult",
     "CriticalPoint",
     "Samples",
     "scan",

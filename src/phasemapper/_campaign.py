@@ -86,7 +86,7 @@ class Campaign:
     space : Space, optional
         Where to map (default: the system's own space). Axes are named like the system's.
     planner : str or Planner
-        ``"boundary"`` (default), ``"refine"``, ``"grid"``, ``"sobol"``, ``"random"`` or a Planner.
+        ``"boundary"`` (default), ``"entropy"``, ``"refine"``, ``"grid"``, ``"sobol"``, ``"random"`` or a Planner.
     labeler : Labeler, optional
         Samples -> phase probabilities (default: :func:`phasemapper.labelers.default_labeler`).
     model : str or PhaseMap, optional
@@ -156,7 +156,7 @@ class Campaign:
     ) -> None:
         from .labelers import Labeler, default_labeler
         from .maps import PhaseMap, make_map
-        from .planners import PLANNERS, Planner, make_planner
+        from .planners import MAP_PLANNERS, PLANNERS, Planner, make_planner
         from .theory import Theory
 
         if not isinstance(system, System):
@@ -175,9 +175,7 @@ class Campaign:
         if missing:
             raise ValueError(f"space is missing the required axis {missing[0]!r} of system {system.name!r}")
         # the space's corners and centre must be points the system can evaluate: a bad range fails now, not per point
-        probe = np.vstack(
-            [self.space.grid([2] * self.space.ndim), self.space.from_unit(np.full((1, self.space.ndim), 0.5))]
-        )
+        probe = np.vstack([self.space.grid(2), self.space.from_cube(np.full((1, self.space.unit_ndim), 0.5))])
         system.points(dict(zip(self.space.names, probe.T)))
         self.seed = check_seed("seed", seed)
         self.labeler = default_labeler(system) if labeler is None else labeler
@@ -203,7 +201,7 @@ class Campaign:
         self.theory = theory
         params = dict(planner_params or {})
         if isinstance(planner, str):
-            if PLANNERS.key(planner) == "boundary":
+            if PLANNERS.key(planner) in MAP_PLANNERS:
                 params.setdefault("model", self.model)
                 params.setdefault("phases", phases)
             params.setdefault("seed", self.seed)

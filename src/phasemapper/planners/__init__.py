@@ -6,16 +6,35 @@ from typing import Any
 
 from .._registry import Registry
 from .._space import Space
-from ._adaptive import Boundary, Refine
+from ._adaptive import Boundary, Entropy, Refine
 from ._base import Planner
+from ._pool import Pool
 from ._space_filling import Grid, Random, Sobol
 
-__all__ = ["Planner", "Grid", "Sobol", "Random", "Boundary", "Refine", "PLANNERS", "make_planner", "planner_from_dict"]
+__all__ = [
+    "Planner",
+    "Grid",
+    "Sobol",
+    "Random",
+    "Boundary",
+    "Entropy",
+    "Refine",
+    "Pool",
+    "PLANNERS",
+    "MAP_PLANNERS",
+    "make_planner",
+    "planner_from_dict",
+]
 
 #: the planners by name (``--planner`` on the CLI, ``"planner"`` in a manifest)
 PLANNERS: Registry[Planner] = Registry(
-    "planner", {"grid": Grid, "sobol": Sobol, "random": Random, "boundary": Boundary, "refine": Refine}
+    "planner",
+    {"grid": Grid, "sobol": Sobol, "random": Random, "boundary": Boundary, "entropy": Entropy, "refine": Refine},
 )
+
+
+#: planners steered by a phase map (built with ``phases`` and ``model``)
+MAP_PLANNERS = ("boundary", "entropy")
 
 
 def make_planner(name: str, space: Space, **params: Any) -> Planner:
@@ -26,7 +45,7 @@ def make_planner(name: str, space: Space, **params: Any) -> Planner:
 def planner_from_dict(spec: dict[str, Any], model: Any = None) -> Planner:
     """Rebuild a planner (parameters, told and pending points) from :meth:`Planner.to_dict`."""
     params = dict(spec["params"])
-    if PLANNERS.key(spec["planner"]) == "boundary" and model is not None:
+    if PLANNERS.key(spec["planner"]) in MAP_PLANNERS and model is not None:
         params["model"] = model
     planner = make_planner(spec["planner"], Space.from_dict(spec["space"]), **params)
     told = spec.get("told", {})

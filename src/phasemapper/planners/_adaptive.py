@@ -11,9 +11,9 @@ import numpy as np
 
 from .._checks import MAX_COUNT, check_number, check_positive_int
 from .._space import Space
-from ._base import Planner
+from ._base import Planner, nearest_distinct
 
-__all__ = ["Boundary", "Refine"]
+__all__ = ["Boundary", "Entropy", "Refine"]
 
 
 #: the most candidate points an acquisition scores per batch (each is a model prediction)
@@ -119,26 +119,49 @@ class Boundary(Planner):
     def _ask(self, n: int) -> np.ndarray:
         from scipy.stats import qmc
 
-        taken = len(self._told) + len(self._pending)
-        n_initial = self._n_initial_after_priors()
-        if taken < n_initial or not self._told:
-            sampler = qmc.Sobol(d=self.space.unit_ndim, scramble=True, seed=np.random.default_rng(self.seed))
-            seq = self.space.from_cube(sampler.random_base2(max(1, math.ceil(math.log2(self.n_initial + n)))))
-            used = set(self._told) | set(self._pending)
-            fresh = [p for p in seq if self.key(p) not in used]
-            k = n if taken < n_initial else 0
-            return np.array(fresh[: min(k, n_initial - taken) if self._told else k]).reshape(-1, self.space.ndim)
+        initial = self._initial(n)
+        if initial is not None:
+            return initial
         model = self.fitted_map()
         sampler = qmc.Sobol(
             d=self.space.unit_ndim, scramble=True, seed=np.random.default_rng([self.seed, len(self._told)])
         )
         cand = self.space.from_cube(sampler.random_base2(math.ceil(math.log2(self.n_candidates))))
-        return self._diversified(cand, model.acquisition(cand), n)
+        return self._diversified(cand, self._score(model, cand), n)
+
+    def ask_among(self, candidates: np.ndarray, n: int) -> np.ndarray:
+        """Up to ``n`` of ``candidates`` (not told, not pending): the space-filling start moved to the
+        nearest candidates, then the best-scored candidates, batch-diversified (see
+        :class:`~phasemapper.planners.Pool`). Nothing is marked pending."""
+        initial = self._initial(n)
+        if initial is not None:
+            return nearest_distinct(self.space, initial, candidates)
+        return self._diversified(candidates, self._score(self.fitted_map(), candidates), n)
+
+    def _initial(self, n: int) -> np.ndarray | None:
+        """The space-filling points still due before the first fit, or ``None`` once the map steers."""
+        from scipy.stats import qmc
+
+        taken = len(self._told) + len(self._pending)
+        n_initial = self._n_initial_after_priors()
+        if not (taken < n_initial or not self._told):
+            return None
+        sampler = qmc.Sobol(d=self.space.unit_ndim, scramble=True, seed=np.random.default_rng(self.seed))
+        seq = self.space.from_cube(sampler.random_base2(max(1, math.ceil(math.log2(self.n_initial + n)))))
+        used = set(self._told) | set(self._pending)
+        fresh = [p for p in seq if self.key(p) not in used]
+        k = n if taken < n_initial else 0
+        return np.array(fresh[: min(k, n_initial - taken) if self._told else k]).reshape(-1, self.space.ndim)
+
+    def _score(self, model: Any, candidates: np.ndarray) -> np.ndarray:
+        """How much each candidate is worth evaluating: the map's :meth:`acquisition`."""
+        return model.acquisition(candidates)
 
     def _diversified(self, cand: np.ndarray, score: np.ndarray, n: int) -> np.ndarray:
         """Greedy batch of up to ``n`` candidates by ``score``, damped around pending points and each pick."""
         taken = len(self._told) + len(self._pending)
         u = self.space.to_unit(cand)
+        score = np.asarray(score, dtype=float)
         score = score - score.min() + 1e-12
         r = self.radius or 0.5 * (taken + n) ** (-1.0 / self.space.unit_ndim)
         pend = self.pending()
@@ -151,6 +174,29 @@ class Boundary(Planner):
             score *= 1.0 - np.exp(-0.5 * ((u - u[i]) ** 2).sum(axis=1) / r**2)
             score[i] = 0.0
         return cand[chosen]
+
+
+class Entropy(Boundary):
+    """Evaluate where the phase map's predicted phase is most uncertain: the entropy of its phase
+    probabilities, as CAMEO's phase-mapping acquisition (Kusne et al., Nat. Commun. 11, 5966, 2020).
+
+    The same start, candidates and batch diversification as :class:`Boundary`; only the score
+    differs: entropy is high wherever the classes are mixed, including where noisy labels
+    have settled a mixed answer, where :class:`Boundary`'s misclassification probability is low.
+
+    Examples
+    --------
+    >>> from phasemapper import Axis, Space
+    >>> from phasemapper.planners import Entropy
+    >>> planner = Entropy(Space([Axis("x", 0, 1)]), ["a", "b"], n_initial=4, seed=0)
+    >>> pts = planner.ask(4)
+    >>> planner.tell(pts, (pts[:, 0] > 0.5).astype(int))
+    >>> planner.ask(2).shape
+    (2, 1)
+    """
+
+    def _score(self, model: Any, candidates: np.ndarray) -> np.ndarray:
+        return model.entropy(candidates) * (1.0 + 2.0 * model.priors.attention(candidates))
 
 
 class Refine(Planner):

@@ -11,7 +11,7 @@ from .._checks import check_positive_int, check_seed
 from .._params import Parameterized
 from .._space import Space
 
-__all__ = ["Planner", "SequencePlanner"]
+__all__ = ["Planner", "SequencePlanner", "nearest_distinct"]
 
 
 class Planner(Parameterized, ABC):
@@ -129,3 +129,17 @@ class SequencePlanner(Planner):
             if len(out) == n or len(seq) < count:
                 return np.array(out).reshape(-1, self.space.ndim)
             count *= 2
+
+
+def nearest_distinct(space: Space, points: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """For each of ``points`` in turn, the nearest of ``candidates`` not chosen before (unit coordinates)."""
+    if not len(points) or not len(candidates):
+        return np.empty((0, space.ndim))
+    distance = space.distances(points, candidates)
+    chosen: list[int] = []
+    for row in distance:
+        row = row.copy()
+        row[chosen] = np.inf
+        if np.isfinite(row).any():
+            chosen.append(int(np.argmin(row)))
+    return np.asarray(candidates)[chosen]

@@ -73,3 +73,9 @@ class Random(SequencePlanner):
             for b in range(math.ceil(count / self._BLOCK))
         ]
         return self.space.from_cube(np.concatenate(blocks))
+
+    def ask_among(self, candidates: np.ndarray, n: int) -> np.ndarray:
+        """Up to ``n`` of ``candidates`` drawn uniformly, seeded by ``seed`` and the number told and pending
+        (a random order of a library's samples; see :class:`~phasemapper.planners.Pool`)."""
+        rng = np.random.default_rng([self.seed, len(self._told) + len(self._pending)])
+        return np.asarray(candidates)[rng.permutation(len(candidates))[:n]]

@@ -12,6 +12,7 @@ from ._function import FunctionSystem
 from ._gan import GANParticles, mode_collapse, ring_modes
 from ._hopfield import Hopfield, ags_retrieval_overlap, ags_retrieval_temperature
 from ._ising import ONSAGER_TC, Ising2D
+from ._library import Library, library_from_spec
 from ._mcmc import LatticeSystem, MonteCarloSystem
 from ._perceptron import PerceptronSGD, draw_perceptron_data
 from ._potts import Potts2D
@@ -22,6 +23,8 @@ from ._tasep import TASEP, tasep_bulk
 from ._xy import XY2D, XY_T_BKT
 
 __all__ = [
+    "Library",
+    "library_from_spec",
     "System",
     "SYSTEMS",
     "MonteCarloSystem",
