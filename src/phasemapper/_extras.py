@@ -7,7 +7,15 @@ import importlib.util
 __all__ = ["MissingDependency", "EXTRAS", "require"]
 
 #: module -> the extra of ``pip install 'phasemapper[EXTRA]'`` that installs it
-EXTRAS = {"torch": "deep", "skorch": "deep", "distributed": "dask", "pycalphad": "calphad", "h5py": "materials"}
+EXTRAS = {
+    "torch": "deep",
+    "skorch": "deep",
+    "distributed": "dask",
+    "pycalphad": "calphad",
+    "h5py": "materials",
+    "gpytorch": "materials",
+    "mpltern": "materials",
+}
 
 
 class MissingDependency(ImportError):

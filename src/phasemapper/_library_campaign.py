@@ -236,7 +236,9 @@ class LibraryCampaign:
         idx = np.array(self.measured)
         comp = self.library.candidates[idx]
         patterns = np.array([self._patterns[i] for i in self.measured])
-        labeler = clone(self.labeler).fit(patterns, two_theta=self.library.two_theta, compositions=comp)
+        labeler = clone(self.labeler).fit(
+            patterns, two_theta=self.library.two_theta, compositions=comp, links=self._links(comp)
+        )
         phases = region_names(labeler.n_regions_)
         model = make_map(self.model, self.space, phases)
         for prior in self._translated_priors(comp, labeler.proba_, phases):
@@ -246,31 +248,39 @@ class LibraryCampaign:
         proba[idx] = labeler.proba_  # measured samples keep the regions their patterns gave
         return {"labeler": labeler, "model": model, "phases": phases, "proba": proba, "measured_proba": labeler.proba_}
 
-    def _translated_priors(self, comp: np.ndarray, proba: np.ndarray, phases: list[str]) -> list[dict[str, Any]]:
-        """Region priors named after the region holding most measured samples inside them."""
+    def _links(self, comp: np.ndarray) -> np.ndarray | None:
+        """Prior belief that two measured samples share a region: the certainty of a region prior
+        holding both."""
+        links = np.zeros((len(comp), len(comp)))
+        for prior, inside in self._inside_region_priors(comp):
+            both = np.outer(inside, inside)
+            links[both] = np.maximum(links[both], float(prior["certainty"]))
+        return links if links.any() else None
+
+    def _inside_region_priors(self, points: np.ndarray) -> list[tuple[dict[str, Any], np.ndarray]]:
+        """Each region prior with the mask of ``points`` inside its polygon."""
         from matplotlib.path import Path as Polygon
 
-        out = []
-        plane = self.space.plane_coordinates(comp)
-        for prior in self.priors:
-            if "region" not in prior:
-                out.append(prior)
-                continue
-            inside = Polygon(self.space.plane_coordinates(prior["region"])).contains_points(plane)
+        plane = self.space.plane_coordinates(points)
+        return [
+            (p, Polygon(self.space.plane_coordinates(p["region"])).contains_points(plane))
+            for p in self.priors
+            if "region" in p
+        ]
+
+    def _translated_priors(self, comp: np.ndarray, proba: np.ndarray, phases: list[str]) -> list[dict[str, Any]]:
+        """Region priors named after the region holding most measured samples inside them."""
+        out = [p for p in self.priors if "region" not in p]
+        for prior, inside in self._inside_region_priors(comp):
             if inside.any():
                 out.append({**prior, "phase": phases[int(np.argmax(proba[inside].sum(axis=0)))]})
         return out
 
     def _initial_count(self) -> int:
         """The space-filling start, thinned by the share of the library region priors state."""
-        from matplotlib.path import Path as Polygon
-
         held = np.zeros(len(self.library.candidates))
-        plane = self.space.plane_coordinates(self.library.candidates)
-        for prior in self.priors:
-            if "region" in prior:
-                inside = Polygon(self.space.plane_coordinates(prior["region"])).contains_points(plane)
-                held[inside] = np.maximum(held[inside], float(prior["certainty"]))
+        for prior, inside in self._inside_region_priors(self.library.candidates):
+            held[inside] = np.maximum(held[inside], float(prior["certainty"]))
         return max(MIN_TO_CLUSTER, math.ceil(self.n_initial * (1.0 - held.mean())))
 
     def _ask(self, state: dict[str, Any] | None, n: int) -> np.ndarray:

@@ -193,12 +193,22 @@ class SpectraLabeler(ClusterMixin, BaseEstimator):
             x = gaussian_filter1d(x, self.smoothing / step, axis=1, mode="nearest")
         return x
 
-    def fit(self, patterns: Any, y: Any = None, *, two_theta: Any = None, compositions: Any = None) -> SpectraLabeler:
+    def fit(
+        self,
+        patterns: Any,
+        y: Any = None,
+        *,
+        two_theta: Any = None,
+        compositions: Any = None,
+        links: Any = None,
+    ) -> SpectraLabeler:
         """Find the regions of ``patterns`` ``(n_samples, n_angles)`` measured at ``two_theta`` (degrees).
 
         ``patterns`` may instead be a library Dataset (:func:`phasemapper.io.read_library`), whose
         ``xrd``, ``two_theta`` and ``composition`` are used. ``compositions`` ``(n_samples, n_elements)``
-        are needed when ``neighbours=True``.
+        are needed when ``neighbours=True``. ``links`` ``(n_samples, n_samples)`` in [0, 1] is prior
+        belief that two samples share a region (a person's knowledge: "these belong together"); each
+        affinity ``a`` becomes ``a + links (1 - a)``, whether or not the two are composition neighbours.
         """
         from sklearn.cluster import SpectralClustering
 
@@ -217,6 +227,11 @@ class SpectraLabeler(ClusterMixin, BaseEstimator):
             from .._simplex import _vertex_coordinates
 
             affinity = affinity * composition_neighbours(comp @ _vertex_coordinates(comp.shape[1]))
+        if links is not None:
+            links = np.asarray(links, dtype=float)
+            if links.shape != (n, n) or not np.all((links >= 0) & (links <= 1)):
+                raise ValueError(f"links must be a ({n}, {n}) array of values in [0, 1]")
+            affinity = affinity + np.maximum(links, links.T) * (1.0 - affinity)
         self.eigenvalues_ = _laplacian_spectrum(affinity, min(self.max_regions + 1, n))
         if self.n_regions is not None:
             k = min(self.n_regions, n - 1)

@@ -11,6 +11,7 @@ from .._space import Space
 from ._base import PhaseMap, entropy
 from ._gp import GPClassifierMap
 from ._knn import KNNMap
+from ._phase_property import PhaseProperty
 from ._priors import BoundaryPrior, FieldPrior, Priors, RegionPrior, load_priors
 from ._transitions import critical_points_from_map
 
@@ -18,6 +19,7 @@ __all__ = [
     "PhaseMap",
     "GPClassifierMap",
     "KNNMap",
+    "PhaseProperty",
     "Priors",
     "RegionPrior",
     "BoundaryPrior",
