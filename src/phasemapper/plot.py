@@ -30,6 +30,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._plot_ternary import (
+    _ternary_points,
+    is_ternary,
+    plot_library,
+    plot_property,
+    plot_region_patterns,
+    plot_ternary,
+    ternary_axes,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._types import CriticalPoint
     from .detectors import Observables
@@ -43,6 +53,11 @@ __all__ = [
     "plot_map",
     "plot_uncertainty",
     "plot_points",
+    "ternary_axes",
+    "plot_ternary",
+    "plot_region_patterns",
+    "plot_library",
+    "plot_property",
 ]
 
 
@@ -263,7 +278,10 @@ def _phase_codes(phase_map: Any) -> tuple[list[str], dict[str, int], Any]:
 
 def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str | os.PathLike | None = None) -> Any:
     """The most likely phase with its boundaries and their uncertainty band (2-D), or each phase's
-    probability (1-D); ``reference`` labels on the map's grid are drawn as a dotted contour. Returns the Axes."""
+    probability (1-D); ``reference`` labels on the map's grid are drawn as a dotted contour. A map over a
+    ternary :class:`~phasemapper.Simplex` is drawn by :func:`plot_ternary`. Returns the Axes."""
+    if is_ternary(phase_map):
+        return plot_ternary(phase_map, "label", ax=ax, path=path)
     ax = _axes(ax, 1, 1, (5.4, 4.6), path)
     phases, codes, cmap = _phase_codes(phase_map)
     names = list(phase_map["label"].dims)
@@ -316,6 +334,8 @@ def plot_map(phase_map: Any, *, ax: Any = None, reference: Any = None, path: str
 
 def plot_uncertainty(phase_map: Any, *, ax: Any = None, path: str | os.PathLike | None = None) -> Any:
     """The entropy of the phase probabilities (nats) over the map. Returns the Axes."""
+    if is_ternary(phase_map):
+        return plot_ternary(phase_map, "entropy", ax=ax, path=path)
     ax = _axes(ax, 1, 1, (5.4, 4.6), path)
     names = list(phase_map["label"].dims)
     _scale_axes(ax, phase_map, names)
@@ -341,6 +361,8 @@ def plot_points(
 ) -> Any:
     """The evaluated ``points`` in the order they were asked (numbered when there are few), edged by their
     phase ``labels``. Returns the Axes."""
+    if is_ternary(phase_map):
+        return _ternary_points(phase_map, points, labels, ax=ax, path=path)
     ax = _axes(ax, 1, 1, (5.4, 4.6), path)
     phases, codes, cmap = _phase_codes(phase_map)
     names = list(phase_map["label"].dims)
@@ -384,6 +406,8 @@ def plot_phase_map(
     ``points`` the ``(n, ndim)`` evaluated points in order, ``labels`` their phase names, and
     ``reference`` optional reference labels on the map's grid. ``axes``: three Axes. Returns them.
     """
+    if axes is None and is_ternary(phase_map):
+        axes = ternary_axes(1, 3, figsize=(16, 4.8), path=path)
     axes = np.ravel(_axes(axes, 1, 3, (16, 4.8), path))
     plot_map(phase_map, ax=axes[0], reference=reference)
     plot_uncertainty(phase_map, ax=axes[1])
