@@ -127,6 +127,7 @@ class LibraryCampaign:
         self.failed: dict[int, str] = {}
         self._patterns: dict[int, np.ndarray] = {}
         self._rows: list[dict[str, float]] = []
+        self.budget: int | None = None
         if self.store is not None:
             self._resume()
 
@@ -140,6 +141,7 @@ class LibraryCampaign:
     # -------------------------------------------------------------- state
     def _params(self) -> dict[str, Any]:
         return {
+            "library": self.library.source,
             "planner": self.planner,
             "labeler": {k: v for k, v in self.labeler.get_params().items()},
             "model": self.model,
@@ -167,6 +169,33 @@ class LibraryCampaign:
         self._patterns = dict(zip(self.measured, patterns))
         self.failed = {int(k): v for k, v in saved["failed"].items()}
         self._rows = saved["history"]
+        self.budget = saved.get("budget")
+
+    @classmethod
+    def resume(cls, store: str | Path) -> LibraryCampaign:
+        """The campaign whose measurements and settings ``store`` holds (its library read again from
+        the source it was made from: ``"fegapd"`` or a file)."""
+        from .labelers import SpectraLabeler
+        from .systems._library import library_from_spec
+
+        ledger = Path(store) / LEDGER
+        if not ledger.exists():
+            raise ValueError(f"store: {str(store)!r} holds no library run ({LEDGER} is missing)")
+        params = json.loads(ledger.read_text())["params"]
+        if params.get("library") is None:
+            raise ValueError("store: the run's library was given as a Dataset; rebuild the campaign with it")
+        return cls(
+            library_from_spec(params["library"]),
+            planner=params["planner"],
+            labeler=SpectraLabeler(**params["labeler"]),
+            model=params["model"],
+            batch_size=params["batch_size"],
+            n_initial=params["n_initial"],
+            seed=params["seed"],
+            priors=params["priors"],
+            reference=params["reference"],
+            store=store,
+        )
 
     def _save(self) -> None:
         if self.store is None:
@@ -178,13 +207,23 @@ class LibraryCampaign:
             coords={"sample": np.array(self.measured, dtype=int), "two_theta": self.library.two_theta},
         )
         write_atomically(self.store / MEASURED, lambda tmp: ds.to_netcdf(tmp))
-        ledger = {"params": self._params(), "measured": self.measured, "failed": self.failed, "history": self._rows}
+        ledger = {
+            "params": self._params(),
+            "budget": self.budget,
+            "measured": self.measured,
+            "failed": self.failed,
+            "history": self._rows,
+        }
         write_atomically(self.store / LEDGER, lambda tmp: tmp.write_text(json.dumps(ledger)))
 
     # -------------------------------------------------------------- loop
-    def run(self, budget: int) -> LibraryResult:
-        """Measure until ``budget`` samples are measured (or none is left); return the map."""
-        budget = check_positive_int("budget", budget)
+    def run(self, budget: int | None = None) -> LibraryResult:
+        """Measure until ``budget`` samples are measured (or none is left); return the map.
+        A resumed run's budget defaults to the one it was started with."""
+        if budget is None and self.budget is None:
+            raise ValueError("budget: give the number of samples to measure")
+        budget = check_positive_int("budget", self.budget if budget is None else budget)
+        self.budget = budget
         while len(self.measured) < budget:
             state = self._analyse()
             self._record(state)
@@ -379,6 +418,7 @@ class LibraryResult:
             }
         )
         self.state = state
+        self._library = lib
 
     @property
     def n_measured(self) -> int:
@@ -396,6 +436,31 @@ class LibraryResult:
     def model(self) -> Any:
         """The phase map fitted to the measured samples' regions (``None`` before any clustering)."""
         return None if self.state is None else self.state["model"]
+
+    def fit_property(self, name: str, **params: Any) -> Any:
+        """Fit a :class:`~phasemapper.maps.PhaseProperty` of the per-sample variable ``name`` to the measured
+        samples and their regions; every sample's prediction goes into the Dataset as ``property_mean``,
+        ``property_low`` and ``property_high`` (the 95% interval). Returns the model."""
+        from .maps import PhaseProperty
+
+        if self.state is None:
+            raise ValueError(f"{name}: no regions to fit a property to ({self.dataset.attrs['reason']})")
+        lib = self._library
+        if name not in lib.properties:
+            raise ValueError(
+                f"property: the library has no per-sample variable {name!r} (it has {list(lib.properties)})"
+            )
+        done = np.asarray(self.dataset["measured"].values, dtype=bool)
+        model = PhaseProperty(lib.space, self.state["phases"], **params)
+        model.fit(lib.candidates[done], self.state["proba"][done], lib.dataset[name].values[done])
+        mean, _ = model.predict(lib.candidates)
+        interval = model.predict_interval(lib.candidates)
+        self.dataset["property_mean"] = ("sample", mean)
+        self.dataset["property_low"] = ("sample", interval[:, 0])
+        self.dataset["property_high"] = ("sample", interval[:, 1])
+        self.dataset["property_measured"] = ("sample", np.where(done, lib.dataset[name].values, np.nan))
+        self.dataset.attrs["property"] = name
+        return model
 
     def save(self, path: str | Path) -> None:
         write_atomically(path, lambda tmp: self.dataset.to_netcdf(tmp))

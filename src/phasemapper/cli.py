@@ -516,15 +516,49 @@ def map_command(
             "--theory/--no-theory", metavar="", help="With --experiment: refit the CALPHAD theory in the loop."
         ),
     ] = True,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", metavar="NAME", help="library: reference labels to score against (FMI, ARI)."),
+    ] = None,
+    property_name: Annotated[
+        str | None,
+        typer.Option("--property", metavar="NAME", help="library: the per-sample property to model with the regions."),
+    ] = None,
 ) -> None:
     """Map a phase diagram with few evaluations; writes a resumable run directory, plot and report.
 
     SYSTEM calphad:pbsn, calphad:bisn or calphad:PATH.tdb maps a binary CALPHAD diagram; with
     --experiment each evaluation is a simulated measurement and the theory is refit in the loop.
+    SYSTEM library:fegapd or library:PATH (.mat, .h5, .csv, .nc) maps a combinatorial library's
+    phase regions by measuring few of its samples (planners: boundary, entropy, random, sobol).
     """
     from . import Campaign
     from .maps import load_priors
     from .systems import make_system
+
+    if system.lower().startswith("library:"):
+        given = {
+            "--axis": bool(axis),
+            "--samples": samples is not None,
+            "--size": size is not None,
+            "--experiment": experiment,
+            "--entropy-goal": entropy_goal is not None,
+            "--time-limit": time_limit is not None,
+            "--timeout": timeout is not None,
+            "--dask": dask is not None,
+            "--workers": workers is not None,
+            "--components": components is not None,
+        }
+        for option in (o for o, used in given.items() if used):
+            raise ValueError(f"{option}: not for library systems")
+        _check_options(budget=budget, batch_size=batch_size, seed=seed)
+        _map_library(
+            system.split(":", 1)[1], budget, planner, model, batch_size, seed, prior, out, reference, property_name
+        )
+        return
+    for option, value in (("--reference", reference), ("--property", property_name)):
+        if value is not None:
+            raise ValueError(f"{option}: only for library:SOURCE systems")
 
     # everything the user typed is checked before the run directory is created, so a typo leaves nothing behind
     _check_options(
@@ -586,6 +620,81 @@ def map_command(
         if theory_obj is not None:
             _theory_summary(theory_obj, campaign.store)
         _finish_run(result)
+
+
+def _map_library(
+    source: str,
+    budget: int | None,
+    planner: str,
+    model: str,
+    batch_size: int | None,
+    seed: int,
+    prior: Path | None,
+    out: Path,
+    reference: str | None,
+    property_name: str | None,
+) -> None:
+    """``map library:SOURCE``: a LibraryCampaign into ``out`` (continued if ``out`` holds the same run)."""
+    import warnings
+
+    from . import LibraryCampaign
+    from ._library_campaign import LEDGER
+    from .maps import load_priors
+    from .report import write_report
+    from .systems import library_from_spec
+
+    library = library_from_spec(source)
+    if reference is None and "dft_region" in library.dataset:
+        reference = "dft_region"
+    if property_name is None:
+        property_name = next((p for p in library.properties if p != reference), None)
+    elif property_name not in library.properties:
+        raise ValueError(f"--property {property_name!r}: the library has {list(library.properties)}")
+    priors = load_priors(prior) if prior is not None else None
+    resuming = (out / LEDGER).exists()
+    with _out_dir(out):
+        campaign = LibraryCampaign(
+            library,
+            planner=planner,
+            model=model,
+            batch_size=batch_size or 8,
+            seed=seed,
+            priors=priors,
+            reference=reference,
+            store=out,
+        )
+    if resuming:
+        console.print(f"continuing the run in {out} ({len(campaign.measured)} samples measured)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with _kept_on_os_error(out, f"run the same command again to continue the run in {out}"):
+            result = campaign.run(budget=budget or 80)
+    if result.model is not None and property_name is not None:
+        result.fit_property(property_name)
+        result.save(out / "library_map.nc")
+    report = write_report(out)
+    png = out / "library.png"
+    if result.model is not None:
+        from .plot import plot_library
+
+        plot_library(result, path=png)
+    ds = result.dataset
+    table = Table(title=f"library: {result.n_measured} of {ds.sizes['sample']} samples measured")
+    table.add_column("region")
+    table.add_column("samples")
+    table.add_column("measured")
+    for region in ds["region"].values if "region" in ds.coords else []:
+        mine = ds["label"].values == region
+        table.add_row(str(region), str(int(mine.sum())), str(int((mine & ds["measured"].values).sum())))
+    console.print(table)
+    if "label" not in ds:
+        console.print(f"no regions: {ds.attrs['reason']}")
+    if reference is not None and "fmi" in ds and np.isfinite(ds["fmi"].values[-1]):
+        console.print(f"agreement with {reference}: FMI {ds['fmi'].values[-1]:.3f}, ARI {ds['ari'].values[-1]:.3f}")
+    if result.n_failed:
+        console.print(f"[red]{result.n_failed} sample(s) could not be measured[/red]: " + str(caught[-1].message))
+    for kind, path in (("run", out), ("map", out / "library_map.nc"), ("plot", png), ("report", report)):
+        console.print(f"{kind:>8}: {path}")
 
 
 def _calphad_setup(
@@ -667,8 +776,15 @@ def resume_command(
 ) -> None:
     """Continue a run (killed or finished) to its budget, with nothing lost or evaluated twice."""
     from . import Campaign
+    from ._library_report import is_library_run
 
     _check_options(budget=budget, workers=workers)
+    if is_library_run(run):
+        from . import LibraryCampaign
+
+        result = LibraryCampaign.resume(run).run(budget=budget)
+        console.print(f"library run {run}: {result.n_measured} samples measured; report: {write_report_of(run)}")
+        return
     campaign = Campaign.resume(run, database=database)
     executor, close = _executor_for(dask, workers)
     campaign.executor = executor
@@ -679,6 +795,12 @@ def resume_command(
         close()
     with show_progress(progress):
         _finish_run(result)
+
+
+def write_report_of(run: Path) -> Path:
+    from .report import write_report
+
+    return write_report(run)
 
 
 def _reader_output(run: Path, out: Path | None, name: str) -> Path:

@@ -16,7 +16,7 @@ from ._atomic import write_atomically
 from ._store import read_theory
 from .maps._transitions import critical_points_from_map
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "html_page", "png_data"]
 
 
 def _table(headers: list[str], rows: list[list[Any]], css: str = "") -> str:
@@ -29,12 +29,53 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
+def html_page(title: str, parts: list[str]) -> str:
+    """One self-contained HTML page: ``title``, then the ``parts`` (HTML fragments); the body records how
+    many of its images loaded (``data-images-ok``, ``data-images-failed``)."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
+th {{ background: #f0f0f0; }}
+.warning {{ color: #a40000; font-weight: bold; }}
+img {{ max-width: 100%; }}
+pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }}
+</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+{"".join(parts)}
+<script>
+window.addEventListener("load", function () {{
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) {{ return i.complete && i.naturalWidth > 0; }}).length;
+  document.body.setAttribute("data-images-ok", String(ok));
+  document.body.setAttribute("data-images-failed", String(imgs.length - ok));
+}});
+</script>
+</body></html>
+"""
+
+
+def png_data(draw: Any) -> str:
+    """``draw(stream)`` writes a PNG; its base64 text for an ``<img src="data:image/png;base64,...">``."""
+    png = io.BytesIO()
+    draw(png)
+    return base64.b64encode(png.getvalue()).decode("ascii")
+
+
 def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) -> Path:
     """Write ``report.html`` (one file: figures embedded as PNG data) for the run directory ``run``.
 
     Sections: summary, phase map / uncertainty / evaluated points figure, boundaries, critical
     points, accuracy against the system's reference diagram (when it has one), evaluations, provenance.
+    A library run (:class:`~phasemapper.LibraryCampaign`) gets :func:`write_library_report`.
     """
+    from ._library_report import is_library_run, write_library_report
+
+    if is_library_run(run):
+        return write_library_report(run, path)
     from ._manifest import system_from_manifest
     from ._result import load_run
     from .metrics import boundary_distance, label_grid, misclassified_area
@@ -50,9 +91,7 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
         reference, _ = label_grid(system, result.model.space, pm.sizes[axes[0]])
     except (ValueError, TypeError, NotImplementedError):
         reference = None
-    png = io.BytesIO()
-    result.plot(reference=reference, path=png)
-    figure = base64.b64encode(png.getvalue()).decode("ascii")
+    figure = png_data(lambda png: result.plot(reference=reference, path=png))
 
     evals = result.evaluations
     summary = [
@@ -155,29 +194,6 @@ def write_report(run: str | os.PathLike, path: str | os.PathLike | None = None) 
         f"<pre>{html.escape(json.dumps(spec, indent=1))}</pre>",
     ]
     title = f"phasemapper run: {spec['system']['name']} ({result.path.name})"
-    doc = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }}
-th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
-th {{ background: #f0f0f0; }}
-.warning {{ color: #a40000; font-weight: bold; }}
-img {{ max-width: 100%; }}
-pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }}
-</style></head>
-<body>
-<h1>{html.escape(title)}</h1>
-{"".join(parts)}
-<script>
-window.addEventListener("load", function () {{
-  var imgs = Array.prototype.slice.call(document.images);
-  var ok = imgs.filter(function (i) {{ return i.complete && i.naturalWidth > 0; }}).length;
-  document.body.setAttribute("data-images-ok", String(ok));
-  document.body.setAttribute("data-images-failed", String(imgs.length - ok));
-}});
-</script>
-</body></html>
-"""
+    doc = html_page(title, parts)
     out = Path(path) if path is not None else result.path / "report.html"
     return write_atomically(out, lambda tmp: tmp.write_text(doc, encoding="utf-8"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -184,11 +185,13 @@ class PhaseProperty(BaseEstimator):
         likelihood.train()
         optimiser = torch.optim.Adam(gp.parameters(), lr=self.learning_rate * 2)
         mll = gpytorch.mlls.ExactMarginalLogLikelihood(likelihood, gp)
-        for _ in range(self.training_iter):
-            optimiser.zero_grad()
-            loss = -mll(gp(x_t, i_t), z_t)
-            loss.backward()
-            optimiser.step()
+        with warnings.catch_warnings():  # torch's note on sparse tensors that GPyTorch's index kernel builds
+            warnings.filterwarnings("ignore", "Sparse invariant checks", UserWarning)
+            for _ in range(self.training_iter):
+                optimiser.zero_grad()
+                loss = -mll(gp(x_t, i_t), z_t)
+                loss.backward()
+                optimiser.step()
         with torch.no_grad():
             self.levels_ = offset + scale * gp.levels.detach().numpy().copy()
             self.lengthscale_ = gp.rbf.lengthscale.detach().numpy().reshape(-1).copy()

@@ -32,6 +32,9 @@ class Library(System):
         A library as :func:`phasemapper.io.read_library` or :func:`phasemapper.datasets.fegapd`
         return it: ``composition (sample, element)``, ``xrd (sample, two_theta)``, other
         ``(sample,)`` variables.
+    source : str, optional
+        Where it came from (``"fegapd"`` or a file path: :func:`library_from_spec`), so a run can
+        be resumed from its directory alone.
 
     Examples
     --------
@@ -51,7 +54,7 @@ class Library(System):
     config_dtype = np.float32
     deterministic = True
 
-    def __init__(self, dataset: xr.Dataset) -> None:
+    def __init__(self, dataset: xr.Dataset, *, source: str | None = None) -> None:
         if not isinstance(dataset, xr.Dataset):
             raise TypeError(
                 f"dataset must be an xarray Dataset (read_library or datasets), got {type(dataset).__name__}"
@@ -60,6 +63,7 @@ class Library(System):
             if field not in dataset:
                 raise ValueError(f"dataset: a library needs the variable {field!r}")
         self.dataset = dataset
+        self.source = source
         self.space = Simplex([str(e) for e in dataset["element"].values])
         self.candidates = self.space.validate(dataset["composition"].values)
         self.phases = ()
@@ -112,5 +116,5 @@ def library_from_spec(spec: str) -> Library:
     from ..io import read_library
 
     if spec == "fegapd":
-        return Library(fegapd())
-    return Library(read_library(spec))
+        return Library(fegapd(), source=spec)
+    return Library(read_library(spec), source=str(spec))
