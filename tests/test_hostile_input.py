@@ -125,7 +125,7 @@ PYTHON_CASES = [
     (lambda: GPClassifierMap(SQUARE, ["a"]).check(), ValueError, "a phase map needs at least two"),
     (lambda: KNNMap(SQUARE, ["a", "b"], k=10**9).check(), ValueError, "k must be <= 100000"),
     (lambda: pm.Axis("x", 0.0, float("inf")), ValueError, "axis 'x'"),
-    (lambda: Grid(SQUARE, points_per_axis=100_000), ValueError, "the grid's size) must be <= "),
+    (lambda: Grid(SQUARE, points_per_axis=100_000), ValueError, "points_per_axis: the grid's size must be <= "),
     (lambda: Grid(SQUARE).ask(2**40), ValueError, "n must be <= "),
     (lambda: Sobol(SQUARE, seed=2**70), ValueError, "seed must be <= "),
     (lambda: Refine(SQUARE, max_depth=40), ValueError, "max_depth must be <= 30"),

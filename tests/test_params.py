@@ -22,7 +22,7 @@ from phasemapper._registry import Registry
 from phasemapper.detectors import DETECTORS
 from phasemapper.labelers import LABELERS
 from phasemapper.maps import MAPS
-from phasemapper.planners import PLANNERS
+from phasemapper.planners import MAP_PLANNERS, PLANNERS
 from phasemapper.systems import SYSTEMS, make_system
 
 from square import SQUARE
@@ -51,7 +51,7 @@ def test_every_system_rebuilds_from_its_params(name):
 
 @pytest.mark.parametrize("name", list(PLANNERS))
 def test_every_planner_rebuilds_from_its_params(name):
-    extra = {"phases": ["a", "b"]} if name == "boundary" else {}
+    extra = {"phases": ["a", "b"]} if name in MAP_PLANNERS else {}
     planner = PLANNERS.build(name, SQUARE, **extra, seed=7)
     _round_trip(planner, lambda **p: PLANNERS.build(name, SQUARE, **p))
 

@@ -10,7 +10,9 @@ import pytest
 from phasemapper import Axis, Space
 from phasemapper.planners import (
     Boundary,
+    Entropy,
     Grid,
+    Pool,
     Random,
     Refine,
     Sobol,
@@ -26,6 +28,9 @@ PLANNERS = {
     "random": lambda: Random(SQUARE, seed=3),
     "boundary": lambda: Boundary(SQUARE, ["left", "right"], n_initial=8, n_candidates=256, seed=3),
     "refine": lambda: Refine(SQUARE, initial=2, max_depth=3, seed=3),
+    "entropy": lambda: Entropy(SQUARE, ["left", "right"], n_initial=8, n_candidates=256, seed=3),
+    "pool(boundary)": lambda: Pool(Boundary(SQUARE, ["left", "right"], n_initial=8, seed=3), SQUARE.grid(12)),
+    "pool(sobol)": lambda: Pool(Sobol(SQUARE, seed=3), SQUARE.grid(12)),
 }
 
 

@@ -43,11 +43,20 @@ def make_planner(name: str, space: Space, **params: Any) -> Planner:
 
 
 def planner_from_dict(spec: dict[str, Any], model: Any = None) -> Planner:
-    """Rebuild a planner (parameters, told and pending points) from :meth:`Planner.to_dict`."""
+    """Rebuild a planner (parameters, told and pending points) from :meth:`Planner.to_dict`; a
+    :class:`Pool`'s record (``"pool"``: its candidates) rebuilds the pool around its planner."""
+    if "pool" in spec:
+        return _restore(
+            Pool(planner_from_dict({k: v for k, v in spec.items() if k != "pool"}, model), spec["pool"]), spec
+        )
     params = dict(spec["params"])
     if PLANNERS.key(spec["planner"]) in MAP_PLANNERS and model is not None:
         params["model"] = model
-    planner = make_planner(spec["planner"], Space.from_dict(spec["space"]), **params)
+    return _restore(make_planner(spec["planner"], Space.from_dict(spec["space"]), **params), spec)
+
+
+def _restore(planner: Planner, spec: dict[str, Any]) -> Planner:
+    """Tell ``planner`` the told and pending points of its record."""
     told = spec.get("told", {})
     if told.get("points"):
         planner.tell(told["points"], told["values"])
