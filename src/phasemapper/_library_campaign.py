@@ -154,6 +154,7 @@ class LibraryCampaign:
         }
 
     def _resume(self) -> None:
+        assert self.store is not None
         ledger = self.store / LEDGER
         if not ledger.exists():
             return
@@ -323,11 +324,12 @@ class LibraryCampaign:
         return max(MIN_TO_CLUSTER, math.ceil(self.n_initial * (1.0 - held.mean())))
 
     def _ask(self, state: dict[str, Any] | None, n: int) -> np.ndarray:
-        from .planners import Pool, Random, Sobol, make_planner
+        from .planners import Planner, Pool, Random, Sobol, make_planner
 
         candidates = np.delete(self.library.candidates, list(self.failed), axis=0) if self.failed else None
         candidates = self.library.candidates if candidates is None else candidates
         done = self.library.candidates[np.array(self.measured, dtype=int)]
+        inner: Planner
         if self.planner == "random":
             inner = Random(self.space, seed=self.seed)
         elif state is None or len(self.measured) < self._initial_count() or self.planner == "sobol":

@@ -142,7 +142,7 @@ class Space:
         return f"Space({inner})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.axes == other.axes  # type: ignore[attr-defined]
+        return type(other) is type(self) and isinstance(other, Space) and self.axes == other.axes
 
     def __hash__(self) -> int:
         return hash(self.axes)

@@ -782,8 +782,10 @@ def resume_command(
     if is_library_run(run):
         from . import LibraryCampaign
 
-        result = LibraryCampaign.resume(run).run(budget=budget)
-        console.print(f"library run {run}: {result.n_measured} samples measured; report: {write_report_of(run)}")
+        library_result = LibraryCampaign.resume(run).run(budget=budget)
+        console.print(
+            f"library run {run}: {library_result.n_measured} samples measured; report: {write_report_of(run)}"
+        )
         return
     campaign = Campaign.resume(run, database=database)
     executor, close = _executor_for(dask, workers)

@@ -52,7 +52,7 @@ def _pair(predicted: Any, reference: Any, space: Space | None, grid_size: int) -
         ref, _ = label_grid(reference, space)
     else:
         size = predicted.attrs.get("grid_size", pred.shape[0]) if isinstance(predicted, xr.Dataset) else grid_size
-        ref, _ = label_grid(reference, space, int(size))
+        ref, _ = label_grid(reference, space, int(size if size is not None else pred.shape[0]))
     if pred.shape != ref.shape:
         raise ValueError(f"predicted and reference grids differ in shape: {pred.shape} vs {ref.shape}")
     return pred, ref, space

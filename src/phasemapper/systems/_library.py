@@ -64,7 +64,7 @@ class Library(System):
                 raise ValueError(f"dataset: a library needs the variable {field!r}")
         self.dataset = dataset
         self.source = source
-        self.space = Simplex([str(e) for e in dataset["element"].values])
+        self.space: Simplex = Simplex([str(e) for e in dataset["element"].values])
         self.candidates = self.space.validate(dataset["composition"].values)
         self.phases = ()
         self._unit = self.space.to_unit(self.candidates)
