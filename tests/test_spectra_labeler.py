@@ -98,3 +98,14 @@ def test_bad_input_names_the_field(kwargs, fit, match):
     args = {"two_theta": TT, "compositions": comp, **fit}
     with pytest.raises((ValueError, TypeError), match=match):
         SpectraLabeler(**kwargs).fit(xrd, **args)
+
+
+def test_links_join_samples_a_person_says_belong_together():
+    comp, xrd, region = synthetic_library()
+    together = np.isin(region, [0, 1])
+    links = np.outer(together, together).astype(float)
+    lab = SpectraLabeler().fit(xrd, two_theta=TT, compositions=comp, links=links)
+    assert lab.n_regions_ == 2 and len(set(lab.labels_[together])) == 1
+    assert adjusted_rand_score(together, lab.labels_) == 1.0
+    with pytest.raises(ValueError, match="links must be"):
+        SpectraLabeler().fit(xrd, two_theta=TT, compositions=comp, links=links[:-1])

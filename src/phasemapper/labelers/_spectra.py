@@ -207,8 +207,9 @@ class SpectraLabeler(ClusterMixin, BaseEstimator):
         ``patterns`` may instead be a library Dataset (:func:`phasemapper.io.read_library`), whose
         ``xrd``, ``two_theta`` and ``composition`` are used. ``compositions`` ``(n_samples, n_elements)``
         are needed when ``neighbours=True``. ``links`` ``(n_samples, n_samples)`` in [0, 1] is prior
-        belief that two samples share a region (a person's knowledge: "these belong together"); each
-        affinity ``a`` becomes ``a + links (1 - a)``, whether or not the two are composition neighbours.
+        belief that two samples share a region (a person's knowledge: "these belong together"): with
+        that probability the two are joined, so each affinity ``a`` of two composition neighbours
+        becomes ``a + links (1 - a)``.
         """
         from sklearn.cluster import SpectralClustering
 
@@ -223,15 +224,17 @@ class SpectraLabeler(ClusterMixin, BaseEstimator):
         scale = np.sort(distance, axis=1)[:, min(self.scaling_neighbour, n - 1)]
         scale = np.maximum(scale, 1e-6)
         affinity = np.exp(-(distance**2) / np.outer(scale, scale))
+        graph = np.ones((n, n))
         if self.neighbours:
             from .._simplex import _vertex_coordinates
 
-            affinity = affinity * composition_neighbours(comp @ _vertex_coordinates(comp.shape[1]))
+            graph = composition_neighbours(comp @ _vertex_coordinates(comp.shape[1]))
+            affinity = affinity * graph
         if links is not None:
             links = np.asarray(links, dtype=float)
             if links.shape != (n, n) or not np.all((links >= 0) & (links <= 1)):
                 raise ValueError(f"links must be a ({n}, {n}) array of values in [0, 1]")
-            affinity = affinity + np.maximum(links, links.T) * (1.0 - affinity)
+            affinity = affinity + graph * np.maximum(links, links.T) * (1.0 - affinity)
         self.eigenvalues_ = _laplacian_spectrum(affinity, min(self.max_regions + 1, n))
         if self.n_regions is not None:
             k = min(self.n_regions, n - 1)
