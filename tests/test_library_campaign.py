@@ -87,7 +87,26 @@ def test_a_region_prior_links_the_samples_inside_it_and_thins_the_start(fegapd_l
     plain = pm.LibraryCampaign(fegapd_library, planner="entropy")
     run = pm.LibraryCampaign(fegapd_library, planner="entropy", priors=prior)
     assert run._initial_count() < plain._initial_count() == plain.n_initial
-    links = run._links(fegapd_library.candidates[:60])
+    comp = fegapd_library.candidates
+    inside = run._inside_region_priors(comp)[0][1]
+    assert inside.sum() >= 100
+    # the patterns' clustering bears the prior out (one region inside) or contradicts it (half and half):
+    # posterior c B / (c B + 1 - c); Bayes factor B = P(m | Binomial(n, e), e ~ U[0, 0.1]) / P(m | uniform),
+    # here summed exactly over a fine grid of e
+    from scipy.stats import binom
+
+    def posterior(m, n, c=0.8):
+        e = (np.arange(20000) + 0.5) / 20000 * 0.1
+        factor = binom.pmf(m, n, e).mean() * (n + 1)
+        return c * factor / (c * factor + 1 - c)
+
+    n = int(inside.sum())
+    one, halves = np.zeros(len(comp), dtype=int), np.arange(len(comp)) % 2
+    minority = n - np.bincount(halves[inside]).max()
+    expected = posterior(minority, n)
+    assert run._prior_weights(comp, one)[0] == pytest.approx(posterior(0, n), rel=1e-4) and posterior(0, n) > 0.97
+    assert run._prior_weights(comp, halves)[0] == pytest.approx(expected, rel=1e-3, abs=1e-300) and expected < 1e-6
+    links = run._links(comp[:60], [0.8])
     assert links is not None and set(np.unique(links)) == {0.0, 0.8}
     with pytest.raises(ValueError, match="prior 0.*certainty"):
         pm.LibraryCampaign(fegapd_library, priors=[{"region": hull.tolist(), "phase": "bcc"}])

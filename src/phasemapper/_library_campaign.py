@@ -22,6 +22,9 @@ __all__ = ["LibraryCampaign", "LibraryResult", "region_names"]
 #: samples needed before the patterns are clustered
 MIN_TO_CLUSTER = 4
 LEDGER = "ledger.json"
+#: share of a region's samples the clustering may put elsewhere (boundaries, noise): a region prior
+#: whose samples split more than this is doubted (LibraryCampaign._prior_weights)
+CLUSTER_ERROR = 0.1
 MEASURED = "measured.nc"
 RESULT = "library_map.nc"
 
@@ -42,9 +45,12 @@ class LibraryCampaign:
     nearest samples); fewer where region priors already state the phase.
 
     Priors are stated in compositions: ``{"region": [[Fe, Ga, Pd], ...], "phase": "bcc",
-    "certainty": 0.8}`` says the samples inside the polygon share one region; after each
-    clustering the region holding most of the measured samples inside it takes the prior (until
-    one is measured there, the prior only thins the space-filling start). Boundary priors
+    "certainty": 0.8}`` says the samples inside the polygon share one region. After each batch the
+    patterns are clustered without priors; each region prior is then believed with the posterior
+    probability that its measured samples share a region (its certainty the prior odds, a
+    clustering error of 10% allowed), which links those samples in a second clustering and names the
+    region the map shows inside the polygon; a prior the patterns contradict is so switched off.
+    Until a sample is measured inside, the prior only thins the space-filling start. Boundary priors
     (``{"boundary": [...], "certainty": ..., "width": ...}``) steer the planner directly.
 
     A measurement that raises is tried ``max_attempts`` times, then recorded as failed (counted,
@@ -276,25 +282,58 @@ class LibraryCampaign:
         idx = np.array(self.measured)
         comp = self.library.candidates[idx]
         patterns = np.array([self._patterns[i] for i in self.measured])
-        labeler = clone(self.labeler).fit(
-            patterns, two_theta=self.library.two_theta, compositions=comp, links=self._links(comp)
-        )
+        fit = {"two_theta": self.library.two_theta, "compositions": comp}
+        labeler = clone(self.labeler).fit(patterns, **fit)
+        weights = self._prior_weights(comp, labeler.labels_)
+        links = self._links(comp, weights)
+        if links is not None:
+            labeler = clone(self.labeler).fit(patterns, links=links, **fit)
         phases = region_names(labeler.n_regions_)
         model = make_map(self.model, self.space, phases)
-        for prior in self._translated_priors(comp, labeler.proba_, phases):
+        for prior in self._translated_priors(comp, labeler.proba_, phases, weights):
             model.priors.extend([prior])
         model.fit(comp, labeler.proba_)
         proba = model.predict_proba(self.library.candidates)
         proba[idx] = labeler.proba_  # measured samples keep the regions their patterns gave
-        return {"labeler": labeler, "model": model, "phases": phases, "proba": proba, "measured_proba": labeler.proba_}
+        return {
+            "labeler": labeler,
+            "model": model,
+            "phases": phases,
+            "proba": proba,
+            "measured_proba": labeler.proba_,
+            "prior_weights": weights,
+        }
 
-    def _links(self, comp: np.ndarray) -> np.ndarray | None:
-        """Prior belief that two measured samples share a region: the certainty of a region prior
-        holding both."""
-        links = np.zeros((len(comp), len(comp)))
+    def _prior_weights(self, comp: np.ndarray, labels: np.ndarray) -> list[float]:
+        """How much each region prior is believed after the data: the posterior probability that the
+        samples inside share one region, against the hypothesis that the prior says nothing.
+
+        Of ``n`` measured samples inside, ``m`` lie outside the most common region of the clustering
+        without priors. If the prior holds, ``m ~ Binomial(n, e)`` with a clustering error ``e``
+        uniform on [0, CLUSTER_ERROR]; if not, every ``m`` in 0..n is alike. The Bayes factor is
+        ``I_CLUSTER_ERROR(m + 1, n - m + 1) / CLUSTER_ERROR`` (regularised incomplete beta) and the
+        prior's certainty its prior probability. A prior the patterns contradict is so switched off;
+        one they bear out firms up.
+        """
+        from scipy.special import betainc
+
+        weights = []
         for prior, inside in self._inside_region_priors(comp):
+            c, n = float(prior["certainty"]), int(inside.sum())
+            if n == 0:
+                weights.append(c)
+                continue
+            m = n - int(np.bincount(labels[inside]).max())
+            factor = float(betainc(m + 1, n - m + 1, CLUSTER_ERROR)) / CLUSTER_ERROR
+            weights.append(c * factor / (c * factor + 1.0 - c))
+        return weights
+
+    def _links(self, comp: np.ndarray, weights: list[float]) -> np.ndarray | None:
+        """Belief that two measured samples share a region: the weight of a region prior holding both."""
+        links = np.zeros((len(comp), len(comp)))
+        for (_, inside), w in zip(self._inside_region_priors(comp), weights):
             both = np.outer(inside, inside)
-            links[both] = np.maximum(links[both], float(prior["certainty"]))
+            links[both] = np.maximum(links[both], w)
         return links if links.any() else None
 
     def _inside_region_priors(self, points: np.ndarray) -> list[tuple[dict[str, Any], np.ndarray]]:
@@ -308,12 +347,16 @@ class LibraryCampaign:
             if "region" in p
         ]
 
-    def _translated_priors(self, comp: np.ndarray, proba: np.ndarray, phases: list[str]) -> list[dict[str, Any]]:
-        """Region priors named after the region holding most measured samples inside them."""
+    def _translated_priors(
+        self, comp: np.ndarray, proba: np.ndarray, phases: list[str], weights: list[float]
+    ) -> list[dict[str, Any]]:
+        """Region priors named after the region holding most measured samples inside them, held with
+        their weight after the data."""
         out = [p for p in self.priors if "region" not in p]
-        for prior, inside in self._inside_region_priors(comp):
+        for (prior, inside), w in zip(self._inside_region_priors(comp), weights):
             if inside.any():
-                out.append({**prior, "phase": phases[int(np.argmax(proba[inside].sum(axis=0)))]})
+                phase = phases[int(np.argmax(proba[inside].sum(axis=0)))]
+                out.append({**prior, "phase": phase, "certainty": round(w, 6)})
         return out
 
     def _initial_count(self) -> int:
