@@ -81,8 +81,8 @@ class LibraryCampaign:
     >>> from phasemapper.systems import Library
     >>> run = LibraryCampaign(Library(fegapd()), reference="dft_region", seed=0)
     >>> result = run.run(budget=32)
-    >>> result.n_measured, result.history["n_measured"].values[-1]
-    (32, 32)
+    >>> result.n_measured, result.history["n_measured"].values.tolist()
+    (32, [0, 8, 16, 24, 32])
     """
 
     def __init__(
@@ -433,7 +433,11 @@ class LibraryResult:
         order = np.full(n, -1)
         order[np.array(campaign.measured, dtype=int)] = np.arange(len(campaign.measured))
         rows = campaign._rows
-        history = {k: ("batch", np.array([r[k] for r in rows], dtype=float)) for k in rows[0]} if rows else {}
+        counts = ("n_measured", "n_failed")
+        history = {
+            k: ("batch", np.array([r[k] for r in rows], dtype=int if k in counts else float))
+            for k in (rows[0] if rows else ())
+        }
         data: dict[str, Any] = {
             "composition": (("sample", "element"), lib.candidates),
             "measured": ("sample", order >= 0),

@@ -14,7 +14,7 @@ True
 >>> PLANNERS["simplex"]
 Traceback (most recent call last):
 ...
-ValueError: unknown planner 'simplex'; known: grid, sobol, random, boundary, refine
+ValueError: unknown planner 'simplex'; known: grid, sobol, random, boundary, entropy, refine
 """
 
 from __future__ import annotations
