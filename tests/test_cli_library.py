@@ -75,3 +75,10 @@ def test_map_library_missing_file_and_reference_outside_libraries(tmp_path, caps
     assert "--reference" in one_error_line(
         capsys, ["map", "ising2d", "--reference", "x", "--out", str(tmp_path / "r2")]
     )
+
+
+def test_a_library_run_too_short_to_cluster_says_why(tmp_path, capsys):
+    main(["map", "library:fegapd", "--budget", "2", "--out", str(tmp_path / "r")])
+    text = capsys.readouterr().out
+    assert "2 of 278 samples measured; no regions: fewer than 4 samples measured to cluster" in text
+    assert "plot:" not in text and "fewer than 4" in (tmp_path / "r" / "report.html").read_text()

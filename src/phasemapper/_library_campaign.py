@@ -462,7 +462,7 @@ class LibraryResult:
                 "seed": campaign.seed,
                 "n_failed": len(campaign.failed),
                 "failed": json.dumps({str(k): v for k, v in campaign.failed.items()}),
-                "reason": "" if state is not None else f"fewer than {MIN_TO_CLUSTER} samples measured: no regions",
+                "reason": "" if state is not None else f"fewer than {MIN_TO_CLUSTER} samples measured to cluster",
                 "space": json.dumps(lib.space.to_dict()),
             }
         )

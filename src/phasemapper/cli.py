@@ -679,22 +679,25 @@ def _map_library(
 
         plot_library(result, path=png)
     ds = result.dataset
-    table = Table(title=f"library: {result.n_measured} of {ds.sizes['sample']} samples measured")
-    table.add_column("region")
-    table.add_column("samples")
-    table.add_column("measured")
-    for region in ds["region"].values if "region" in ds.coords else []:
-        mine = ds["label"].values == region
-        table.add_row(str(region), str(int(mine.sum())), str(int((mine & ds["measured"].values).sum())))
-    console.print(table)
-    if "label" not in ds:
-        console.print(f"no regions: {ds.attrs['reason']}")
+    if "label" in ds:
+        table = Table(title=f"library: {result.n_measured} of {ds.sizes['sample']} samples measured")
+        table.add_column("region")
+        table.add_column("samples")
+        table.add_column("measured")
+        for region in ds["region"].values:
+            mine = ds["label"].values == region
+            table.add_row(str(region), str(int(mine.sum())), str(int((mine & ds["measured"].values).sum())))
+        console.print(table)
+    else:
+        console.print(f"{result.n_measured} of {ds.sizes['sample']} samples measured; no regions: {ds.attrs['reason']}")
     if reference is not None and "fmi" in ds and np.isfinite(ds["fmi"].values[-1]):
         console.print(f"agreement with {reference}: FMI {ds['fmi'].values[-1]:.3f}, ARI {ds['ari'].values[-1]:.3f}")
     if result.n_failed:
         console.print(f"[red]{result.n_failed} sample(s) could not be measured[/red]: " + str(caught[-1].message))
-    for kind, path in (("run", out), ("map", out / "library_map.nc"), ("plot", png), ("report", report)):
-        console.print(f"{kind:>8}: {path}")
+    written = (("run", out), ("map", out / "library_map.nc"), ("plot", png), ("report", report))
+    for kind, path in written:
+        if path.exists():
+            console.print(f"{kind:>8}: {path}")
 
 
 def _calphad_setup(
