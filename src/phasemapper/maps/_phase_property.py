@@ -58,7 +58,8 @@ class PhaseProperty(BaseEstimator):
     em_steps : int
         Rounds in which the property re-weighs the regions (0: the patterns alone set them).
     training_iter : int
-        Adam steps of the hyperparameter fit.
+        Adam steps of the first hyperparameter fit (each later round starts from the previous
+        round's hyperparameters and takes a third of them).
     learning_rate : float
     rank : int
         Rank of the region covariance ``B`` beyond its diagonal.
@@ -98,7 +99,7 @@ class PhaseProperty(BaseEstimator):
         regions: bool = True,
         em_steps: int = 2,
         training_iter: int = 150,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.1,
         rank: int = 1,
         seed: int = 0,
     ) -> None:
@@ -153,9 +154,10 @@ class PhaseProperty(BaseEstimator):
         self.phase_map_.fit(pts, p)
         u = self.space.to_unit(pts)
         responsibilities = p.copy()
+        state = None
         for step in range(self.em_steps + 1 if self.regions else 1):
             tasks = responsibilities[has].argmax(axis=1) if self.regions else np.zeros(int(has.sum()), dtype=int)
-            self._fit_gp(u[has], y[has], tasks)
+            state = self._fit_gp(u[has], y[has], tasks, state)
             if step == self.em_steps or not self.regions:
                 break
             mean, var = self._leave_one_out()
@@ -167,8 +169,9 @@ class PhaseProperty(BaseEstimator):
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 
-    def _fit_gp(self, u: np.ndarray, y: np.ndarray, tasks: np.ndarray) -> None:
-        """Hyperparameters by GPyTorch; then the exact posterior's factors in numpy."""
+    def _fit_gp(self, u: np.ndarray, y: np.ndarray, tasks: np.ndarray, start: Any = None) -> Any:
+        """Hyperparameters by GPyTorch (``training_iter`` Adam steps, or a third of them from ``start``, the
+        previous round's state); then the exact posterior's factors in numpy. Returns the state."""
         import gpytorch
         import torch
 
@@ -181,13 +184,17 @@ class PhaseProperty(BaseEstimator):
         z_t = torch.as_tensor(z, dtype=torch.float64)
         likelihood = gpytorch.likelihoods.GaussianLikelihood().double()
         gp = _RegionGP(x_t, i_t, z_t, likelihood, k, min(self.rank, k), u.shape[1]).double()
+        steps = self.training_iter
+        if start is not None:
+            gp.load_state_dict(start)
+            steps = max(1, self.training_iter // 3)
         gp.train()
         likelihood.train()
-        optimiser = torch.optim.Adam(gp.parameters(), lr=self.learning_rate * 2)
+        optimiser = torch.optim.Adam(gp.parameters(), lr=self.learning_rate)
         mll = gpytorch.mlls.ExactMarginalLogLikelihood(likelihood, gp)
         with warnings.catch_warnings():  # torch's note on sparse tensors that GPyTorch's index kernel builds
             warnings.filterwarnings("ignore", "Sparse invariant checks", UserWarning)
-            for _ in range(self.training_iter):
+            for _ in range(steps):
                 optimiser.zero_grad()
                 loss = -mll(gp(x_t, i_t), z_t)
                 loss.backward()
@@ -201,6 +208,7 @@ class PhaseProperty(BaseEstimator):
         gram = self._cov(u, tasks, u, tasks) + self.noise_ * np.eye(len(u))
         self._inverse = np.linalg.inv(gram)
         self._alpha = self._inverse @ (y - self.levels_[tasks])
+        return gp.state_dict()
 
     def _cov(self, ua: np.ndarray, ta: np.ndarray, ub: np.ndarray, tb: np.ndarray) -> np.ndarray:
         d2 = (((ua[:, None, :] - ub[None, :, :]) / self.lengthscale_) ** 2).sum(axis=-1)
