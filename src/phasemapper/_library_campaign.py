@@ -387,11 +387,9 @@ class LibraryCampaign:
                 seed=self.seed,
             )
         pool = Pool(inner, candidates)
-        if len(done):
-            labels = state["measured_proba"] if state is not None else np.zeros(len(done), dtype=int)
-            if state is None or isinstance(inner, (Random, Sobol)):
-                labels = np.zeros(len(done), dtype=int)
-            pool.tell(done, labels)
+        if len(done):  # space-filling planners ignore the labels they are told
+            steered = state is not None and not isinstance(inner, (Random, Sobol))
+            pool.tell(done, state["measured_proba"] if steered else np.zeros(len(done), dtype=int))
         return pool.ask(n)
 
     def _record(self, state: dict[str, Any] | None) -> None:

@@ -145,7 +145,7 @@ class PhaseProperty(BaseEstimator):
         has = ~np.isnan(y)
         if has.sum() < 3:
             raise ValueError(f"values: need at least 3 measured values, got {int(has.sum())}")
-        _, p = sorted_training_data(self.space, pts, proba, len(self.phases))  # checks proba
+        sorted_training_data(self.space, pts, proba, len(self.phases))  # raises for a malformed proba
         p = _as_proba(proba, len(self.phases))
         self.phases_ = tuple(self.phases)
         self.points_, self.values_ = pts, y
