@@ -388,8 +388,10 @@ class LibraryCampaign:
             )
         pool = Pool(inner, candidates)
         if len(done):  # space-filling planners ignore the labels they are told
-            steered = state is not None and not isinstance(inner, (Random, Sobol))
-            pool.tell(done, state["measured_proba"] if steered else np.zeros(len(done), dtype=int))
+            labels = np.zeros(len(done), dtype=int)
+            if state is not None and not isinstance(inner, (Random, Sobol)):
+                labels = state["measured_proba"]
+            pool.tell(done, labels)
         return pool.ask(n)
 
     def _record(self, state: dict[str, Any] | None) -> None:
