@@ -14,9 +14,7 @@ def enumerate_ising(L: int, T: float, J: float = 1.0, h: float = 0.0) -> dict[st
     n = L * L
     states = np.arange(2**n, dtype=np.int64)
     spins = (((states[:, None] >> np.arange(n)) & 1) * 2 - 1).astype(np.int8).reshape(-1, L, L)
-    bonds = (spins * np.roll(spins, -1, axis=1)).sum(axis=(1, 2)) + (spins * np.roll(spins, -1, axis=2)).sum(
-        axis=(1, 2)
-    )
+    bonds = (spins * np.roll(spins, -1, axis=1)).sum(axis=(1, 2)) + (spins * np.roll(spins, -1, axis=2)).sum(axis=(1, 2))
     mag = spins.sum(axis=(1, 2)).astype(float)
     energy = -J * bonds - h * mag
     w = np.exp(-(energy - energy.min()) / T)
@@ -54,9 +52,7 @@ def secant_temperature(T_low: float, T_high: float, J: float = 1.0) -> float:
 
     b_low, b_high = 1.0 / T_low, 1.0 / T_high
     tc = 2.0 * J / math.log1p(math.sqrt(2.0))
-    mean_u = quad(lambda b: onsager_energy(1.0 / b, J), b_high, b_low, points=[1.0 / tc], limit=200)[0] / (
-        b_low - b_high
-    )
+    mean_u = quad(lambda b: onsager_energy(1.0 / b, J), b_high, b_low, points=[1.0 / tc], limit=200)[0] / (b_low - b_high)
     return brentq(lambda t: onsager_energy(t, J) - mean_u, T_low, T_high)
 
 
@@ -104,15 +100,8 @@ def _shift(a: np.ndarray, k: int, axis: int) -> np.ndarray:
     size = a.shape[axis]
     src[axis] = slice(max(0, -k), size - max(0, k))
     dst[axis] = slice(max(0, k), size - max(0, -k))
-    assert (
-        not a[
-            tuple(
-                slice(None) if i != axis else (slice(size - k, None) if k > 0 else slice(0, -k)) for i in range(a.ndim)
-            )
-        ].any()
-        if k
-        else True
-    )
+    assert not a[tuple(slice(None) if i != axis else (slice(size - k, None) if k > 0 else slice(0, -k))
+                       for i in range(a.ndim))].any() if k else True
     out[tuple(dst)] = a[tuple(src)]
     return out
 
@@ -134,20 +123,11 @@ def exact_observables(L: int, T: float, J: float = 1.0) -> dict[str, float]:
     pm, pe = p.sum(axis=1), p.sum(axis=0)
     am, m2, m4 = pm @ np.abs(m), pm @ m**2, pm @ m**4
     e1, e2 = pe @ e, pe @ e**2
-    return {
-        "abs_m": am,
-        "m2": m2,
-        "m4": m4,
-        "binder": 1 - m4 / (3 * m2**2),
-        "susceptibility": n * (m2 - am**2) / T,
-        "specific_heat": n * (e2 - e1**2) / T**2,
-        "energy": e1,
-    }
+    return {"abs_m": am, "m2": m2, "m4": m4, "binder": 1 - m4 / (3 * m2**2),
+            "susceptibility": n * (m2 - am**2) / T, "specific_heat": n * (e2 - e1**2) / T**2, "energy": e1}
 
 
-def sample_exact(
-    L: int, T: float, n_samples: int, rng: np.random.Generator, J: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
+def sample_exact(L: int, T: float, n_samples: int, rng: np.random.Generator, J: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Independent draws of (m, e) per site from the exact distribution."""
     m, e, p = exact_distribution(L, T, J)
     flat = rng.choice(p.size, size=n_samples, p=p.ravel())
@@ -161,15 +141,11 @@ def exact_scan(L: int, temperatures: np.ndarray, n_samples: int, rng: np.random.
     import xarray as xr
 
     m, e = zip(*[sample_exact(L, t, n_samples, rng) for t in temperatures])
-    return xr.Dataset(
-        {
-            "configuration": (("point", "sample", "y", "x"), np.zeros((len(temperatures), n_samples, L, L), np.int8)),
-            "magnetization": (("point", "sample"), np.array(m)),
-            "energy": (("point", "sample"), np.array(e)),
-        },
-        coords={"T": ("point", np.asarray(temperatures))},
-        attrs={"size": L, "n_sites": L * L},
-    )
+    return xr.Dataset({"configuration": (("point", "sample", "y", "x"),
+                                         np.zeros((len(temperatures), n_samples, L, L), np.int8)),
+                       "magnetization": (("point", "sample"), np.array(m)),
+                       "energy": (("point", "sample"), np.array(e))},
+                      coords={"T": ("point", np.asarray(temperatures))}, attrs={"size": L, "n_sites": L * L})
 
 
 def exact_finite_size_answers(small: int = 4, large: int = 6, nu: float = 1.0) -> dict[str, float]:
@@ -178,15 +154,8 @@ def exact_finite_size_answers(small: int = 4, large: int = 6, nu: float = 1.0) -
     from scipy.optimize import brentq, minimize_scalar
 
     crossing = brentq(lambda t: exact_observables(large, t)["binder"] - exact_observables(small, t)["binder"], 2.0, 2.6)
-    peaks = {
-        L: minimize_scalar(
-            lambda t: -exact_observables(L, t)["susceptibility"],
-            bounds=(2.3, 3.1),
-            method="bounded",
-            options={"xatol": 1e-7},
-        ).x
-        for L in (small, large)
-    }
+    peaks = {L: minimize_scalar(lambda t: -exact_observables(L, t)["susceptibility"], bounds=(2.3, 3.1),
+                                method="bounded", options={"xatol": 1e-7}).x for L in (small, large)}
     x = {L: L ** (-1.0 / nu) for L in peaks}
     fss = (x[large] * peaks[small] - x[small] * peaks[large]) / (x[large] - x[small])
     return {"binder_crossing": crossing, "susceptibility_peak_fss": fss}

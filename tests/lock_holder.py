@@ -17,9 +17,7 @@ _HOLD = (
 def held_by_another_process(directory, lock_name):
     """Hold ``directory`` (lock file ``lock_name``) from a child process for the ``with`` block; yields its pid.
     On exit the child is killed with SIGKILL, so the kernel drops the lock with it (its lock file stays)."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD, str(directory), lock_name], stdout=subprocess.PIPE, text=True
-    )
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(directory), lock_name], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         yield holder.pid

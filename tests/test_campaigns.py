@@ -36,9 +36,8 @@ def _flaky(point, rng):
 
 def test_failing_evaluations_are_recorded_and_retried(tmp_path):
     system = FunctionSystem(_flaky, SQUARE, phases=["left", "right"])
-    c = pm.Campaign(
-        system, planner="sobol", executor=pm.SerialExecutor(), batch_size=4, store=tmp_path / "r", max_attempts=3
-    )
+    c = pm.Campaign(system, planner="sobol", executor=pm.SerialExecutor(), batch_size=4, store=tmp_path / "r",
+                    max_attempts=3)
     res = c.run(budget=8, progress=False)
     assert [e.status for e in res.evaluations] == ["done"] * 8
     assert all(e.attempts == 3 for e in res.evaluations)
@@ -50,12 +49,9 @@ def test_a_campaign_whose_first_batch_fails_stops_with_each_error_counted(tmp_pa
     always = FunctionSystem(lambda p: 1 / 0, SQUARE, phases=["left", "right"])
     with pytest.raises(pm.EvaluationError) as err:
         pm.Campaign(always, planner="sobol", batch_size=4, store=tmp_path / "s", max_attempts=2).run(
-            budget=40, progress=False
-        )
-    assert (
-        "no evaluation succeeded; 4 of 4 evaluations failed:\n  4 x ValueError: function: fn raised "
-        "ZeroDivisionError: division by zero (first at x=" in str(err.value)
-    )
+            budget=40, progress=False)
+    assert "no evaluation succeeded; 4 of 4 evaluations failed:\n  4 x ValueError: function: fn raised " \
+           "ZeroDivisionError: division by zero (first at x=" in str(err.value)
     assert [f.attempts for f in err.value.failures] == [2] * 4
     assert [e.status for e in RunStore(tmp_path / "s").evaluations()] == ["failed"] * 4  # nothing more was asked
 
@@ -66,14 +62,10 @@ def _typo_left_of_a_line(p):
 
 def test_a_run_with_some_failed_evaluations_warns_and_keeps_them_in_a_table(tmp_path):
     system = FunctionSystem(_typo_left_of_a_line, SQUARE, phases=["left", "right"])
-    with pytest.warns(
-        pm.PhaseMapperWarning,
-        match=r"(\d+) of 24 evaluations failed; most common: ValueError: function: "
-        r"fn returned unknown phase 'rihgt': phases are \['left', 'right'\] \(\1 times\)",
-    ):
-        res = pm.Campaign(
-            system, planner="sobol", executor=pm.SerialExecutor(), store=tmp_path / "r", max_attempts=1
-        ).run(budget=24, progress=False)
+    with pytest.warns(pm.PhaseMapperWarning, match=r"(\d+) of 24 evaluations failed; most common: ValueError: function: "
+                      r"fn returned unknown phase 'rihgt': phases are \['left', 'right'\] \(\1 times\)"):
+        res = pm.Campaign(system, planner="sobol", executor=pm.SerialExecutor(), store=tmp_path / "r",
+                          max_attempts=1).run(budget=24, progress=False)
     table = res.failures
     assert len(table) == res.n_failed > 0 and (table["x"] > 0.6).all()
     assert list(table.columns) == ["x", "y", "attempts", "error"] and table.index.name == "key"
@@ -108,9 +100,7 @@ def _worker_killing_system(tmp_path):
 
     marks = tmp_path / "marks"
     marks.mkdir()
-    return FunctionSystem(
-        functools.partial(_kills_its_worker, marks=str(marks)), SQUARE, phases=["left", "right"]
-    ), marks
+    return FunctionSystem(functools.partial(_kills_its_worker, marks=str(marks)), SQUARE, phases=["left", "right"]), marks
 
 
 def _alive_children():
@@ -124,16 +114,8 @@ def test_a_hung_evaluation_times_out_and_frees_its_worker(tmp_path):
     system = FunctionSystem(_hangs_left, SQUARE, phases=["left", "right"])
     started = time.perf_counter()
     with pytest.warns(pm.PhaseMapperWarning, match=r"of 8 evaluations failed; most common: TimeoutError"):
-        res = pm.Campaign(
-            system,
-            planner="sobol",
-            executor=None,
-            batch_size=8,
-            store=tmp_path / "r",
-            max_attempts=2,
-            timeout=0.5,
-            seed=1,
-        ).run(budget=8, progress=False)
+        res = pm.Campaign(system, planner="sobol", executor=None, batch_size=8, store=tmp_path / "r", max_attempts=2,
+                          timeout=0.5, seed=1).run(budget=8, progress=False)
     hung = np.array([e.point[0] < 0.5 for e in res.evaluations])
     assert 2 <= hung.sum() <= 6
     for e, h in zip(res.evaluations, hung):
@@ -152,9 +134,8 @@ def test_a_dying_worker_is_replaced_and_only_the_call_that_killed_it_is_charged(
 
     system, marks = _worker_killing_system(tmp_path)
     with default_executor(2) as pool, pytest.warns(pm.PhaseMapperWarning, match="most common: BrokenProcessPool"):
-        res = pm.Campaign(
-            system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=2, seed=1
-        ).run(budget=8, progress=False)
+        res = pm.Campaign(system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=2,
+                          seed=1).run(budget=8, progress=False)
     x = np.array([e.point[0] for e in res.evaluations])
     always, once = x < 0.25, (x >= 0.25) & (x < 0.5)
     assert always.any() and once.any() and (x > 0.5).any()
@@ -178,9 +159,8 @@ def test_a_pool_that_cannot_restart_stops_the_campaign_with_a_note_and_the_run_r
 
     system, _ = _worker_killing_system(tmp_path)
     with ProcessPoolExecutor(2) as pool, pytest.raises(BrokenProcessPool) as raised:
-        pm.Campaign(
-            system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=2, seed=1
-        ).run(budget=8, progress=False)
+        pm.Campaign(system, planner="sobol", executor=pool, batch_size=8, store=tmp_path / "r", max_attempts=2,
+                    seed=1).run(budget=8, progress=False)
     note = " ".join(getattr(raised.value, "__notes__", []))
     assert str(tmp_path / "r") in note and "phasemapper.ProcessPool" in note
     with default_executor(2) as pool, pytest.warns(pm.PhaseMapperWarning, match="most common: BrokenProcessPool"):
@@ -206,9 +186,8 @@ def test_the_same_seed_gives_the_same_run_on_any_number_of_workers(tmp_path, mon
     # the default batch does not follow the cores, and the planner hears each batch in ledger order, not in the
     # order calls finish; the system is a lambda, which reaches the pool's workers through cloudpickle
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
-    system = FunctionSystem(
-        lambda p: "left" if p["x"] + 0.3 * p["y"] < 0.6 else "right", SQUARE, phases=["left", "right"]
-    )
+    system = FunctionSystem(lambda p: "left" if p["x"] + 0.3 * p["y"] < 0.6 else "right", SQUARE,
+                            phases=["left", "right"])
     runs = {}
     for name, executor in (("serial", pm.SerialExecutor()), ("one", pm.ProcessPool(1)), ("two", pm.ProcessPool(2))):
         campaign = pm.Campaign(system, executor=executor, seed=3, store=tmp_path / name)
@@ -227,24 +206,17 @@ def test_crash_safety_sigkill_ten_times(tmp_path):
     subprocess.run(cli + ["map", *args, "--out", str(tmp_path / "ref")], check=True, capture_output=True)
     run = tmp_path / "killed"
     rng = random.Random(0)
-    proc = subprocess.Popen(
-        cli + ["map", *args, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(cli + ["map", *args, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(10):
         time.sleep(rng.uniform(0.3, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if not (run / "ledger.sqlite").exists():  # killed before the run directory existed: start again
             shutil.rmtree(run, ignore_errors=True)
-            proc = subprocess.Popen(
-                cli + ["map", *args, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
+            proc = subprocess.Popen(cli + ["map", *args, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             continue
-        proc = subprocess.Popen(
-            cli + ["resume", str(run), "--workers", "2", "--no-progress"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = subprocess.Popen(cli + ["resume", str(run), "--workers", "2", "--no-progress"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc.wait()
     if proc.returncode != 0 or not (run / "phase_map.nc").exists():
         subprocess.run(cli + ["resume", str(run), "--no-progress"], check=True, capture_output=True)
@@ -289,23 +261,11 @@ def test_report_renders_in_headless_chromium(tmp_path):
         pytest.skip("no chromium on this machine")
     from phasemapper.report import write_report
 
-    pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), batch_size=8, store=tmp_path / "r").run(
-        budget=32, progress=False
-    )
+    pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), batch_size=8, store=tmp_path / "r").run(budget=32, progress=False)
     page = write_report(tmp_path / "r")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=3000",
-        "--dump-dom",
-    ]
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom"]
     dom = subprocess.run([browser, *flags, page.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert 'data-images-ok="1"' in dom and 'data-images-failed="0"' in dom
     for section in ("summary", "boundaries", "critical-points", "accuracy", "evaluations", "provenance"):
@@ -315,26 +275,20 @@ def test_report_renders_in_headless_chromium(tmp_path):
 def test_resuming_your_own_system_says_to_pass_it(tmp_path):
     system = FunctionSystem(lambda p: "left" if p["x"] < 0.5 else "right", SQUARE, phases=["left", "right"])
     pm.Campaign(system, executor=pm.SerialExecutor(), store=tmp_path / "r").run(budget=8, progress=False)
-    with pytest.raises(
-        ValueError,
-        match=r"system 'function' is not a registered one .* pass it, "
-        r"Campaign.resume\('.*r', system=...\)",
-    ):
+    with pytest.raises(ValueError, match=r"system 'function' is not a registered one .* pass it, "
+                                         r"Campaign.resume\('.*r', system=...\)"):
         pm.Campaign.resume(tmp_path / "r")
-    resumed = pm.Campaign.resume(tmp_path / "r", system=system, executor=pm.SerialExecutor()).run(
-        budget=16, progress=False
-    )
+    resumed = pm.Campaign.resume(tmp_path / "r", system=system, executor=pm.SerialExecutor()).run(budget=16,
+                                                                                                   progress=False)
     assert resumed.n_evaluations == 16
 
 
 def test_a_scratch_run_says_where_it_is_and_is_removed_when_python_exits(tmp_path):
-    script = (
-        "import phasemapper as pm\n"
-        "from phasemapper.systems import ThreePhase\n"
-        "r = pm.Campaign(ThreePhase(), executor=pm.SerialExecutor()).run(budget=8, progress=False)\n"
-        "assert r.path.is_dir() and str(r.path) in repr(r)\n"
-        "print(r.path)\n"
-    )
+    script = ("import phasemapper as pm\n"
+              "from phasemapper.systems import ThreePhase\n"
+              "r = pm.Campaign(ThreePhase(), executor=pm.SerialExecutor()).run(budget=8, progress=False)\n"
+              "assert r.path.is_dir() and str(r.path) in repr(r)\n"
+              "print(r.path)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     path = out.stdout.strip().splitlines()[-1]

@@ -28,21 +28,8 @@ def test_systems_lists_ising():
 
 def test_scan_writes_outputs(tmp_path):
     out = tmp_path / "ising"
-    r = run(
-        "scan",
-        "ising2d",
-        "--axis",
-        "T=1.9:2.7:9",
-        "--size",
-        "8,12",
-        "--samples",
-        "80",
-        "--seed",
-        "1",
-        "--out",
-        str(out),
-        "--no-progress",
-    )
+    r = run("scan", "ising2d", "--axis", "T=1.9:2.7:9", "--size", "8,12", "--samples", "80", "--seed", "1",
+            "--out", str(out), "--no-progress")
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["sizes"] == [8, 12]
@@ -99,20 +86,8 @@ def scan_summary(out, *args):
 
 def test_scan_detect_adds_curves_and_estimates(tmp_path):
     out = tmp_path / "det"
-    summary = scan_summary(
-        out,
-        "ising2d",
-        "--axis",
-        "T=1.8:2.8:11",
-        "--size",
-        "8,12",
-        "--samples",
-        "60",
-        "--seed",
-        "2",
-        "--detect",
-        "observables,pca,optimal",
-    )
+    summary = scan_summary(out, "ising2d", "--axis", "T=1.8:2.8:11", "--size", "8,12", "--samples", "60", "--seed", "2",
+                           "--detect", "observables,pca,optimal")
     assert set(summary["detectors"]) == {"observables", "pca", "optimal"}
     detectors = {cp["detector"] for cp in summary["critical_points"]}
     assert detectors == {"observables", "pca", "optimal"}
@@ -121,20 +96,8 @@ def test_scan_detect_adds_curves_and_estimates(tmp_path):
 
 def test_scan_detect_on_2d_grid_compares_each_line_with_its_reference(tmp_path):
     out = tmp_path / "bc"
-    summary = scan_summary(
-        out,
-        "blume_capel2d",
-        "--axis",
-        "T=1.0:2.0:9",
-        "--axis",
-        "D=0,1",
-        "--size",
-        "6,8",
-        "--samples",
-        "40",
-        "--detect",
-        "observables,pca",
-    )
+    summary = scan_summary(out, "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=0,1", "--size", "6,8",
+                           "--samples", "40", "--detect", "observables,pca")
     # literature Tc(D) of the system's docstring: D = 0 1.693 (Kwak et al. 2015), D = 1 1.398 (Malakis et al. 2010)
     literature = {0.0: 1.693, 1.0: 1.398}
     seen = set()
@@ -148,20 +111,8 @@ def test_scan_detect_on_2d_grid_compares_each_line_with_its_reference(tmp_path):
 
 
 def test_scan_at_fixed_D_compares_with_that_line(tmp_path):
-    summary = scan_summary(
-        tmp_path / "bc1",
-        "blume_capel2d",
-        "--axis",
-        "T=1.0:2.0:9",
-        "--axis",
-        "D=1",
-        "--size",
-        "6",
-        "--samples",
-        "40",
-        "--detect",
-        "pca",
-    )
+    summary = scan_summary(tmp_path / "bc1", "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=1", "--size", "6",
+                           "--samples", "40", "--detect", "pca")
     assert summary["critical_points"] and all(cp["exact"] == 1.398 for cp in summary["critical_points"])
 
 
@@ -171,20 +122,8 @@ def test_detector_options_reach_the_detector(tmp_path):
     # locate=drop, and the summary records the options it was given. On this small scan (L = 50, 40
     # samples) the default peak reading finds no interior peak at all, so the one estimate below exists
     # only if the option reached the detector; its accuracy is benchmarked at L = 100 in bench_detectors
-    summary = scan_summary(
-        tmp_path / "tasep",
-        "tasep",
-        "--axis",
-        "alpha=0.2:0.8:13",
-        "--axis",
-        "beta=0.8",
-        "--size",
-        "50",
-        "--samples",
-        "40",
-        "--detect",
-        "divergence:locate=drop:n_bootstrap=20",
-    )
+    summary = scan_summary(tmp_path / "tasep", "tasep", "--axis", "alpha=0.2:0.8:13", "--axis", "beta=0.8",
+                           "--size", "50", "--samples", "40", "--detect", "divergence:locate=drop:n_bootstrap=20")
     assert summary["detector_options"] == {"divergence": {"locate": "drop", "n_bootstrap": 20}}
     (cp,) = summary["critical_points"]
     assert cp["exact"] == pytest.approx(0.5, abs=1e-6) and cp["method"] == "prediction_divergence L=50"
@@ -210,24 +149,8 @@ def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
     import time
 
     out = tmp_path / "scan"
-    args = [
-        *CLI,
-        "scan",
-        "ising2d",
-        "--axis",
-        "T=2.0:2.6:12",
-        "--size",
-        "64",
-        "--samples",
-        "1500",
-        "--seed",
-        "4",
-        "--workers",
-        "1",
-        "--out",
-        str(out),
-        "--no-progress",
-    ]
+    args = [*CLI, "scan", "ising2d", "--axis", "T=2.0:2.6:12", "--size", "64", "--samples", "1500", "--seed", "4",
+            "--workers", "1", "--out", str(out), "--no-progress"]
     points = out / CHECKPOINT / "s0"
     stored = 0
     for kill_after in (2, 5, 8):
@@ -253,9 +176,8 @@ def test_a_killed_scan_resumes_with_nothing_lost_or_repeated(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (out / CHECKPOINT).exists()  # scan.nc holds them now
     resumed = pm.load(out / "scan.nc")[64]
-    whole = pm.scan(
-        Ising2D(L=64), {"T": np.linspace(2.0, 2.6, 12)}, 1500, seed=4, executor=pm.SerialExecutor(), progress=False
-    )
+    whole = pm.scan(Ising2D(L=64), {"T": np.linspace(2.0, 2.6, 12)}, 1500, seed=4, executor=pm.SerialExecutor(),
+                    progress=False)
     xr.testing.assert_identical(resumed.drop_attrs(), whole.drop_attrs())
 
 
@@ -349,29 +271,15 @@ class _FailsAbove(Ising2D):
 
 @pytest.mark.parametrize("limit, status", [(2.5, 0), (2.1, 3)])
 def test_a_scan_with_failed_points_lists_them_skips_the_detectors_and_the_same_command_retries_them(
-    tmp_path, capsys, monkeypatch, limit, status
-):
+        tmp_path, capsys, monkeypatch, limit, status):
     from phasemapper import cli
     from phasemapper.systems import _base
 
     monkeypatch.setattr(cli.console, "width", 400)
     monkeypatch.setitem(_base.SYSTEMS._entries, "ising2d", type("Fails", (_FailsAbove,), {"limit": limit}))
     out = tmp_path / "scan"
-    argv = [
-        "scan",
-        "ising2d",
-        "--axis",
-        "T=1.8:2.8:6",
-        "--size",
-        "4",
-        "--samples",
-        "10",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--workers",
-        "1",
-    ]
+    argv = ["scan", "ising2d", "--axis", "T=1.8:2.8:6", "--size", "4", "--samples", "10", "--out", str(out),
+            "--no-progress", "--workers", "1"]
     if status:
         with pytest.raises(SystemExit) as exited:
             cli.main(argv)
@@ -398,23 +306,8 @@ def test_a_scan_whose_points_all_fail_ends_with_each_error_counted_and_exit_3(tm
 
     monkeypatch.setitem(_base.SYSTEMS._entries, "ising2d", type("Fails", (_FailsAbove,), {"limit": 0.0}))
     with pytest.raises(SystemExit) as exited:
-        cli.main(
-            [
-                "scan",
-                "ising2d",
-                "--axis",
-                "T=1.8:2.8:6",
-                "--size",
-                "4",
-                "--samples",
-                "10",
-                "--out",
-                str(tmp_path / "scan"),
-                "--no-progress",
-                "--workers",
-                "1",
-            ]
-        )
+        cli.main(["scan", "ising2d", "--axis", "T=1.8:2.8:6", "--size", "4", "--samples", "10", "--out",
+                  str(tmp_path / "scan"), "--no-progress", "--workers", "1"])
     err = capsys.readouterr().err.splitlines()
     assert exited.value.code == 3
     assert err[0].startswith("error: scan of ising2d L=4: no evaluation succeeded; 6 of 6 evaluations failed:")
@@ -460,49 +353,19 @@ def test_a_missing_extra_is_one_line_naming_it_before_any_sampling(tmp_path, cap
     from phasemapper.detectors import Confusion
 
     with pytest.raises(ImportError, match=r"Confusion needs the 'torch' package: pip install 'phasemapper\[deep\]'"):
-        Confusion().fit(
-            pm.scan(Ising2D(L=4), {"T": [2.0, 2.5, 3.0]}, 4, seed=0, executor=pm.SerialExecutor(), progress=False)
-        )
+        Confusion().fit(pm.scan(Ising2D(L=4), {"T": [2.0, 2.5, 3.0]}, 4, seed=0, executor=pm.SerialExecutor(),
+                                progress=False))
 
 
 def test_detector_fits_show_progress_after_the_sampling_bar(tmp_path, capsys, monkeypatch):
     from phasemapper import cli
 
     monkeypatch.setattr(cli.console, "width", 200)
-    cli.main(
-        [
-            "scan",
-            "ising2d",
-            "--axis",
-            "T=2:2.6:5",
-            "--size",
-            "4",
-            "--samples",
-            "40",
-            "--out",
-            str(tmp_path / "s"),
-            "--detect",
-            "observables,pca,confusion:max_epochs=2:n_bootstrap=4",
-        ]
-    )
+    cli.main(["scan", "ising2d", "--axis", "T=2:2.6:5", "--size", "4", "--samples", "40", "--out", str(tmp_path / "s"),
+              "--detect", "observables,pca,confusion:max_epochs=2:n_bootstrap=4"])
     out = capsys.readouterr().out
     for bar in ("Observables: fit", "PCA: fit", "Confusion: fit"):
         assert bar in out, bar
-    cli.main(
-        [
-            "scan",
-            "ising2d",
-            "--axis",
-            "T=2:2.6:5",
-            "--size",
-            "4",
-            "--samples",
-            "40",
-            "--out",
-            str(tmp_path / "q"),
-            "--detect",
-            "pca",
-            "--no-progress",
-        ]
-    )
+    cli.main(["scan", "ising2d", "--axis", "T=2:2.6:5", "--size", "4", "--samples", "40", "--out", str(tmp_path / "q"),
+              "--detect", "pca", "--no-progress"])
     assert "PCA: fit" not in capsys.readouterr().out

@@ -19,7 +19,6 @@ from square import SQUARE
 def _typo_right_of(edge):
     def label(p):
         return "left" if p["x"] < edge else "rihgt"
-
     return label
 
 
@@ -35,9 +34,8 @@ class _Typos(FunctionSystem):
 
 
 @pytest.mark.parametrize("edge, status", [(0.8, 0), (0.2, 3)])
-def test_cli_map_shows_failed_evaluations_and_exits_3_when_more_than_half_failed(
-    tmp_path, capsys, monkeypatch, edge, status
-):
+def test_cli_map_shows_failed_evaluations_and_exits_3_when_more_than_half_failed(tmp_path, capsys, monkeypatch,
+                                                                                 edge, status):
     from phasemapper.cli import console, main
     from phasemapper.systems import _base
 
@@ -45,21 +43,8 @@ def test_cli_map_shows_failed_evaluations_and_exits_3_when_more_than_half_failed
     monkeypatch.setattr(console, "width", 400)  # a wide terminal: no line is wrapped
     run = tmp_path / "run"
     with pytest.raises(SystemExit) if status else contextlib.nullcontext() as exited:
-        main(
-            [
-                "map",
-                "typos",
-                "--planner",
-                "sobol",
-                "--budget",
-                "16",
-                "--workers",
-                "1",
-                "--out",
-                str(run),
-                "--no-progress",
-            ]
-        )
+        main(["map", "typos", "--planner", "sobol", "--budget", "16", "--workers", "1", "--out", str(run),
+              "--no-progress"])
     out, err = capsys.readouterr()
     n_failed = sum(e.status == "failed" for e in RunStore(run).evaluations())
     assert 0 < n_failed and (2 * n_failed > 16) == bool(status)
@@ -71,34 +56,29 @@ def test_cli_map_shows_failed_evaluations_and_exits_3_when_more_than_half_failed
 
 
 def test_cli_map_bad_input_exits_2(tmp_path, capsys):
-    for argv in (
-        ["map", "three_phase", "--axis", "z=0:1", "--out", str(tmp_path / "a")],
-        ["map", "three_phase", "--planner", "nope", "--out", str(tmp_path / "b")],
-        ["map", "three_phase", "--prior", str(tmp_path / "missing.json"), "--out", str(tmp_path / "c")],
-        ["resume", str(tmp_path / "none")],
-    ):
+    for argv in (["map", "three_phase", "--axis", "z=0:1", "--out", str(tmp_path / "a")],
+                 ["map", "three_phase", "--planner", "nope", "--out", str(tmp_path / "b")],
+                 ["map", "three_phase", "--prior", str(tmp_path / "missing.json"), "--out", str(tmp_path / "c")],
+                 ["resume", str(tmp_path / "none")]):
         one_error_line(capsys, argv)
 
 
-@pytest.mark.parametrize(
-    "args, words",
-    [
-        (["--budget", "0"], "--budget must be >= 1"),
-        (["--entropy-goal", "-1"], "--entropy-goal must be a finite positive number"),
-        (["--time-limit", "nan"], "--time-limit must be a finite positive number of seconds"),
-        (["--workers", "0"], "--workers"),
-        (["--dask", "notaurl"], "--dask 'notaurl'"),
-        (["--flip", "0.1"], "--flip: only with --experiment"),
-        (["--detection-limit", "0.1"], "--detection-limit: only with --experiment"),
-        (["--components", "A,B"], "--components: only for calphad"),
-        # checked by the campaign itself, after --out is created: the empty directory is removed again
-        (["--batch-size", "0"], "--batch-size must be >= 1"),
-        (["--timeout", "0"], "--timeout must be a finite positive number"),
-        (["--samples", "0"], "--samples must be >= 1"),
-        (["--seed", "-1"], "--seed must be >= 0"),
-        (["--model", "nope"], "unknown map 'nope'"),
-    ],
-)
+@pytest.mark.parametrize("args, words", [
+    (["--budget", "0"], "--budget must be >= 1"),
+    (["--entropy-goal", "-1"], "--entropy-goal must be a finite positive number"),
+    (["--time-limit", "nan"], "--time-limit must be a finite positive number of seconds"),
+    (["--workers", "0"], "--workers"),
+    (["--dask", "notaurl"], "--dask 'notaurl'"),
+    (["--flip", "0.1"], "--flip: only with --experiment"),
+    (["--detection-limit", "0.1"], "--detection-limit: only with --experiment"),
+    (["--components", "A,B"], "--components: only for calphad"),
+    # checked by the campaign itself, after --out is created: the empty directory is removed again
+    (["--batch-size", "0"], "--batch-size must be >= 1"),
+    (["--timeout", "0"], "--timeout must be a finite positive number"),
+    (["--samples", "0"], "--samples must be >= 1"),
+    (["--seed", "-1"], "--seed must be >= 0"),
+    (["--model", "nope"], "unknown map 'nope'"),
+])
 def test_cli_map_typo_leaves_no_run_behind(tmp_path, capsys, args, words):
     # every option is checked before the run directory is created: the corrected command then runs in the same --out
     out = tmp_path / "run"
@@ -128,18 +108,15 @@ def test_a_full_disk_ends_map_with_one_line_and_resume_finishes_the_run(tmp_path
     def fills_up(path, samples, site_dims):
         calls.append(path)
         if len(calls) == 6:
-
             def write(tmp):
                 tmp.write_bytes(b"CDF")
                 raise OSError(errno.ENOSPC, "No space left on device")
-
             _store.write_atomically(path, write)
         real(path, samples, site_dims)
 
     monkeypatch.setattr(_store, "_write_samples", fills_up)
-    line = one_error_line(
-        capsys, ["map", "three_phase", "--budget", "12", "--batch-size", "4", "--out", str(run), "--no-progress"]
-    )
+    line = one_error_line(capsys, ["map", "three_phase", "--budget", "12", "--batch-size", "4", "--out", str(run),
+                                    "--no-progress"])
     assert re.search(rf"No space left on device: '{re.escape(str(calls[-1]))}\.\d+-[0-9a-f]+\.tmp'; ", line), line
     assert "free on its disk; what finished is kept: run `phasemapper resume" in line, line
     assert not list((run / "samples").glob("*.tmp"))
@@ -167,9 +144,8 @@ def test_a_full_ledger_ends_map_with_one_line_naming_it_and_resume_finishes_the_
         self._db.execute(f"PRAGMA max_page_count={pages}")  # the ledger cannot grow by a page
 
     monkeypatch.setattr(_store.RunStore, "__init__", capped)
-    line = one_error_line(
-        capsys, ["map", "three_phase", "--budget", "40", "--batch-size", "20", "--out", str(run), "--no-progress"]
-    )
+    line = one_error_line(capsys, ["map", "three_phase", "--budget", "40", "--batch-size", "20", "--out", str(run),
+                                    "--no-progress"])
     assert f"database or disk is full: '{run / 'ledger.sqlite'}'; " in line, line
     assert "what finished is kept: run `phasemapper resume" in line, line
     store = _store.RunStore(run)
@@ -183,12 +159,9 @@ def test_a_full_ledger_ends_map_with_one_line_naming_it_and_resume_finishes_the_
 
 
 # one of the three training systems: the contract suite samples each; this is the command line's path to them
-@pytest.mark.parametrize(
-    "name, small",
-    [
-        ("gan_particles", {"steps": 40, "n_particles": 8, "hidden": 8, "batch_size": 16}),
-    ],
-)
+@pytest.mark.parametrize("name, small", [
+    ("gan_particles", {"steps": 40, "n_particles": 8, "hidden": 8, "batch_size": 16}),
+])
 def test_cli_maps_a_training_system_by_its_registered_name(tmp_path, capsys, monkeypatch, name, small):
     from phasemapper import load_run
     from phasemapper.cli import console, main

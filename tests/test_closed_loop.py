@@ -39,12 +39,8 @@ def test_bisn_approximate_model_meets_its_fitted_targets():
     _, comp = bisn.fractions([[0.5, t_e - 1.0]])
     assert abs(comp[0, bisn.db_phases.index("BCT_A5")] - 0.13) < 0.01
     # the pure ends melt at the elements' melting points: Sn 505.08 K, Bi 544.55 K
-    assert list(bisn.reference_phase([[0.0, 500.0], [0.0, 510.0], [1.0, 540.0], [1.0, 549.0]])) == [
-        "BCT_A5",
-        "LIQUID",
-        "RHOMBO_A7",
-        "LIQUID",
-    ]
+    assert list(bisn.reference_phase([[0.0, 500.0], [0.0, 510.0], [1.0, 540.0], [1.0, 549.0]])) == \
+        ["BCT_A5", "LIQUID", "RHOMBO_A7", "LIQUID"]
 
 
 def test_phase_fractions_obey_the_lever_rule(pbsn):
@@ -70,17 +66,14 @@ def test_free_parameters_shift_the_diagram_and_default_to_the_database(pbsn):
     assert free.eutectic({"L0_LIQUID": 2000.0})[0] > pbsn.eutectic()[0] + 5.0
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"database": "no/such/file.tdb", "components": ["PB", "SN"]}, "neither a built-in"),
-        ({"database": "pbsn", "components": ["PB", "ZN"]}, "components: 'ZN'"),
-        ({"database": "pbsn", "temperature": [100.0, 500.0]}, "outside the range"),
-        ({"database": "pbsn", "phases": ["HCP_A3"]}, "phase 'HCP_A3'"),
-        ({"database": "pbsn", "free_parameters": [{"phase": "GAS", "order": 0}]}, "free parameter"),
-        ({"database": "pbsn", "free_parameters": [{"phase": "LIQUID", "order": 0}], "parameters": {"L9": 1.0}}, "'L9'"),
-    ],
-)
+@pytest.mark.parametrize("kwargs, match", [
+    ({"database": "no/such/file.tdb", "components": ["PB", "SN"]}, "neither a built-in"),
+    ({"database": "pbsn", "components": ["PB", "ZN"]}, "components: 'ZN'"),
+    ({"database": "pbsn", "temperature": [100.0, 500.0]}, "outside the range"),
+    ({"database": "pbsn", "phases": ["HCP_A3"]}, "phase 'HCP_A3'"),
+    ({"database": "pbsn", "free_parameters": [{"phase": "GAS", "order": 0}]}, "free parameter"),
+    ({"database": "pbsn", "free_parameters": [{"phase": "LIQUID", "order": 0}], "parameters": {"L9": 1.0}}, "'L9'"),
+])
 def test_bad_calphad_input_names_the_problem(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Calphad(**kwargs)
@@ -130,15 +123,12 @@ def test_theory_in_the_loop_recovers_perturbed_liquid_parameters(tmp_path):
     """Start from Pb-Sn with its liquid L0, L1 perturbed by +1500 and -700 J/mol; experiments on the true
     database; the refit offsets (truth: 0) must lie within 2.5 of their reported standard deviations."""
     truth = Calphad.pbsn()
-    start = Calphad.pbsn(
-        free_parameters=[{"phase": "LIQUID", "order": 0}, {"phase": "LIQUID", "order": 1}],
-        parameters={"L0_LIQUID": 1500.0, "L1_LIQUID": -700.0},
-    )
+    start = Calphad.pbsn(free_parameters=[{"phase": "LIQUID", "order": 0}, {"phase": "LIQUID", "order": 1}],
+                         parameters={"L0_LIQUID": 1500.0, "L1_LIQUID": -700.0})
     theory = CalphadTheory(start, detection_limit=0.03, flip=0.02)
     exp = Experiment(truth, detection_limit=0.03)
-    result = pm.Campaign(
-        exp, executor=pm.SerialExecutor(), batch_size=4, seed=0, theory=theory, store=tmp_path / "run"
-    ).run(budget=32, progress=False)
+    result = pm.Campaign(exp, executor=pm.SerialExecutor(), batch_size=4, seed=0, theory=theory,
+                         store=tmp_path / "run").run(budget=32, progress=False)
     for name, perturbation in (("L0_LIQUID", 1500.0), ("L1_LIQUID", -700.0)):
         est, sd = theory.params_[name], theory.sd_[name]
         assert abs(est) <= 2.5 * sd, (name, est, sd)
@@ -183,14 +173,8 @@ def test_a_resumed_theory_run_equals_the_uninterrupted_one(tmp_path):
     def campaign(store):
         start = Calphad.pbsn(free_parameters=[{"phase": "LIQUID", "order": 0}], parameters={"L0_LIQUID": 1500.0})
         theory = CalphadTheory(start, detection_limit=0.03, flip=0.02, grid_size=15, n_importance=16, seed=1)
-        return pm.Campaign(
-            Experiment(Calphad.pbsn(), detection_limit=0.03),
-            executor=pm.SerialExecutor(),
-            batch_size=4,
-            seed=3,
-            theory=theory,
-            store=store,
-        )
+        return pm.Campaign(Experiment(Calphad.pbsn(), detection_limit=0.03), executor=pm.SerialExecutor(),
+                           batch_size=4, seed=3, theory=theory, store=store)
 
     full = campaign(tmp_path / "full").run(budget=16, progress=False)
     campaign(tmp_path / "part").run(budget=16, progress=False, callbacks=[lambda c, info: info["batch"] == 1])
@@ -206,27 +190,12 @@ def test_a_resumed_theory_run_equals_the_uninterrupted_one(tmp_path):
 def test_cli_calphad_errors_exit_2(tmp_path):
     garbage = tmp_path / "garbage.tdb"
     garbage.write_text("root:x:0:0:root\nbin:x:1:1:bin\n")  # the parser's message quotes this on extra lines
-    for args, word in (
-        (["calphad:no_such.tdb"], "neither a built-in"),
-        ([f"calphad:{garbage}"], "does not parse as a TDB file at line 1"),
-        (["calphad:pbsn", "--components", "PB,ZN"], "ZN"),
-        (["calphad:pbsn", "--experiment", "--free", "LIQUID"], "--free"),
-    ):
-        r = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "phasemapper",
-                "map",
-                *args,
-                "--budget",
-                "4",
-                "--out",
-                str(tmp_path / word.strip("-")),
-            ],
-            capture_output=True,
-            text=True,
-        )
+    for args, word in ((["calphad:no_such.tdb"], "neither a built-in"),
+                       ([f"calphad:{garbage}"], "does not parse as a TDB file at line 1"),
+                       (["calphad:pbsn", "--components", "PB,ZN"], "ZN"),
+                       (["calphad:pbsn", "--experiment", "--free", "LIQUID"], "--free")):
+        r = subprocess.run([sys.executable, "-m", "phasemapper", "map", *args, "--budget", "4",
+                            "--out", str(tmp_path / word.strip("-"))], capture_output=True, text=True)
         assert r.returncode == 2, r.stderr
         assert word in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
 

@@ -39,10 +39,8 @@ def monte_carlo_fits():
     """Observables and OptimalIndicators fitted on 20 independent Monte Carlo scans of L = 4 and 6."""
     fits = []
     for seed in SEEDS:
-        big = {
-            L: pm.scan(Ising2D(L=L), {"T": T}, 10000, seed=seed, executor=pm.SerialExecutor(), progress=False)
-            for L in SIZES
-        }
+        big = {L: pm.scan(Ising2D(L=L), {"T": T}, 10000, seed=seed, executor=pm.SerialExecutor(), progress=False)
+               for L in SIZES}
         small = {L: ds.isel(sample=slice(0, 400)) for L, ds in big.items()}
         fits.append((Observables().fit(big), OptimalIndicators().fit(small)))
     return fits
@@ -66,9 +64,8 @@ def test_the_optimal_indicators_error_bars_cover_their_noise_free_reading(monte_
     for _, det in monte_carlo_fits:
         for cp in det.critical_points_:
             if cp.method in truth:  # the reference's own (grid) uncertainty counts too
-                z[cp.method].append(
-                    (cp.value - truth[cp.method].value) / np.hypot(cp.uncertainty, truth[cp.method].uncertainty)
-                )
+                z[cp.method].append((cp.value - truth[cp.method].value) / np.hypot(cp.uncertainty,
+                                                                                    truth[cp.method].uncertainty))
     for name, values in z.items():
         assert _share_within_two_sigma(values) >= 0.85, (name, np.round(values, 2))
 
@@ -81,9 +78,8 @@ def test_a_new_users_binder_crossing_covers_onsager():
     z = []
     with pm.ProcessPool(2) as pool:
         for seed in range(1, 7):
-            scans = pm.scan_sizes(
-                [Ising2D(L=12), Ising2D(L=24)], {"T": grid}, 400, seed=seed, executor=pool, progress=False
-            )
+            scans = pm.scan_sizes([Ising2D(L=12), Ising2D(L=24)], {"T": grid}, 400, seed=seed, executor=pool,
+                                  progress=False)
             cp = next(c for c in Observables().fit(scans).critical_points_ if c.method == "binder_crossing")
             z.append((cp.value - TC) / cp.uncertainty)
     assert sum(abs(v) <= 2.0 for v in z) >= 5, np.round(z, 2)

@@ -78,9 +78,8 @@ def test_particles_learn_every_mode_when_the_kernel_lets_them_move_apart():
     assert np.all(obs["mode_distance"] < 0.2)
 
 
-@pytest.mark.parametrize(
-    "name, value", [("n_particles", 1), ("lr_g", 0.0), ("mode_std", -1.0), ("n_modes", 1), ("converge_tol", 0.0)]
-)
+@pytest.mark.parametrize("name, value", [("n_particles", 1), ("lr_g", 0.0), ("mode_std", -1.0), ("n_modes", 1),
+                                         ("converge_tol", 0.0)])
 def test_a_bad_parameter_names_the_field(name, value):
     with pytest.raises((TypeError, ValueError), match=name):
         GANParticles(**{name: value})

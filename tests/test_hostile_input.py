@@ -33,10 +33,8 @@ CLI_CASES = [
     (["map", "three_phase", "--axis", "z=0:1"], "system 'three_phase' has axes"),
     (["map", "tasep", "--planner", "../../etc"], "--planner '../../etc'"),
     (["scan", "ising2d", "--axis", "T=1:2:3", "--samples", "99999999999"], "--samples must be <= 2147483647"),
-    (
-        ["scan", "ising2d", "--axis", "T=1:2:41", "--size", "32", "--samples", "2000000000"],
-        "needs at least 8.4e+13 bytes",
-    ),
+    (["scan", "ising2d", "--axis", "T=1:2:41", "--size", "32", "--samples", "2000000000"],
+     "needs at least 8.4e+13 bytes"),
     (["scan", "ising2d", "--axis", "T=1:2:100000", "--axis", "h=-1:1:100000"], "the grid has 10000000000 points"),
     (["scan", "ising2d", "--axis", "T=1:2:99999999999"], "--axis 'T=1:2:99999999999'"),
     (["scan", "ising2d", "--axis", "T=nan:2:3"], "--axis 'T=nan:2:3'"),
@@ -58,23 +56,8 @@ def test_a_hostile_command_line_is_one_line_exit_2_and_leaves_nothing(tmp_path, 
 
 
 def test_a_scan_of_two_values_is_sampled_and_says_why_no_detector_read_it(tmp_path, capsys):
-    main(
-        [
-            "scan",
-            "ising2d",
-            "--axis",
-            "T=2:2.5:2",
-            "--size",
-            "4",
-            "--samples",
-            "20",
-            "--workers",
-            "1",
-            "--out",
-            str(tmp_path / "out"),
-            "--no-progress",
-        ]
-    )
+    main(["scan", "ising2d", "--axis", "T=2:2.5:2", "--size", "4", "--samples", "20", "--workers", "1",
+          "--out", str(tmp_path / "out"), "--no-progress"])
     assert "detectors skipped: axis 'T' has 2 values" in capsys.readouterr().out
     assert pm.load(tmp_path / "out" / "scan.nc")[4].sizes["point"] == 2  # one scan per size, keyed by L
 
@@ -82,9 +65,8 @@ def test_a_scan_of_two_values_is_sampled_and_says_why_no_detector_read_it(tmp_pa
 def test_a_prior_file_of_nested_brackets_is_one_line(tmp_path, capsys):
     prior = tmp_path / "prior.json"
     prior.write_text("[" * 100_000)
-    line = one_error_line(
-        capsys, ["map", "three_phase", "--prior", str(prior), "--out", str(tmp_path / "out"), "--no-progress"]
-    )
+    line = one_error_line(capsys, ["map", "three_phase", "--prior", str(prior), "--out", str(tmp_path / "out"),
+                                   "--no-progress"])
     assert "nested too deeply" in line
 
 
@@ -98,11 +80,8 @@ PYTHON_CASES = [
     (lambda: pm.Campaign(ThreePhase(), seed=1.5), TypeError, "seed must be an integer"),
     (lambda: pm.Campaign(ThreePhase(), batch_size=2**40), ValueError, "batch_size must be <= "),
     (lambda: pm.Campaign(ThreePhase(), timeout=float("inf")), ValueError, "timeout must be a finite positive"),
-    (
-        lambda: pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), timeout=1.0),
-        ValueError,
-        "timeout: a SerialExecutor runs each call in this process",
-    ),
+    (lambda: pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), timeout=1.0), ValueError,
+     "timeout: a SerialExecutor runs each call in this process"),
     (lambda: pm.Campaign(Ising2D(L=100_000_000)), ValueError, "one evaluation needs at least"),
     (lambda: pm.Campaign(ThreePhase(), pm.Space([pm.Axis("x", 0, 1)])), ValueError, "missing the required axis 'y'"),
     (lambda: pm.Campaign(ThreePhase()).run(budget=2**40), ValueError, "budget must be <= "),
@@ -110,16 +89,10 @@ PYTHON_CASES = [
     (lambda: pm.scan(ThreePhase(), {"x": [0.5], "y": [0.5]}, 10**12), ValueError, "n_samples must be <= "),
     (lambda: pm.scan(Ising2D(L=32), {"T": np.linspace(1, 3, 41)}, 2 * 10**9), ValueError, "needs at least"),
     (lambda: pm.scan(ThreePhase(), {"x": [], "y": []}, 1), ValueError, "no points given"),
-    (
-        lambda: pm.scan(ThreePhase(), {"x": [0.5], "y": [0.5]}, 1, executor=pm.SerialExecutor(), timeout=1.0),
-        ValueError,
-        "timeout: a SerialExecutor",
-    ),
-    (
-        lambda: pm.scan(FunctionSystem(_always_a, SQUARE, ["a", "b"]), {"x": [2.0], "y": [0.0]}, 1),
-        ValueError,
-        "value 2 is outside the bounds",
-    ),
+    (lambda: pm.scan(ThreePhase(), {"x": [0.5], "y": [0.5]}, 1, executor=pm.SerialExecutor(), timeout=1.0),
+     ValueError, "timeout: a SerialExecutor"),
+    (lambda: pm.scan(FunctionSystem(_always_a, SQUARE, ["a", "b"]), {"x": [2.0], "y": [0.0]}, 1), ValueError,
+     "value 2 is outside the bounds"),
     (lambda: GPClassifierMap(SQUARE, ["a", "b"], n_draws=10**9).check(), ValueError, "n_draws must be <= 100000"),
     (lambda: GPClassifierMap(SQUARE, ["a", "b"], strength=float("nan")).check(), ValueError, "strength must be"),
     (lambda: GPClassifierMap(SQUARE, ["a"]).check(), ValueError, "a phase map needs at least two"),
@@ -143,21 +116,8 @@ def test_a_hostile_constructor_argument_names_the_field(make, error, words):
 
 def test_a_partial_axis_list_keeps_the_other_axes_default_range(tmp_path, capsys):
     run = tmp_path / "run"
-    main(
-        [
-            "map",
-            "three_phase",
-            "--axis",
-            "x=0:0.5",
-            "--budget",
-            "8",
-            "--out",
-            str(run),
-            "--no-progress",
-            "--workers",
-            "1",
-        ]
-    )
+    main(["map", "three_phase", "--axis", "x=0:0.5", "--budget", "8", "--out", str(run), "--no-progress",
+          "--workers", "1"])
     result = pm.Campaign.resume(run).result()
     assert result.model.space.names == ("x", "y") and result.model.space["x"].high == 0.5
     assert result.n_failed == 0
@@ -178,29 +138,19 @@ def _edit_manifest(run, edit):
     (run / "manifest.json").write_text(json.dumps(manifest))
 
 
-@pytest.mark.parametrize(
-    "field, value, words",
-    [
-        ("n_draws", 1e9, "n_draws must be an integer"),
-        ("n_draws", 10**9, "n_draws must be <= 100000"),
-        ("strength", -1, "strength must be a finite positive number"),
-    ],
-)
+@pytest.mark.parametrize("field, value, words", [
+    ("n_draws", 1e9, "n_draws must be an integer"),
+    ("n_draws", 10**9, "n_draws must be <= 100000"),
+    ("strength", -1, "strength must be a finite positive number"),
+])
 def test_a_manifest_from_elsewhere_is_checked_as_it_is_read(small_run, tmp_path, capsys, field, value, words):
     _edit_manifest(small_run, lambda m: m["model"]["params"].update({field: value}))
-    for argv in (
-        ["resume", str(small_run), "--no-progress"],
-        ["report", str(small_run), "--out", str(tmp_path / "r.html")],
-    ):
+    for argv in (["resume", str(small_run), "--no-progress"], ["report", str(small_run), "--out", str(tmp_path / "r.html")]):
         assert words in one_error_line(capsys, argv), argv
 
 
 def test_a_manifest_naming_a_file_outside_its_run_is_refused(small_run, tmp_path, capsys):
-    _edit_manifest(
-        small_run,
-        lambda m: m["system"].update(
-            {"name": "calphad", "params": {"database": "../../../../../../../etc/passwd", "components": ["PB", "SN"]}}
-        ),
-    )
+    _edit_manifest(small_run, lambda m: m["system"].update({"name": "calphad", "params": {
+        "database": "../../../../../../../etc/passwd", "components": ["PB", "SN"]}}))
     line = one_error_line(capsys, ["resume", str(small_run), "--no-progress"])
     assert "reads the file '../../../../../../../etc/passwd', outside the run directory" in line

@@ -17,7 +17,6 @@ def _counting(reference):
         def f(*args, **kwargs):
             calls[name] = calls.get(name, 0) + 1
             return getattr(reference, name)(*args, **kwargs)
-
         return f
 
     return types.SimpleNamespace(**{n: wrap(n) for n in reference.__all__}), calls

@@ -18,21 +18,8 @@ def test_xy_record_loop_keeps_the_cached_spin_components_current():
     n_records = 50
     configs, values = np.empty((n_records, L, L)), np.empty((n_records, 3))
     accepted, flipped = kernels.xy.run_records(
-        theta,
-        1.0,
-        1.0 / 0.9,
-        n_records,
-        2,
-        8,
-        1.8,
-        new_state(1),
-        np.empty(2 * L * L, dtype=np.int64),
-        np.zeros(L * L, dtype=np.bool_),
-        work,
-        configs,
-        values,
-        True,
-    )
+        theta, 1.0, 1.0 / 0.9, n_records, 2, 8, 1.8, new_state(1), np.empty(2 * L * L, dtype=np.int64),
+        np.zeros(L * L, dtype=np.bool_), work, configs, values, True)
     assert accepted > 0 and flipped > 0
     np.testing.assert_allclose(work[0], np.cos(theta), atol=1e-12)
     np.testing.assert_allclose(work[1], np.sin(theta), atol=1e-12)
@@ -66,20 +53,9 @@ def _wolff_pair(spins, n_records, per_record, p_thr, seed=0):
     L = spins.shape[1]
     configs = np.empty((n_records, 2, L, L), dtype=np.int8)
     e, m = np.empty((n_records, 2)), np.empty((n_records, 2))
-    flipped = kernels.ising.run_wolff_pair(
-        spins,
-        n_records,
-        per_record,
-        1.0,
-        np.uint64(p_thr),
-        new_state(seed),
-        np.empty((2, L * L), dtype=np.int64),
-        kernels.ising.neighbour_table(L),
-        configs,
-        e,
-        m,
-        True,
-    )
+    flipped = kernels.ising.run_wolff_pair(spins, n_records, per_record, 1.0, np.uint64(p_thr), new_state(seed),
+                                           np.empty((2, L * L), dtype=np.int64),
+                                           kernels.ising.neighbour_table(L), configs, e, m, True)
     return flipped, configs, e, m
 
 
@@ -109,9 +85,7 @@ def test_wolff_pair_records_are_the_measurements_of_the_stored_lattices():
     assert flipped > 0
     for k in range(20):
         for lane in range(2):
-            np.testing.assert_allclose(
-                (e[k, lane], m[k, lane]), kernels.ising.energy_magnetization(configs[k, lane], 1.0, 0.0)
-            )
+            np.testing.assert_allclose((e[k, lane], m[k, lane]), kernels.ising.energy_magnetization(configs[k, lane], 1.0, 0.0))
     np.testing.assert_array_equal(configs[-1], spins)  # the last record is the final state
     assert not np.array_equal(configs[:, 0], configs[:, 1])  # two chains, not one copied
 

@@ -48,13 +48,8 @@ def test_direct_and_detector_labelers():
 
 def _sgd_runs(**observables):
     n = len(next(iter(observables.values())))
-    base = {
-        "diverged": np.zeros(n),
-        "drift": np.ones(n),
-        "noise": np.zeros(n),
-        "alignment": np.full(n, 0.5),
-        "q": np.full(n, 0.1),
-    }
+    base = {"diverged": np.zeros(n), "drift": np.ones(n), "noise": np.zeros(n), "alignment": np.full(n, 0.5),
+            "q": np.full(n, 0.1)}
     return Samples(np.zeros((n, 1)), {**base, **{k: np.asarray(v, dtype=float) for k, v in observables.items()}})
 
 
@@ -81,22 +76,12 @@ def test_perceptron_labeler_sorts_each_run_by_its_weight_change_and_its_replica(
     from phasemapper.labelers import PerceptronPhaseLabeler
 
     lab = PerceptronPhaseLabeler(cold_factor=4.0)
-    runs = Samples(
-        np.zeros((5, 1)),
-        {
-            "rel_change": np.array([0.5, 1.5, 0.5, 1.5, 1.5]),
-            "norm_ratio": np.array([1.0, 1.9, 2.1, 3.9, 3.9]),
-            "cold_fitted": np.array([1.0, 1.0, 1.0, 1.0, 0.0]),
-        },
-    )
+    runs = Samples(np.zeros((5, 1)), {"rel_change": np.array([0.5, 1.5, 0.5, 1.5, 1.5]),
+                                      "norm_ratio": np.array([1.0, 1.9, 2.1, 3.9, 3.9]),
+                                      "cold_fitted": np.array([1.0, 1.0, 1.0, 1.0, 0.0])})
     # lazy, feature, lazy + noise (ratio above sqrt 4 = 2), feature + noise; an unfitted replica counts as GD
     assert [lab.phases[i] for i in lab.run_labels(runs, [1.0, 1.0])] == [
-        "lazy",
-        "feature",
-        "lazy_noisy",
-        "feature_noisy",
-        "feature",
-    ]
+        "lazy", "feature", "lazy_noisy", "feature_noisy", "feature"]
     np.testing.assert_allclose(lab(runs, [1.0, 1.0]), (np.array([1, 2, 1, 1]) + 0.5) / 7)
     with pytest.raises(ValueError, match="norm_ratio"):
         lab(Samples(np.zeros((2, 1)), {"rel_change": np.zeros(2)}), [1.0, 1.0])
@@ -107,19 +92,9 @@ def test_gan_labeler_calls_unsettled_or_diverged_runs_oscillating_and_settled_on
 
     lab = GANPhaseLabeler(motion_tol=0.25)
     # collapse ln 2 is exp(entropy) = 4 = half of 8 modes: the edge counts as covered
-    runs = Samples(
-        np.zeros((5, 1)),
-        {
-            "collapse": np.array([0.0, np.log(2.0), np.log(2.0) + 1e-9, 0.0, 0.0]),
-            "motion": np.array([0.0, 0.0, 0.0, 0.26, 0.0]),
-            "diverged": np.array([0.0, 0.0, 0.0, 0.0, 1.0]),
-        },
-    )
+    runs = Samples(np.zeros((5, 1)), {"collapse": np.array([0.0, np.log(2.0), np.log(2.0) + 1e-9, 0.0, 0.0]),
+                                      "motion": np.array([0.0, 0.0, 0.0, 0.26, 0.0]),
+                                      "diverged": np.array([0.0, 0.0, 0.0, 0.0, 1.0])})
     assert [lab.phases[i] for i in lab.run_labels(runs, [0.1, 0.01])] == [
-        "covered",
-        "covered",
-        "collapsed",
-        "oscillating",
-        "oscillating",
-    ]
+        "covered", "covered", "collapsed", "oscillating", "oscillating"]
     np.testing.assert_allclose(lab(runs, [0.1, 0.01]), (np.array([2, 1, 2]) + 0.5) / 6.5)

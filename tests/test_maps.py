@@ -82,11 +82,8 @@ def _three_phase_priors(certainty, wrong=False):
     """The three regions of ThreePhase as a person would sketch them (11-point curve, straight lines)."""
     xs = np.linspace(0, 1, 11)
     curve = [[x, 0.65 + 0.12 * np.sin(2 * np.pi * x)] for x in xs]
-    regions = {
-        "A": [[0, 1], *curve, [1, 1]],
-        "B": [[0, 0], [0.55, 0], [0.42, 0.44], [0, 0.65]],
-        "C": [[0.55, 0], [1, 0], [1, 0.65], [0.42, 0.44]],
-    }
+    regions = {"A": [[0, 1], *curve, [1, 1]], "B": [[0, 0], [0.55, 0], [0.42, 0.44], [0, 0.65]],
+               "C": [[0.55, 0], [1, 0], [1, 0.65], [0.42, 0.44]]}
     rename = {"A": "C", "B": "A", "C": "B"} if wrong else {k: k for k in regions}
     return [{"region": poly, "phase": rename[k], "certainty": certainty} for k, poly in regions.items()]
 
@@ -100,14 +97,8 @@ def test_priors_acceptance_on_the_synthetic_system():
         out = []
         for seed in range(4):
             track = EvaluationsToAccuracy(ThreePhase(noise=0.05), target=0.02)
-            pm.Campaign(
-                ThreePhase(noise=0.05),
-                planner="boundary",
-                seed=seed,
-                batch_size=8,
-                priors=priors,
-                executor=pm.SerialExecutor(),
-            ).run(budget=300, callbacks=[track], progress=False)
+            pm.Campaign(ThreePhase(noise=0.05), planner="boundary", seed=seed, batch_size=8, priors=priors,
+                        executor=pm.SerialExecutor()).run(budget=300, callbacks=[track], progress=False)
             out.append(track.evaluations or 300)
         return float(np.mean(out))
 

@@ -103,11 +103,7 @@ def test_multispin_against_enumeration_L4(T):
     exact = enumerate_ising(4, T)
     s = Ising2D(L=4, algorithm="multispin").sample([T, 0.0], n_samples=4000, seed=11)
     m = s.observables["magnetization"]
-    for series, target in (
-        (s.observables["energy"], exact["energy"]),
-        (np.abs(m), exact["abs_m"]),
-        (m**2, exact["m2"]),
-    ):
+    for series, target in ((s.observables["energy"], exact["energy"]), (np.abs(m), exact["abs_m"]), (m**2, exact["m2"])):
         assert abs(series.mean() - target) < 4 * standard_error(series)
 
 
@@ -183,11 +179,8 @@ def test_measure_counts_every_replicas_bonds_and_magnetization():
 
     for L in (2, 3, 5, 8, 13, 40):
         rng = np.random.default_rng(L)
-        for words in (
-            rng.integers(0, 2**64, size=(L, L), dtype=np.uint64),
-            np.zeros((L, L), dtype=np.uint64),
-            np.full((L, L), np.uint64(0xFFFFFFFFFFFFFFFF)),
-        ):
+        for words in (rng.integers(0, 2**64, size=(L, L), dtype=np.uint64), np.zeros((L, L), dtype=np.uint64),
+                      np.full((L, L), np.uint64(0xFFFFFFFFFFFFFFFF))):
             bonds, mag = multispin.measure(words, 1.0)
             s = multispin.unpack(words).astype(np.int64)
             want_bonds = (s * np.roll(s, -1, axis=2)).sum(axis=(1, 2)) + (s * np.roll(s, -1, axis=1)).sum(axis=(1, 2))

@@ -22,20 +22,17 @@ from square import SQUARE
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
 @pytest.fixture(scope="module")
 def ising_scans():
     T = np.linspace(1.9, 2.7, 9)
-    return {
-        L: pm.scan(Ising2D(L=L), {"T": T}, 60, seed=1, executor=pm.SerialExecutor(), progress=False) for L in (6, 8)
-    }
+    return {L: pm.scan(Ising2D(L=L), {"T": T}, 60, seed=1, executor=pm.SerialExecutor(), progress=False)
+            for L in (6, 8)}
 
 
 @pytest.fixture(scope="module")
 def three_phase_run(tmp_path_factory):
-    return pm.Campaign(
-        ThreePhase(noise=0.0), executor=pm.SerialExecutor(), seed=0, store=tmp_path_factory.mktemp("run") / "r"
-    ).run(budget=24, progress=False)
+    return pm.Campaign(ThreePhase(noise=0.0), executor=pm.SerialExecutor(), seed=0,
+                       store=tmp_path_factory.mktemp("run") / "r").run(budget=24, progress=False)
 
 
 def test_nothing_selects_a_matplotlib_backend(monkeypatch, ising_scans, three_phase_run, tmp_path):
@@ -54,21 +51,8 @@ def test_nothing_selects_a_matplotlib_backend(monkeypatch, ising_scans, three_ph
     plot.plot_indicators({"observables": obs}, path=tmp_path / "ind.png")
     three_phase_run.plot(path=tmp_path / "map.png")
     write_report(three_phase_run.path)
-    main(
-        [
-            "scan",
-            "ising2d",
-            "--axis",
-            "T=2:2.6:4",
-            "--size",
-            "4",
-            "--samples",
-            "20",
-            "--out",
-            str(tmp_path / "s"),
-            "--no-progress",
-        ]
-    )
+    main(["scan", "ising2d", "--axis", "T=2:2.6:4", "--size", "4", "--samples", "20", "--out", str(tmp_path / "s"),
+          "--no-progress"])
     assert matplotlib.get_backend() == backend
     assert all((tmp_path / name).stat().st_size > 5000 for name in ("obs.png", "ind.png", "map.png"))
 

@@ -67,14 +67,8 @@ def test_curves_match_enumeration_L4():
 def test_bad_input():
     ds = pm.scan(Ising2D(L=4), {"T": [2.0, 2.5, 3.0]}, 10, seed=0, executor=pm.SerialExecutor(), progress=False)
     with pytest.raises(ValueError, match="full grid over"):  # (T, h) pairs, not a grid
-        h = pm.scan(
-            Ising2D(L=4),
-            {"T": [2.0, 2.5, 3.0], "h": [0, 0.1, 0.2]},
-            10,
-            seed=0,
-            executor=pm.SerialExecutor(),
-            progress=False,
-        )
+        h = pm.scan(Ising2D(L=4), {"T": [2.0, 2.5, 3.0], "h": [0, 0.1, 0.2]}, 10, seed=0,
+                    executor=pm.SerialExecutor(), progress=False)
         Observables().fit([h])
     with pytest.raises(ValueError, match="L=8"):
         Observables().fit({8: ds})
@@ -95,26 +89,14 @@ def test_2d_grid_is_fitted_line_by_line():
     from phasemapper.systems import BlumeCapel2D
 
     grid = np.array(list(itertools.product(np.linspace(1.0, 2.0, 7), [0.0, 1.0])))
-    scans = {
-        L: pm.scan(
-            BlumeCapel2D(L=L),
-            {"T": grid[:, 0], "D": grid[:, 1]},
-            400,
-            seed=L,
-            executor=pm.SerialExecutor(),
-            progress=False,
-        )
-        for L in (4, 6)
-    }
+    scans = {L: pm.scan(BlumeCapel2D(L=L), {"T": grid[:, 0], "D": grid[:, 1]}, 400, seed=L,
+                        executor=pm.SerialExecutor(), progress=False) for L in (4, 6)}
     obs = Observables(n_bootstrap=30).fit(scans)
     assert obs.indicator_.dims == ("L", "D", "T") and sorted(obs.lines_) == [0.0, 1.0]
     for D in (0.0, 1.0):
-        line = Observables(n_bootstrap=30).fit(
-            {L: ds.isel(point=np.nonzero(ds.D.values == D)[0]) for L, ds in scans.items()}
-        )
+        line = Observables(n_bootstrap=30).fit({L: ds.isel(point=np.nonzero(ds.D.values == D)[0]) for L, ds in scans.items()})
         np.testing.assert_array_equal(obs.observables_["binder"].sel(D=D).values, line.observables_["binder"].values)
         tagged = [cp for cp in obs.critical_points_ if cp.at == {"D": D}]
-        assert [(cp.value, cp.uncertainty, cp.method) for cp in tagged] == [
-            (cp.value, cp.uncertainty, cp.method) for cp in line.critical_points_
-        ]
+        assert [(cp.value, cp.uncertainty, cp.method) for cp in tagged] == \
+            [(cp.value, cp.uncertainty, cp.method) for cp in line.critical_points_]
         assert tagged  # the Binder curves of L = 4 and 6 cross on both lines

@@ -119,27 +119,19 @@ def test_parameters_come_from_the_constructors_along_the_class_hierarchy():
     assert repr(_Base(width=np.float64(3.0), seed=np.int64(2))) == "_Base(width=3.0, seed=2)"
 
 
-@pytest.mark.parametrize(
-    "check, value, error, words",
-    [
-        (lambda v: check_positive_int("n_samples", v), 0, ValueError, "n_samples must be >= 1, got 0"),
-        (lambda v: check_positive_int("n_samples", v), 2.0, TypeError, "n_samples must be an integer"),
-        (lambda v: check_positive_int("n_samples", v), True, TypeError, "n_samples must be an integer"),
-        (lambda v: check_positive_int("n_samples", v), 2**40, ValueError, "n_samples must be <= 2147483647"),
-        (lambda v: check_seed("seed", v), -1, ValueError, "seed must be >= 0"),
-        (lambda v: check_finite("J", v), math.inf, ValueError, "J must be finite"),
-        (lambda v: check_finite("J", v), "1", TypeError, "J must be a number"),
-        (
-            lambda v: check_number("flip", v, low=0.0, high=1.0, high_open=True),
-            1.0,
-            ValueError,
-            r"flip must be in \[0.0, 1.0\)",
-        ),
-        (lambda v: check_number("radius", v, low=0, low_open=True), 0, ValueError, r"radius must be in \(0, inf\]"),
-        (lambda v: check_bool("xrd", v), 1, TypeError, "xrd must be True or False"),
-        (lambda v: check_choice("ordered", v, ("low", "high")), "up", ValueError, "ordered must be one of"),
-    ],
-)
+@pytest.mark.parametrize("check, value, error, words", [
+    (lambda v: check_positive_int("n_samples", v), 0, ValueError, "n_samples must be >= 1, got 0"),
+    (lambda v: check_positive_int("n_samples", v), 2.0, TypeError, "n_samples must be an integer"),
+    (lambda v: check_positive_int("n_samples", v), True, TypeError, "n_samples must be an integer"),
+    (lambda v: check_positive_int("n_samples", v), 2**40, ValueError, "n_samples must be <= 2147483647"),
+    (lambda v: check_seed("seed", v), -1, ValueError, "seed must be >= 0"),
+    (lambda v: check_finite("J", v), math.inf, ValueError, "J must be finite"),
+    (lambda v: check_finite("J", v), "1", TypeError, "J must be a number"),
+    (lambda v: check_number("flip", v, low=0.0, high=1.0, high_open=True), 1.0, ValueError, r"flip must be in \[0.0, 1.0\)"),
+    (lambda v: check_number("radius", v, low=0, low_open=True), 0, ValueError, r"radius must be in \(0, inf\]"),
+    (lambda v: check_bool("xrd", v), 1, TypeError, "xrd must be True or False"),
+    (lambda v: check_choice("ordered", v, ("low", "high")), "up", ValueError, "ordered must be one of"),
+])
 def test_a_failed_check_names_the_field(check, value, error, words):
     with pytest.raises(error, match=words):
         check(value)

@@ -27,7 +27,7 @@ def _plain_sgd(X, y, step, batch_size, max_steps, state):
         for start in range(0, P, batch_size):
             if steps == max_steps:
                 break
-            batch = order[start : start + batch_size]
+            batch = order[start:start + batch_size]
             active = batch[y[batch] * (X[batch] @ v) / math.sqrt(d) < 1.0]
             v = v + step * (y[active, None] * X[active]).sum(0) / math.sqrt(d)
             steps += 1

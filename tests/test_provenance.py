@@ -18,18 +18,14 @@ def test_provenance_names_the_host_the_command_the_commit_and_the_optional_packa
     versions = json.loads(ds.attrs["package_versions"])
     assert {"torch", "pycalphad", "scikit-learn"} <= set(versions)
     assert ds.attrs["host"] == platform.node() and ds.attrs["command"] == " ".join(sys.argv)
-    head = subprocess.run(
-        ["git", "-C", os.path.dirname(pm.__file__), "rev-parse", "HEAD"], capture_output=True, text=True
-    )
+    head = subprocess.run(["git", "-C", os.path.dirname(pm.__file__), "rev-parse", "HEAD"], capture_output=True,
+                          text=True)
     if head.returncode == 0:  # the package runs from a git checkout: its commit is recorded
         assert ds.attrs["phasemapper_git_commit"].split("+")[0] == head.stdout.strip()
     else:
         assert "phasemapper_git_commit" not in ds.attrs
-    manifest = json.loads(
-        (
-            pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), store=tmp_path / "r").store.path / "manifest.json"
-        ).read_text()
-    )
+    manifest = json.loads((pm.Campaign(ThreePhase(), executor=pm.SerialExecutor(), store=tmp_path / "r")
+                           .store.path / "manifest.json").read_text())
     assert manifest["provenance"]["host"] == platform.node() and "torch" in manifest["versions"]
 
 

@@ -23,16 +23,13 @@ def test_ising_onsager_at_zero_field_only():
     assert Ising2D().reference_transitions("h", at={"T": 2.0}) == []
 
 
-@pytest.mark.parametrize(
-    "axis, at, expected",
-    [
-        # Derrida, Evans, Hakim & Pasquier 1993: LD-HD line alpha = beta < 1/2, maximal current at alpha, beta > 1/2
-        ("alpha", {"beta": 0.3}, [0.3]),
-        ("beta", {"alpha": 0.2}, [0.2]),
-        ("alpha", {"beta": 0.75}, [0.5]),
-        ("beta", {"alpha": 0.75}, [0.5]),
-    ],
-)
+@pytest.mark.parametrize("axis, at, expected", [
+    # Derrida, Evans, Hakim & Pasquier 1993: LD-HD line alpha = beta < 1/2, maximal current at alpha, beta > 1/2
+    ("alpha", {"beta": 0.3}, [0.3]),
+    ("beta", {"alpha": 0.2}, [0.2]),
+    ("alpha", {"beta": 0.75}, [0.5]),
+    ("beta", {"alpha": 0.75}, [0.5]),
+])
 def test_tasep_exact_lines(axis, at, expected):
     got = TASEP().reference_transitions(axis, at=at)
     assert values(got) == pytest.approx(expected, abs=1e-8)
@@ -64,16 +61,13 @@ def test_hopfield_ags_lines_along_T_and_alpha():
     assert list(phases) == ["retrieval", "spin_glass"]
 
 
-@pytest.mark.parametrize(
-    "kwargs, words",
-    [
-        ({"axis": "beta"}, "axis: unknown axis 'beta'"),
-        ({"axis": "T", "at": {"T": 1.0}}, "at: 'T' is not another axis"),
-        ({"axis": "T"}, "at: give a value for ['D']"),
-        ({"axis": "T", "at": {"D": float("nan")}}, "at['D']"),
-        ({"axis": "T", "at": {"D": 1.0}, "bounds": (2.0, 1.0)}, "bounds"),
-    ],
-)
+@pytest.mark.parametrize("kwargs, words", [
+    ({"axis": "beta"}, "axis: unknown axis 'beta'"),
+    ({"axis": "T", "at": {"T": 1.0}}, "at: 'T' is not another axis"),
+    ({"axis": "T"}, "at: give a value for ['D']"),
+    ({"axis": "T", "at": {"D": float("nan")}}, "at['D']"),
+    ({"axis": "T", "at": {"D": 1.0}, "bounds": (2.0, 1.0)}, "bounds"),
+])
 def test_bad_input_names_the_field(kwargs, words):
     with pytest.raises(ValueError) as info:
         BlumeCapel2D().reference_transitions(**kwargs)

@@ -28,11 +28,8 @@ def run(tmp_path):
 
 def _contents(path: Path) -> dict[str, bytes]:
     """Every file of a run directory (SQLite's shared-memory index, which any reader maps, aside)."""
-    return {
-        str(p.relative_to(path)): p.read_bytes()
-        for p in sorted(path.rglob("*"))
-        if p.is_file() and not p.name.endswith("-shm")
-    }
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file() and not p.name.endswith("-shm")}
 
 
 def test_plot_and_report_read_the_run_and_write_only_where_asked(run, tmp_path, capsys):
@@ -49,10 +46,8 @@ def test_readers_beside_a_resume_all_finish_and_the_run_is_whole(run, tmp_path):
 
     procs = [start("resume", str(run), "--budget", "40", "--no-progress", "--workers", "1")]
     for k in range(3):
-        procs += [
-            start("report", str(run), "--out", str(tmp_path / f"r{k}.html")),
-            start("plot", str(run), "--out", str(tmp_path / f"p{k}.png")),
-        ]
+        procs += [start("report", str(run), "--out", str(tmp_path / f"r{k}.html")),
+                  start("plot", str(run), "--out", str(tmp_path / f"p{k}.png"))]
     outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     assert all(code == 0 for code, _ in outcomes), outcomes
     rows = RunStore(run).evaluations()
@@ -73,9 +68,8 @@ def test_a_run_nobody_may_write_is_read(run, tmp_path):
             p.chmod(p.stat().st_mode & ~0o222)
     try:
         for command, out in (("plot", "map.png"), ("report", "report.html")):
-            r = subprocess.run(
-                [*CLI, command, str(copy), "--out", str(tmp_path / out)], capture_output=True, text=True, timeout=300
-            )
+            r = subprocess.run([*CLI, command, str(copy), "--out", str(tmp_path / out)], capture_output=True,
+                               text=True, timeout=300)
             assert r.returncode == 0, r.stderr
             assert (tmp_path / out).stat().st_size > 5000
         assert _contents(copy) == _contents(run)
@@ -89,31 +83,18 @@ def test_two_creators_of_one_run_one_wins_and_the_other_says_so_in_one_line(tmp_
     out = tmp_path / "race"
     for trial in range(4):
         target = out / str(trial)
-        procs = [
-            subprocess.Popen(
-                [*CLI, "map", "three_phase", "--budget", "8", "--workers", "1", "--out", str(target), "--no-progress"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
+        procs = [subprocess.Popen([*CLI, "map", "three_phase", "--budget", "8", "--workers", "1", "--out", str(target),
+                                   "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
         outcomes = sorted((p.wait(timeout=300), p.stderr.read()) for p in procs)
         assert [code for code, _ in outcomes] == [0, 2], outcomes
         line = outcomes[1][1].strip().splitlines()
-        assert (
-            len(line) == 1
-            and line[0].startswith("error: ")
-            and ("already holds a run" in line[0] or "is being written" in line[0])
-        ), line
+        assert len(line) == 1 and line[0].startswith("error: ") and (
+            "already holds a run" in line[0] or "is being written" in line[0]), line
         rows = RunStore(target).evaluations()
         assert len(rows) == 8 and len({r.id for r in rows}) == 8
-    subprocess.run(
-        [*CLI, "resume", str(out / "0"), "--budget", "12", "--no-progress"],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    subprocess.run([*CLI, "resume", str(out / "0"), "--budget", "12", "--no-progress"], check=True,
+                   capture_output=True, timeout=300)
 
 
 def test_a_run_is_either_not_there_or_has_its_limits(tmp_path, monkeypatch):
@@ -170,9 +151,7 @@ def test_every_database_a_manifest_names_is_held_to_its_run_directory(tmp_path, 
     with pytest.raises(ValueError, match="reads the file '../../../../etc/passwd', outside the run directory"):
         with_run_files(spec, tmp_path)
     inside = {part: {"name": "x", "params": {inner: {"database": "files/a.tdb"}}}}
-    assert with_run_files(inside, tmp_path)[part]["params"][inner]["database"] == str(
-        tmp_path.resolve() / "files/a.tdb"
-    )
+    assert with_run_files(inside, tmp_path)[part]["params"][inner]["database"] == str(tmp_path.resolve() / "files/a.tdb")
     named = with_run_files(spec, tmp_path, database="/data/mine.tdb")
     assert named[part]["params"][inner]["database"] == "/data/mine.tdb"
     assert spec[part]["params"][inner]["database"] == "../../../../etc/passwd"  # the manifest itself is unchanged
@@ -189,5 +168,4 @@ def test_what_killed_writers_left_is_removed_and_what_live_ones_write_is_kept(tm
     write_atomically(tmp_path / "a.txt", lambda tmp: tmp.write_text("done"))
     RunStore.create(tmp_path / "run", {"spec": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["a.txt", f"a.txt.{live}-0f0f.tmp", f".run.creating-{live}-x2", "run"]
-    )
+        ["a.txt", f"a.txt.{live}-0f0f.tmp", f".run.creating-{live}-x2", "run"])

@@ -101,9 +101,8 @@ def test_scan_sizes_in_one_pool_equals_one_scan_per_size():
     systems = [Ising2D(L=4), Ising2D(L=8)]
     calls = []
     with ProcessPoolExecutor(2) as pool:
-        together = pm.scan_sizes(
-            systems, T, 30, seed=5, executor=pool, progress=False, while_sampling=lambda: calls.append(len(calls))
-        )
+        together = pm.scan_sizes(systems, T, 30, seed=5, executor=pool, progress=False,
+                                 while_sampling=lambda: calls.append(len(calls)))
     assert calls == [0]
     for system, ds in zip(systems, together):
         alone = pm.scan(system, T, 30, seed=5, executor=pm.SerialExecutor(), progress=False)
@@ -122,26 +121,15 @@ def test_spins_are_stored_as_bits_and_load_exactly(tmp_path):
     with xr.open_dataset(packed) as on_disk:
         assert on_disk["configuration"].dims == ("point", "sample", "configuration_byte")
         assert on_disk["configuration"].nbytes * 8 == ising["configuration"].nbytes
-    bc = pm.scan(
-        BlumeCapel2D(L=8), {"T": [1.0, 2.0], "D": [1.0, 1.0]}, 50, seed=1, executor=pm.SerialExecutor(), progress=False
-    )
+    bc = pm.scan(BlumeCapel2D(L=8), {"T": [1.0, 2.0], "D": [1.0, 1.0]}, 50, seed=1, executor=pm.SerialExecutor(),
+                 progress=False)
     assert (bc.configuration.values == 0).any()
     xr.testing.assert_identical(pm.load(pm.save({8: bc}, tmp_path / "bc.nc"))[8], bc)
 
 
-@pytest.mark.parametrize(
-    "values, dtype",
-    [
-        ((-1, 1), np.int8),
-        ((0, 1), np.int8),
-        ((3, 7), np.uint16),
-        ((5, 5), np.int64),
-        ((-100, 100), np.int8),
-        ((0, 1000), np.int16),
-        ((0, 2**64 - 1), np.uint64),
-        ((-(2**63), 2**63 - 1), np.int64),
-    ],
-)
+@pytest.mark.parametrize("values, dtype", [((-1, 1), np.int8), ((0, 1), np.int8), ((3, 7), np.uint16), ((5, 5), np.int64),
+                                           ((-100, 100), np.int8), ((0, 1000), np.int16), ((0, 2**64 - 1), np.uint64),
+                                           ((-2**63, 2**63 - 1), np.int64)])
 def test_two_valued_sites_travel_as_bits_and_unpack_exactly(values, dtype):
     """Sites taking two integer values (spins, occupations, a constant) are packed one bit per site,
     whatever the two values, and unpack to the very same array; anything else is left as it is."""
@@ -169,11 +157,8 @@ def test_pool_workers_send_two_valued_sites_as_bits_and_the_scan_is_unchanged():
 
     shipped = _sample_point(Ising2D(L=8), np.array([2.0, 0.0]), 16, np.random.SeedSequence(0), pack=True)[0]
     assert isinstance(shipped, PackedSites) and shipped.bits.nbytes * 8 == 16 * 64
-    cases = [
-        (Ising2D(L=8), POINTS),
-        (TASEP(L=20), {"alpha": [0.2, 0.8], "beta": [0.6, 0.3]}),
-        (BlumeCapel2D(L=6), {"T": [0.8, 2.0], "D": [1.0, 1.0]}),
-    ]
+    cases = [(Ising2D(L=8), POINTS), (TASEP(L=20), {"alpha": [0.2, 0.8], "beta": [0.6, 0.3]}),
+             (BlumeCapel2D(L=6), {"T": [0.8, 2.0], "D": [1.0, 1.0]})]
     with ProcessPoolExecutor(2) as pool:
         for system, points in cases:
             pooled = pm.scan(system, points, 30, seed=3, executor=pool, progress=False)
@@ -222,33 +207,16 @@ def test_a_scan_whose_first_points_all_fail_stops_with_each_error_counted(tmp_pa
     points = {"T": [1.8, 2.0, 2.2, 2.4, 2.6, 2.8]}
     _FailsAt.calls = []
     with pytest.raises(pm.EvaluationError) as err:
-        pm.scan(
-            _FailsAt(fail_at=set(points["T"]), L=8),
-            points,
-            10,
-            seed=3,
-            executor=pm.SerialExecutor(),
-            progress=False,
-            max_attempts=2,
-        )
+        pm.scan(_FailsAt(fail_at=set(points["T"]), L=8), points, 10, seed=3, executor=pm.SerialExecutor(),
+                progress=False, max_attempts=2)
     assert _FailsAt.calls == points["T"] * 2  # each point twice, the retries at the back of the queue
-    assert "6 of 6 evaluations failed:\n  6 x RuntimeError: the node went away (first at L=8, T=1.8, h=0)" in str(
-        err.value
-    )
+    assert "6 of 6 evaluations failed:\n  6 x RuntimeError: the node went away (first at L=8, T=1.8, h=0)" in str(err.value)
     assert [f.attempts for f in err.value.failures] == [2] * 6
     space = pm.Space([pm.Axis("x", 0, 1)])
-    with pytest.raises(
-        pm.EvaluationError,
-        match=r"\d+ of 20 evaluations failed:\n  \d+ x ValueError: function: fn raised "
-        r"ZeroDivisionError: division by zero \(first at x=",
-    ):  # a lambda on the default pool
-        pm.scan(
-            FunctionSystem(lambda p: 1 / 0, space, phases=["a"]),
-            {"x": np.linspace(0, 1, 20)},
-            1,
-            seed=0,
-            progress=False,
-        )
+    with pytest.raises(pm.EvaluationError, match=r"\d+ of 20 evaluations failed:\n  \d+ x ValueError: function: fn raised "
+                       r"ZeroDivisionError: division by zero \(first at x="):  # a lambda on the default pool
+        pm.scan(FunctionSystem(lambda p: 1 / 0, space, phases=["a"]), {"x": np.linspace(0, 1, 20)}, 1, seed=0,
+                progress=False)
 
 
 def test_a_checkpoint_of_another_scan_is_refused(tmp_path):
@@ -317,10 +285,7 @@ def test_a_dead_worker_is_replaced_and_its_points_sampled_again(tmp_path):
     xr.testing.assert_identical(ds.drop_attrs(), whole.drop_attrs())  # same seeds: the same samples
     assert ds.attrs["worker_restarts"] >= 1
     (tmp_path / "always").mkdir()
-    with pytest.warns(
-        pm.PhaseMapperWarning,
-        match="1 of 6 evaluations failed; most common: BrokenProcessPool: the worker process died",
-    ):
+    with pytest.warns(pm.PhaseMapperWarning, match="1 of 6 evaluations failed; most common: BrokenProcessPool: the worker process died"):
         ds = pm.scan(_DiesAt(tmp_path / "always", times=99, L=8), points, 30, seed=3, progress=False, max_attempts=2)
     assert 2.4 not in ds["T"].values and len(ds["T"]) == 5  # the culprit alone is charged, the others are kept
     assert pm.failures(ds)["attempts"].tolist() == [2]

@@ -92,9 +92,7 @@ def test_the_dyson_terms_match_a_loop_over_the_test_inputs():
     projected = np.array([U.T @ update @ U for update in updates])
     mean_t, var_t = projected.mean(0), projected.var(0)
     K = K_HIDDEN
-    expected_noise = 2 * var_t[0, K - 1] / (K - 1) + sum(
-        (var_t[0, k] + var_t[K - 1, K - k]) / k for k in range(1, K - 1)
-    )
+    expected_noise = 2 * var_t[0, K - 1] / (K - 1) + sum((var_t[0, k] + var_t[K - 1, K - k]) / k for k in range(1, K - 1))
     assert drift[0] == pytest.approx(abs(mean_t[0, 0]) - abs(mean_t[K - 1, K - 1]), rel=1e-9)
     assert noise[0] == pytest.approx(expected_noise, rel=1e-9)
     flipped = U * np.where(np.arange(K) % 2, -1.0, 1.0)  # another sign for every other eigenvector
@@ -102,10 +100,8 @@ def test_the_dyson_terms_match_a_loop_over_the_test_inputs():
     assert np.allclose(reprojected, var_t)  # the noise does not depend on the eigenvectors' signs
 
 
-@pytest.mark.parametrize(
-    "name, value",
-    [("n_train", 0), ("batch_size", 10_000), ("steps", 2.5), ("n_checkpoints", 1), ("divergence_loss", 0.0)],
-)
+@pytest.mark.parametrize("name, value", [("n_train", 0), ("batch_size", 10_000), ("steps", 2.5),
+                                         ("n_checkpoints", 1), ("divergence_loss", 0.0)])
 def test_a_bad_parameter_names_the_field(name, value):
     with pytest.raises((TypeError, ValueError), match=name):
         SGDTeacherStudent(**{name: value})
@@ -134,16 +130,9 @@ def test_a_scan_study_of_a_system_without_a_lattice_size_locates_a_line_in_sigma
     import phasemapper as pm
     from phasemapper.study import scan_study
 
-    summary = scan_study(
-        [SGDTeacherStudent(**SMALL)],
-        {"sigma_w": list(np.geomspace(0.3, 5.0, 6)), "T": [2.0**-5]},
-        6,
-        tmp_path / "study",
-        seed=0,
-        detectors={"pca": {}},
-        executor=pm.SerialExecutor(),
-        progress=False,
-    )
+    summary = scan_study([SGDTeacherStudent(**SMALL)], {"sigma_w": list(np.geomspace(0.3, 5.0, 6)), "T": [2.0**-5]},
+                         6, tmp_path / "study", seed=0, detectors={"pca": {}}, executor=pm.SerialExecutor(),
+                         progress=False)
     assert summary["failures"] == [] and summary["critical_points"], "the PCA detector gave no estimate"
     for cp in summary["critical_points"]:
         assert cp["axis"] == "sigma_w" and cp["exact"] == pytest.approx(SGDTeacherStudent.bimodal_sigma_w())

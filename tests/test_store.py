@@ -44,10 +44,7 @@ def test_a_run_directory_is_run_by_one_campaign_at_a_time(tmp_path):
 
     result = campaign.run(budget=8, callbacks=[nested], progress=False)
     assert len(result.points) == 8
-    assert (
-        len(pm.Campaign.resume(tmp_path / "run", executor=pm.SerialExecutor()).run(budget=12, progress=False).points)
-        == 12
-    )
+    assert len(pm.Campaign.resume(tmp_path / "run", executor=pm.SerialExecutor()).run(budget=12, progress=False).points) == 12
 
 
 def _drop_table(path):
@@ -57,22 +54,16 @@ def _drop_table(path):
         db.execute("DROP TABLE evaluations")
 
 
-@pytest.mark.parametrize(
-    "damage, words",
-    [
-        (lambda run: (run / "ledger.sqlite").write_text("garbage"), "ledger.sqlite' is not a phasemapper ledger"),
-        (lambda run: _drop_table(run / "ledger.sqlite"), "no such table: evaluations"),
-        (lambda run: (run / "manifest.json").write_text("{"), "manifest.json' is not valid JSON"),
-        (lambda run: (run / "manifest.json").write_text("[1, 2]"), "must hold a JSON object, got list"),
-        (lambda run: (run / "manifest.json").write_text("{}"), "unknown manifest format None"),
-        (
-            lambda run: (run / "manifest.json").write_text(
-                json.dumps({k: v for k, v in json.loads((run / "manifest.json").read_text()).items() if k != "space"})
-            ),
-            "field 'space' is missing",
-        ),
-    ],
-)
+@pytest.mark.parametrize("damage, words", [
+    (lambda run: (run / "ledger.sqlite").write_text("garbage"), "ledger.sqlite' is not a phasemapper ledger"),
+    (lambda run: _drop_table(run / "ledger.sqlite"), "no such table: evaluations"),
+    (lambda run: (run / "manifest.json").write_text("{"), "manifest.json' is not valid JSON"),
+    (lambda run: (run / "manifest.json").write_text("[1, 2]"), "must hold a JSON object, got list"),
+    (lambda run: (run / "manifest.json").write_text("{}"), "unknown manifest format None"),
+    (lambda run: (run / "manifest.json").write_text(json.dumps(
+        {k: v for k, v in json.loads((run / "manifest.json").read_text()).items() if k != "space"})),
+     "field 'space' is missing"),
+])
 def test_a_damaged_run_directory_gets_one_line_naming_the_file(tmp_path, capsys, damage, words):
     # a ledger or manifest that is not what the run wrote (a disk that filled up, a hand edit) is bad input:
     # resume, plot and report each say which file, exit 2, and change nothing
@@ -82,7 +73,6 @@ def test_a_damaged_run_directory_gets_one_line_naming_the_file(tmp_path, capsys,
     main(["map", "three_phase", "--budget", "4", "--batch-size", "4", "--out", str(run), "--no-progress"])
     capsys.readouterr()
     damage(run)
-
     def files():  # SQLite's shared-memory index (-shm) is rewritten by any reader
         return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.endswith("-shm")}
 
@@ -107,9 +97,7 @@ def test_a_damaged_samples_file_is_a_value_error_naming_it_and_the_others_still_
     damaged.write_bytes(damaged.read_bytes()[:100])
     missing.unlink()
     for eval_id, path, why in ((ids[1], damaged, "HDF error"), (ids[2], missing, "No such file")):
-        with pytest.raises(
-            ValueError, match=rf"samples of evaluation {eval_id}: '.*{path.name}' cannot be read \(.*{why}"
-        ):
+        with pytest.raises(ValueError, match=rf"samples of evaluation {eval_id}: '.*{path.name}' cannot be read \(.*{why}"):
             store.load_samples(eval_id)
     assert store.load_samples(ids[0]).equals(intact)
     assert [row.status for row in store.evaluations()] == ["done"] * 4

@@ -75,9 +75,7 @@ def test_declared_shapes_and_dtypes(system):
     assert s.configurations.dtype == np.dtype(system.config_dtype)
     assert s.configurations.flags.c_contiguous  # sample first in memory, as the scan and the detectors read it
     for name, values in s.observables.items():
-        absent = name.startswith(getattr(system, "nan_observables", ())) & np.isnan(
-            values
-        )  # e.g. an absent phase's composition
+        absent = name.startswith(getattr(system, "nan_observables", ())) & np.isnan(values)  # e.g. an absent phase's composition
         assert values.shape == (5,) and np.all(np.isfinite(values) | absent)
     assert set(system.phases) and system.name in registered_systems()
 

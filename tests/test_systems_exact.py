@@ -37,7 +37,9 @@ def test_blume_capel_enumeration_3x3(algorithm, T, D):
     configs = all_configurations([-1, 0, 1], L)
     s2 = (configs**2).sum(axis=(1, 2))
     energy = -bond_sum(configs, lambda a, b: (a * b).astype(float)) + D * s2
-    exact = thermal_average(energy, T, abs_m=np.abs(configs.sum(axis=(1, 2))) / L**2, density=s2 / L**2)
+    exact = thermal_average(
+        energy, T, abs_m=np.abs(configs.sum(axis=(1, 2))) / L**2, density=s2 / L**2
+    )
     s = BlumeCapel2D(L=L, algorithm=algorithm).sample([T, D], n_samples=3000, seed=2)
     s.observables["abs_m"] = np.abs(s.observables["magnetization"])
     _check(s, exact, L * L, ["energy", "abs_m", "density"])

@@ -40,15 +40,11 @@ def _bimodal(energy, bins=30):
     """Two separated maxima of the histogram with a dip below half the smaller one between them."""
     hist, _ = np.histogram(energy, bins=bins)
     smooth = np.convolve(hist, np.ones(3) / 3, mode="same")
-    peaks = [
-        i
-        for i in range(1, bins - 1)
-        if smooth[i] >= smooth[i - 1] and smooth[i] > smooth[i + 1] and smooth[i] > 0.05 * smooth.max()
-    ]
+    peaks = [i for i in range(1, bins - 1) if smooth[i] >= smooth[i - 1] and smooth[i] > smooth[i + 1] and smooth[i] > 0.05 * smooth.max()]
     if len(peaks) < 2:
         return False
     a, b = peaks[0], peaks[-1]
-    return smooth[a : b + 1].min() < 0.5 * min(smooth[a], smooth[b])
+    return smooth[a:b + 1].min() < 0.5 * min(smooth[a], smooth[b])
 
 
 def test_potts_q10_first_order_bimodal_energy_but_not_q3():
