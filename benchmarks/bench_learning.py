@@ -33,6 +33,7 @@ from phasemapper.labelers import default_labeler
 from phasemapper.metrics import EvaluationsToAccuracy, label_grid
 from phasemapper.systems import GANParticles, PerceptronSGD, SGDTeacherStudent
 from _provenance import run_provenance  # benchmarks/_provenance.py
+from _tables import print_table  # benchmarks/_tables.py
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.05
@@ -212,18 +213,6 @@ def gan_damping(penalties, steps, n_runs, seed):
     fastest = min(rows, key=lambda r: r["mean_steps_to_converge"])
     return rows, {"fastest_penalty": fastest["gradient_penalty"],
                   "fastest_is_intermediate": fastest["gradient_penalty"] not in (penalties[0], penalties[-1])}
-
-
-def print_table(title, rows):
-    """``rows`` (dicts) as an aligned text table."""
-    rows = rows if isinstance(rows, list) else [rows]
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    print(f"\n{title}", flush=True)
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)), flush=True)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from _provenance import run_provenance  # benchmarks/_provenance.py
+from _tables import print_table  # benchmarks/_tables.py
 from scipy.spatial import ConvexHull
 from sklearn.cluster import SpectralClustering
 from sklearn.metrics import adjusted_rand_score, fowlkes_mallows_score
@@ -250,16 +251,6 @@ def main() -> None:
     path = ROOT / "benchmarks" / "results" / ("bench_library_quick.json" if quick else "bench_library.json")
     path.write_text(json.dumps(out, indent=1))
     print(f"wrote {path} in {out['seconds']} s")
-
-
-def print_table(title, rows):
-    if not rows:
-        return
-    keys = [k for k in rows[0] if not isinstance(rows[0][k], (list, dict))]
-    print(f"\n{title}")
-    print(" | ".join(keys))
-    for r in rows:
-        print(" | ".join(str(r.get(k)) for k in keys))
 
 
 if __name__ == "__main__":

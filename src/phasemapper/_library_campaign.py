@@ -141,8 +141,8 @@ class LibraryCampaign:
         """Raise naming the prior and its field, as a phase map's priors would."""
         from .maps import Priors
 
-        names = sorted({str(p.get("phase")) for p in self.priors if "region" in p} | {"other"})
-        Priors(self.space, [*names, "other "]).extend(self.priors)
+        named = sorted({str(p.get("phase")) for p in self.priors if "region" in p})
+        Priors(self.space, [*named, "(any other region)"]).extend(self.priors)
 
     # -------------------------------------------------------------- state
     def _params(self) -> dict[str, Any]:
@@ -231,19 +231,16 @@ class LibraryCampaign:
             raise ValueError("budget: give the number of samples to measure")
         budget = check_positive_int("budget", self.budget if budget is None else budget)
         self.budget = budget
-        while len(self.measured) < budget:
+        while True:  # one analysis per set of measurements, the last one's included
             state = self._analyse()
             self._record(state)
             free = len(self.library.candidates) - len(self.measured) - len(self.failed)
-            if free <= 0:
-                break
-            chosen = self._ask(state, min(self.batch_size, budget - len(self.measured), free))
+            n = min(self.batch_size, budget - len(self.measured), free)
+            chosen = self._ask(state, n) if n > 0 else np.empty((0, self.space.ndim))
             if not len(chosen):
                 break
             self._measure(self.library.index_of(chosen))
             self._save()
-        state = self._analyse()
-        self._record(state)
         self._save()
         if self.failed:
             warnings.warn(

@@ -27,7 +27,7 @@ def write_library_report(run: str | os.PathLike, path: str | os.PathLike | None 
     """Write ``report.html`` for a library run: summary, regions / uncertainty / end members / agreement
     figure, the property map (when one was fitted), regions, history, failures, measured samples, settings."""
     from ._library_campaign import LEDGER, RESULT
-    from ._plot_ternary import plot_library, plot_ternary
+    from ._plot_ternary import plot_library
     from .report import _fmt, _table, html_page, png_data
 
     run = Path(run)
@@ -76,7 +76,7 @@ def write_library_report(run: str | os.PathLike, path: str | os.PathLike | None 
         parts.append(_table(headers, rows, "regions"))
     if "property_mean" in ds:
         ds["property_interval_width"] = ds["property_high"] - ds["property_low"]
-        fig = png_data(lambda png: _property_figure(ds, plot_ternary, png))
+        fig = png_data(lambda png: _property_figure(ds, png))
         parts += [
             f"<h2>Property: {html.escape(ds.attrs['property'])}</h2>",
             f'<figure><img alt="property map" src="data:image/png;base64,{fig}"><figcaption>PhaseProperty: the '
@@ -115,13 +115,11 @@ def write_library_report(run: str | os.PathLike, path: str | os.PathLike | None 
     return write_atomically(out, lambda tmp: tmp.write_text(doc, encoding="utf-8"))
 
 
-def _property_figure(ds: xr.Dataset, plot_ternary: Any, png: Any) -> None:
-    import mpltern  # noqa: F401
-    from matplotlib.figure import Figure
+def _property_figure(ds: xr.Dataset, png: Any) -> None:
+    from ._plot_ternary import plot_ternary, ternary_axes
+    from .plot import _write
 
-    fig = Figure(figsize=(11, 4.6))
-    axes = [fig.add_subplot(1, 2, k + 1, projection="ternary") for k in range(2)]
+    axes = np.ravel(ternary_axes(1, 2, figsize=(11, 4.6), path=png))
     plot_ternary(ds, "property_mean", ax=axes[0], measured=True)
     plot_ternary(ds, "property_interval_width", ax=axes[1], measured=False)
-    fig.tight_layout()
-    fig.savefig(png, dpi=100, format="png")
+    _write(axes, png, dpi=100)

@@ -22,18 +22,10 @@ def is_ternary(dataset: Any) -> bool:
 def ternary_axes(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None, path: Any = None):
     """New ternary Axes (``projection="ternary"`` of mpltern): on a bare Figure when ``path`` is to be
     written, else through pyplot (which a notebook shows). Returns one Axes or an array of them."""
-    require("mpltern", by="ternary plots")
-    import mpltern  # noqa: F401  (registers the "ternary" projection)
+    from .plot import _new_figure
 
-    size = figsize or (5.0 * ncols, 4.6 * nrows)
-    if path is not None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=size)
-    else:
-        import matplotlib.pyplot as plt
-
-        fig = plt.figure(figsize=size)
+    _register_ternary()
+    fig = _new_figure(figsize or (5.0 * ncols, 4.6 * nrows), path)
     axes = np.array(
         [
             [fig.add_subplot(nrows, ncols, r * ncols + c + 1, projection="ternary") for c in range(ncols)]
@@ -41,6 +33,12 @@ def ternary_axes(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float]
         ]
     )
     return axes[0, 0] if nrows == ncols == 1 else axes
+
+
+def _register_ternary() -> None:
+    """Import mpltern, which registers the ``"ternary"`` projection (one line naming the extra if missing)."""
+    require("mpltern", by="ternary plots")
+    import mpltern  # noqa: F401
 
 
 def _check_ternary_ax(ax: Any) -> None:
@@ -221,17 +219,10 @@ def plot_library(result: Any, *, axes: Any = None, path: str | os.PathLike | Non
 
     ds = getattr(result, "dataset", result)
     if axes is None:
-        require("mpltern", by="ternary plots")
-        import mpltern  # noqa: F401
+        from .plot import _new_figure
 
-        if path is not None:
-            from matplotlib.figure import Figure
-
-            fig = Figure(figsize=(19, 4.6))
-        else:
-            import matplotlib.pyplot as plt
-
-            fig = plt.figure(figsize=(19, 4.6))
+        _register_ternary()
+        fig = _new_figure((19, 4.6), path)
         axes = [
             fig.add_subplot(1, 4, 1, projection="ternary"),
             fig.add_subplot(1, 4, 2, projection="ternary"),

@@ -113,21 +113,12 @@ class Simplex(Space):
         return self.to_unit(points)
 
     # ------------------------------------------------------------------ points
+    def _grid_dims(self) -> tuple[str, ...]:
+        """Points along each edge of the simplex (``"composition"``), then each extra axis."""
+        return ("composition", *(a.name for a in self.extra))
+
     def _counts(self, n: int | Sequence[int] | Mapping[str, int]) -> list[int]:
-        """``[points along each edge, *extra counts]`` from one count, a sequence or
-        ``{"composition": n, axis: m}``."""
-        names = ("composition", *(a.name for a in self.extra))
-        if isinstance(n, Mapping):
-            unknown = set(n) - set(names)
-            if unknown:
-                raise ValueError(f"grid counts name unknown axes: {sorted(unknown)} (expected {list(names)})")
-            counts = [n.get(name, 1) for name in names]
-        elif isinstance(n, (int, np.integer)) and not isinstance(n, bool):
-            counts = [int(n)] * len(names)
-        else:
-            counts = list(n)  # type: ignore[arg-type]
-            if len(counts) != len(names):
-                raise ValueError(f"grid needs {len(names)} counts ({', '.join(names)}), got {len(counts)}")
+        counts = super()._counts(n)
         counts[0] = check_positive_int("grid: points along each edge of the simplex", counts[0], 2)
         return counts
 
@@ -151,7 +142,7 @@ class Simplex(Space):
         coords: dict[str, Any] = {"composition": np.arange(len(lattice))}
         coords.update({e: ("composition", lattice[:, j]) for j, e in enumerate(self.elements)})
         coords.update({a.name: a.linspace(c) for a, c in zip(self.extra, extra)})
-        return ("composition", *(a.name for a in self.extra)), coords
+        return self._grid_dims(), coords
 
     def grid(self, n: int | Sequence[int] | Mapping[str, int]) -> np.ndarray:
         """Every composition with fractions in steps of ``1 / (n - 1)`` (``n`` points along each edge),

@@ -195,17 +195,23 @@ class Space:
         """The shape :meth:`grid` points take as a field: one length per axis."""
         return tuple(self._counts(n))
 
+    def _grid_dims(self) -> tuple[str, ...]:
+        """What a grid has a count of: each axis."""
+        return self.names
+
     def _counts(self, n: int | Sequence[int] | Mapping[str, int]) -> list[int]:
+        """One count per :meth:`_grid_dims`, from one count, a sequence or a mapping by name (default 1)."""
+        dims = self._grid_dims()
         if isinstance(n, Mapping):
-            unknown = set(n) - set(self.names)
+            unknown = set(n) - set(dims)
             if unknown:
-                raise ValueError(f"grid counts name unknown axes: {sorted(unknown)}")
-            return [n.get(a.name, 1) for a in self.axes]
+                raise ValueError(f"grid counts name unknown axes: {sorted(unknown)} (expected {list(dims)})")
+            return [n.get(name, 1) for name in dims]
         if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
-            return [int(n)] * self.ndim
+            return [int(n)] * len(dims)
         counts = list(n)  # type: ignore[arg-type]
-        if len(counts) != self.ndim:
-            raise ValueError(f"grid needs {self.ndim} counts, got {len(counts)}")
+        if len(counts) != len(dims):
+            raise ValueError(f"grid needs {len(dims)} counts ({', '.join(dims)}), got {len(counts)}")
         return counts
 
     def grid_coords(self, n: int | Sequence[int] | Mapping[str, int]) -> tuple[tuple[str, ...], dict[str, Any]]:

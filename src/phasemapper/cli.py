@@ -784,11 +784,11 @@ def resume_command(
     _check_options(budget=budget, workers=workers)
     if is_library_run(run):
         from . import LibraryCampaign
+        from .report import write_report
 
         library_result = LibraryCampaign.resume(run).run(budget=budget)
-        console.print(
-            f"library run {run}: {library_result.n_measured} samples measured; report: {write_report_of(run)}"
-        )
+        report = write_report(run)
+        console.print(f"library run {run}: {library_result.n_measured} samples measured; report: {report}")
         return
     campaign = Campaign.resume(run, database=database)
     executor, close = _executor_for(dask, workers)
@@ -800,12 +800,6 @@ def resume_command(
         close()
     with show_progress(progress):
         _finish_run(result)
-
-
-def write_report_of(run: Path) -> Path:
-    from .report import write_report
-
-    return write_report(run)
 
 
 def _reader_output(run: Path, out: Path | None, name: str) -> Path:

@@ -65,16 +65,19 @@ def _axes(given: Any, nrows: int, ncols: int, figsize: tuple[float, float], path
     """``given`` Axes, or new ones: on a bare Figure when a file is to be written, else through pyplot."""
     if given is not None:
         return given
+    axes = _new_figure(figsize, path).subplots(nrows, ncols, squeeze=False)
+    return axes[0, 0] if nrows == ncols == 1 else axes
+
+
+def _new_figure(figsize: tuple[float, float], path: Any) -> Any:
+    """A bare Figure when a file is to be written, else one through pyplot (which a notebook shows)."""
     if path is not None:
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=figsize)
-    else:
-        import matplotlib.pyplot as plt
+        return Figure(figsize=figsize)
+    import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=figsize)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return axes[0, 0] if nrows == ncols == 1 else axes
+    return plt.figure(figsize=figsize)
 
 
 def _figure_of(axes: Any) -> Any:

@@ -13,7 +13,7 @@ import xarray as xr
 from sklearn.base import BaseEstimator
 
 from .._atomic import write_atomically
-from .._checks import check_positive_int
+from .._checks import check_choice, check_positive_int
 from .._params import Parameterized
 from .._space import Space
 from ._priors import Priors
@@ -135,11 +135,14 @@ class PhaseMap(Parameterized, BaseEstimator, ABC):
         """Entropy (nats) of the predicted phase probabilities at ``points``."""
         return entropy(self.predict_proba(points))
 
-    def acquisition(self, points: Any) -> np.ndarray:
-        """How much evaluating at ``points`` would teach the map: its uncertainty, raised up to 3x near a
-        stated prior boundary (a multiplier, so the boost fades once data have settled the boundary there)."""
+    def acquisition(self, points: Any, by: str = "uncertainty") -> np.ndarray:
+        """How much evaluating at ``points`` would teach the map: its uncertainty (``by="entropy"``: the
+        entropy of its phase probabilities), raised up to 3x near a stated prior boundary (a multiplier,
+        so the boost fades once data have settled the boundary there)."""
+        check_choice("by", by, ("uncertainty", "entropy"))
         pts = self.space.validate(points)
-        return self._uncertainty(pts) * (1.0 + 2.0 * self.priors.attention(pts))
+        base = self.entropy(points) if by == "entropy" else self._uncertainty(pts)
+        return base * (1.0 + 2.0 * self.priors.attention(pts))
 
     def _uncertainty(self, points: np.ndarray) -> np.ndarray:
         return self.entropy(points)

@@ -196,7 +196,7 @@ class Entropy(Boundary):
     """
 
     def _score(self, model: Any, candidates: np.ndarray) -> np.ndarray:
-        return model.entropy(candidates) * (1.0 + 2.0 * model.priors.attention(candidates))
+        return model.acquisition(candidates, by="entropy")
 
 
 class Refine(Planner):

@@ -59,8 +59,7 @@ class Pool(Planner):
 
     def tell_pending(self, points: Any) -> None:
         super().tell_pending(points)
-        if len(np.atleast_1d(points)):
-            self.planner.tell_pending(points)
+        self.planner.tell_pending(points)
 
     def steering_map(self) -> Any:
         return self.planner.steering_map()

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.spatial import cKDTree
 
 from .._simplex import Simplex
 from .._types import Samples
@@ -67,7 +68,7 @@ class Library(System):
         self.space: Simplex = Simplex([str(e) for e in dataset["element"].values])
         self.candidates = self.space.validate(dataset["composition"].values)
         self.phases = ()
-        self._unit = self.space.to_unit(self.candidates)
+        self._tree = cKDTree(self.space.to_unit(self.candidates))
         self.properties = tuple(
             str(v) for v in dataset.data_vars if dataset[v].dims == ("sample",) and dataset[v].dtype.kind in "fiu"
         )
@@ -87,10 +88,8 @@ class Library(System):
 
     def index_of(self, points: Any) -> np.ndarray:
         """The sample index of each point; ``ValueError`` for a point that is no sample."""
-        from scipy.spatial import cKDTree
-
         u = self.space.to_unit(self.space.validate(points))
-        distance, index = cKDTree(self._unit).query(u)
+        distance, index = self._tree.query(u)
         bad = distance > MATCH_TOLERANCE
         if bad.any():
             i = int(np.argmax(bad))
