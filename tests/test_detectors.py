@@ -12,6 +12,7 @@ from phasemapper.detectors import (
     OptimalIndicators,
     PredictionDivergence,
     SupervisedExtremes,
+    Topology,
 )
 from phasemapper.detectors._indicators import interior_peak
 from phasemapper.systems import ONSAGER_TC, TASEP, BlumeCapel2D, Ising2D
@@ -25,6 +26,7 @@ FAST = {
     "fisher": lambda **kw: FisherMetric(max_epochs=3, n_bootstrap=10, **kw),
     "learnability": lambda **kw: Learnability(steps=10, n_bootstrap=10, **kw),
     "optimal": lambda **kw: OptimalIndicators(n_bootstrap=10, **kw),
+    "topology": lambda **kw: Topology(n_bootstrap=10, **kw),
 }
 
 

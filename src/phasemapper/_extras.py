@@ -15,6 +15,7 @@ EXTRAS = {
     "h5py": "materials",
     "gpytorch": "materials",
     "mpltern": "materials",
+    "gudhi": "topology",
 }
 
 

@@ -3,7 +3,7 @@
 Physics: :class:`Observables` (Binder crossing, susceptibility FSS), :class:`HelicityJump`.
 Learned (PyTorch through skorch, imported when fitted): :class:`Confusion`,
 :class:`SupervisedExtremes`, :class:`PredictionDivergence`, :class:`FisherMetric`,
-:class:`Learnability`. Unsupervised: :class:`PCA`. Reference: :class:`OptimalIndicators`.
+:class:`Learnability`. Unsupervised: :class:`PCA`; persistent homology (GUDHI): :class:`Topology`. Reference: :class:`OptimalIndicators`.
 """
 
 import inspect
@@ -22,6 +22,7 @@ from ._posterior import (
     SupervisedExtremes,
 )
 from ._scans import scan_sites, scan_size, scans_by_size
+from ._topology import Topology
 
 #: CLI names of the detectors (``phasemapper scan --detect ...``)
 DETECTORS: Registry[Any] = Registry(
@@ -36,6 +37,7 @@ DETECTORS: Registry[Any] = Registry(
         "fisher": FisherMetric,
         "learnability": Learnability,
         "optimal": OptimalIndicators,
+        "topology": Topology,
     },
 )
 
@@ -102,6 +104,7 @@ __all__ = [
     "FisherMetric",
     "Learnability",
     "OptimalIndicators",
+    "Topology",
     "scans_by_size",
     "scan_size",
     "scan_sites",
