@@ -28,14 +28,18 @@ In one run:
    of p(T | x) reads at that size once the noise is gone), and the span where the divergence's flat peak is
    within 1% of its top.
 
+7. XY scans at L = 16, 32, 64 (25 temperatures in [0.7, 1.3], 200 samples; L = 16 only in --quick): the
+   Topology detector's T_BKT from the vortex cloud beside the helicity-modulus jump, with the time per
+   configuration of the homology.
+
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 
 Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300]
-[--ising-only | --blume-capel-only | --noise-free-only] [--detectors fisher_metric,optimal]
+[--ising-only | --blume-capel-only | --noise-free-only | --xy-only] [--detectors fisher_metric,optimal]
 (``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count; ``--detectors``: part 1 with
 only those detectors, e.g. to rerun one row after a change, its file named after them; ``--blume-capel-only``:
 part 3 alone, written to ``bench_detectors_blume_capel.json``; ``--noise-free-only``: part 6 alone, written to
-``bench_detectors_noise_free.json``)
+``bench_detectors_noise_free.json``; ``--xy-only``: part 7 alone, ``bench_detectors_xy.json``)
 """
 
 from __future__ import annotations
@@ -50,9 +54,10 @@ import numpy as np
 
 import phasemapper as pm
 from phasemapper.detectors import (
-    PCA, Confusion, FisherMetric, Learnability, Observables, OptimalIndicators, PredictionDivergence, SupervisedExtremes,
+    PCA, Confusion, FisherMetric, HelicityJump, Learnability, Observables, OptimalIndicators, PredictionDivergence,
+    SupervisedExtremes, Topology,
 )
-from phasemapper.systems import ONSAGER_TC, TASEP, BlumeCapel2D, Ising2D
+from phasemapper.systems import ONSAGER_TC, TASEP, XY_T_BKT, BlumeCapel2D, Ising2D, XY2D
 from _provenance import run_provenance  # benchmarks/_provenance.py
 
 DETECTORS = {
@@ -63,6 +68,7 @@ DETECTORS = {
     "fisher_metric": FisherMetric,
     "learnability": Learnability,
     "optimal": OptimalIndicators,
+    "topology": Topology,
 }
 
 
@@ -72,11 +78,15 @@ def ising_scans(sizes, samples: int, seed: int = 1) -> dict[int, object]:
 
 
 def ising_table(scans) -> list[dict]:
-    """Fit each detector once on all sizes; per-size estimates with that size's fit time, then the extrapolation."""
+    """Fit each detector once on all sizes; per-size estimates with that size's fit time, then the extrapolation
+    (the Topology detector's curves drawn to docs/images/detectors/topology_ising.png)."""
     rows = []
     for name, cls in DETECTORS.items():
         t = time.perf_counter()
         det = cls(seed=0).fit(scans)
+        if name == "topology":
+            topology_figure(det, ["h1_excess_majority", "betti_b1_majority", "null_b1_majority"], ONSAGER_TC,
+                            "topology_ising.png")
         total = time.perf_counter() - t
         seconds = getattr(det, "fit_seconds_", {})
         for cp in det.critical_points_:
@@ -87,9 +97,63 @@ def ising_table(scans) -> list[dict]:
                 "uncertainty": cp.uncertainty, "relative_error": err / ONSAGER_TC,
                 "covers": bool(abs(err) <= cp.uncertainty), "within_2_sigma": bool(abs(err) <= 2 * cp.uncertainty),
                 "seconds": seconds.get(L, total),
+                "seconds_per_configuration": getattr(det, "seconds_per_configuration_", {}).get(L),
             })
         print(f"  {name:<22} {total:7.1f} s " + " ".join(f"L={k}: {v:.1f} s" for k, v in seconds.items()), flush=True)
     return rows
+
+
+def xy_check(samples: int, quick: bool) -> list[dict]:
+    """Part 7: T_BKT of the XY model from vortex topology (Topology) beside the helicity-modulus jump, same scans."""
+    sizes = (16,) if quick else (16, 32, 64)
+    T = np.linspace(0.7, 1.3, 13 if quick else 25)
+    scans = {L: pm.scan(XY2D(L=L), {"T": T}, samples, seed=7, progress=False) for L in sizes}
+    rows = []
+    for name, det in (("topology", Topology(seed=0)), ("helicity", HelicityJump(seed=0))):
+        t = time.perf_counter()
+        det.fit(scans)
+        total = time.perf_counter() - t
+        if name == "topology":
+            topology_figure(det, ["vortex_clusters", "null_vortex_clusters", "vortex_density"], XY_T_BKT,
+                            "topology_xy.png")
+        for cp in det.critical_points_:
+            L = int(cp.method.split("L=")[1]) if "L=" in cp.method else None
+            rows.append({
+                "detector": name, "L": L if L is not None else "all", "method": cp.method, "T_BKT": cp.value,
+                "uncertainty": cp.uncertainty, "relative_error": cp.value / XY_T_BKT - 1,
+                "within_2_sigma": bool(abs(cp.value - XY_T_BKT) <= 2 * cp.uncertainty), "fit_seconds": total,
+                "seconds_per_configuration": getattr(det, "seconds_per_configuration_", {}).get(L),
+            })
+    return rows
+
+
+def topology_figure(det, names: list[str], exact: float, filename: str) -> None:
+    """The Topology detector's curves ``names`` per size, one panel each, the reference as a dashed line."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.2 * len(names), 3.4), layout="constrained")
+    for ax, name in zip(fig.subplots(1, len(names)), names):
+        curve = det.curves_[name]
+        for L in curve["L"].values:
+            ax.plot(curve[det.axis].values, curve.sel(L=L).values, marker=".", label=f"L = {L}")
+        ax.axvline(exact, color="k", linestyle="--", linewidth=1)
+        ax.set(xlabel=det.axis, title=name)
+    fig.axes[0].legend()
+    out = Path(__file__).resolve().parents[1] / "docs" / "images" / "detectors" / filename
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    print(f"  wrote {out}")
+
+
+def xy_part(results: dict, quick: bool) -> None:
+    """Part 7: run :func:`xy_check`, print its rows and store them in ``results``."""
+    xy = xy_check(100 if quick else 200, quick)
+    print(f"\nXY model, T_BKT = {XY_T_BKT} (Hasenbusch 2005):")
+    for r in xy:
+        per = f", {1e3 * r['seconds_per_configuration']:.1f} ms/configuration" if r["seconds_per_configuration"] else ""
+        print(f"  {r['detector']:<10} {r['method']:<44} {r['T_BKT']:.4f} +- {r['uncertainty']:.4f} "
+              f"({100 * r['relative_error']:+.2f}%) fit {r['fit_seconds']:.1f} s{per}")
+    results["xy"] = xy
 
 
 def supervised_limit(scans) -> dict:
@@ -262,13 +326,14 @@ def main() -> None:
                         help="part 1 only; writes bench_detectors_ising_L<sizes>_<samples>.json")
     parser.add_argument("--blume-capel-only", action="store_true",
                         help="part 3 only; writes bench_detectors_blume_capel.json")
+    parser.add_argument("--xy-only", action="store_true", help="part 7 only; writes bench_detectors_xy.json")
     parser.add_argument("--noise-free-only", action="store_true",
                         help="part 6 only; writes bench_detectors_noise_free.json")
     parser.add_argument("--detectors", default=None,
                         help=f"part 1's detectors, comma-separated (default all: {','.join(DETECTORS)})")
     args = parser.parse_args()
-    if sum((args.ising_only, args.blume_capel_only, args.noise_free_only)) > 1:
-        parser.error("--ising-only, --blume-capel-only and --noise-free-only exclude each other")
+    if sum((args.ising_only, args.blume_capel_only, args.noise_free_only, args.xy_only)) > 1:
+        parser.error("--ising-only, --blume-capel-only, --noise-free-only and --xy-only exclude each other")
     if args.samples < 20:
         parser.error(f"--samples must be >= 20, got {args.samples}")
     if args.detectors is not None:
@@ -287,6 +352,10 @@ def main() -> None:
     if args.noise_free_only:
         noise_free_part(results, args.quick)
         write_results(results, "bench_detectors_noise_free.json")
+        return
+    if args.xy_only:
+        xy_part(results, args.quick)
+        write_results(results, "bench_detectors_xy.json")
         return
     sizes = [16] if args.quick else [int(v) for v in args.sizes.split(",")]
     print(f"Ising scans {sizes}, 41 T x {args.samples} samples ({os.cpu_count()} cores)", flush=True)
@@ -329,6 +398,7 @@ def main() -> None:
         print(f"  {name:<24} mean {100 * r['mean']:+.2f}%  sd {100 * r['sd']:.2f}%  within 1% in {100 * r['share_within_1pct']:.0f}% of scans")
     results["optimal_seed_spread_L32"] = spread
     noise_free_part(results, args.quick)
+    xy_part(results, args.quick)
     write_results(results, "bench_detectors.json")
 
 

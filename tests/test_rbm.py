@@ -77,5 +77,37 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="n_hidden"):
         RBM(n_hidden=0).fit(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="exact enumeration is limited to 24"):
-        random_rbm(25, 2, 0.1, 0).log_partition_exact()
-    assert math.isfinite(random_rbm(3, 2, 0.1, 0).log_partition_exact())
+        random_rbm(25, 25, 0.1, 0).log_partition_exact()
+    with pytest.raises(ValueError, match="exact enumeration is limited to 24"):
+        random_rbm(25, 2, 0.1, 0).probabilities_exact()
+    assert math.isfinite(random_rbm(25, 2, 0.1, 0).log_partition_exact())  # through the two hidden units
+
+
+@pytest.mark.parametrize("n_visible, n_hidden", [(6, 4), (4, 6)])
+def test_partition_function_by_either_layer_matches_the_joint_enumeration(n_visible, n_hidden):
+    # the smaller layer is enumerated: hidden states for (6, 4), visible states for (4, 6)
+    rbm = random_rbm(n_visible, n_hidden, 1.0, 3)
+    W, b, c = rbm.weights_, rbm.visible_bias_, rbm.hidden_bias_
+    visible, hidden = all_states(n_visible), all_states(n_hidden)
+    joint = (visible @ b)[:, None] + (hidden @ c)[None, :] + visible @ W @ hidden.T
+    assert rbm.log_partition_exact() == pytest.approx(logsumexp(joint), rel=1e-12)
+
+
+def test_fit_distribution_recovers_a_distribution_the_class_holds():
+    q = random_rbm(6, 2, 1.5, 4).probabilities_exact()
+    kl = {n: float(np.sum(q * np.log(q / RBM(n_hidden=n, seed=0).fit_distribution(q).probabilities_exact())))
+          for n in (1, 2)}
+    assert kl[2] < 1e-4 < kl[1]  # two hidden units represent it exactly; one does not
+
+
+def test_fit_distribution_prior_shrinks_the_parameters_of_a_finite_sample():
+    q = random_rbm(6, 2, 1.5, 5).probabilities_exact()
+    rng = np.random.default_rng(0)
+    empirical = np.bincount(rng.choice(q.size, size=50, p=q), minlength=q.size) / 50
+    norms = [np.linalg.norm(RBM(n_hidden=2, seed=0).fit_distribution(
+        empirical, n_samples=50, prior_precision=tau).weights_) for tau in (0.01, 1.0, 100.0)]
+    assert norms[0] > norms[1] > norms[2]
+    with pytest.raises(ValueError, match="probabilities"):
+        RBM(n_hidden=2).fit_distribution(np.full(6, 1 / 6))
+    with pytest.raises(ValueError, match="n_samples"):
+        RBM(n_hidden=2).fit_distribution(q, n_samples=0)

@@ -3,13 +3,15 @@
 Physics: :class:`Observables` (Binder crossing, susceptibility FSS), :class:`HelicityJump`.
 Learned (PyTorch through skorch, imported when fitted): :class:`Confusion`,
 :class:`SupervisedExtremes`, :class:`PredictionDivergence`, :class:`FisherMetric`,
-:class:`Learnability`. Unsupervised: :class:`PCA`; persistent homology (GUDHI): :class:`Topology`. Reference: :class:`OptimalIndicators`.
+:class:`Learnability`. Unsupervised: :class:`PCA`; persistent homology (GUDHI): :class:`Topology`. Generative:
+:class:`RBM` (the generalisation error of restricted Boltzmann machines, split into model and data errors). Reference: :class:`OptimalIndicators`.
 """
 
 import inspect
 from typing import Any
 
 from .._registry import Registry
+from ._generative import RBM
 from ._helicity import HelicityJump
 from ._learnability import Learnability
 from ._observables import Observables
@@ -38,6 +40,7 @@ DETECTORS: Registry[Any] = Registry(
         "learnability": Learnability,
         "optimal": OptimalIndicators,
         "topology": Topology,
+        "rbm": RBM,
     },
 )
 
@@ -105,6 +108,7 @@ __all__ = [
     "Learnability",
     "OptimalIndicators",
     "Topology",
+    "RBM",
     "scans_by_size",
     "scan_size",
     "scan_sites",

@@ -177,8 +177,8 @@ class Topology(LineDetector):
         ``h1_excess_majority`` (spins) or ``vortex_clusters`` (angles).
     critical_points_ : list of CriticalPoint
         Per size and, with several sizes, the finite-size extrapolation.
-    seconds_per_configuration_ : float
-        Wall time of one configuration's homology (real and shuffled), per size in ``fit_seconds_``.
+    seconds_per_configuration_ : dict
+        ``L ->`` wall time of one configuration's homology (real and shuffled copy).
 
     Examples
     --------
@@ -207,6 +207,12 @@ class Topology(LineDetector):
         self.axis, self.kind, self.connectivity = axis, kind, connectivity
         self.n_bootstrap, self.nu, self.seed = n_bootstrap, nu, seed
 
+    def fit(self, scans: Any) -> Topology:
+        """Fit on one scan, ``{L: scan}`` or a list of scans (1-D lines or 2-D grids)."""
+        self.seconds_per_configuration_: dict[int, float] = {}
+        super().fit(scans)
+        return self
+
     def _per_sample(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
         check_choice("kind", self.kind, ("auto", "spins", "angles"))
         check_choice("connectivity", self.connectivity, (4, 8))
@@ -223,7 +229,7 @@ class Topology(LineDetector):
         rng = np.random.default_rng(self.seed)
         started = time.perf_counter()
         out = np.array([[features(config, rng) for config in point] for point in x])
-        self.seconds_per_configuration_ = (time.perf_counter() - started) / (x.shape[0] * x.shape[1])
+        self.seconds_per_configuration_[x.shape[2]] = (time.perf_counter() - started) / (x.shape[0] * x.shape[1])
         return out / (x.shape[2] * x.shape[3])
 
     def _spin_features(self, field: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -124,6 +124,82 @@ class RBM(BaseEstimator):
         self.hidden_bias_ = c.numpy().copy()
         return self
 
+    def fit_distribution(
+        self, probabilities: Any, *, n_samples: int | None = None, prior_precision: float = 1.0, max_iter: int = 300
+    ) -> RBM:
+        """Maximum likelihood on a distribution over every visible state, by exact gradients.
+
+        ``probabilities`` are over :func:`all_states` (``2^n_visible`` of them; an empirical distribution
+        is a normalised histogram of state indices, :func:`~phasemapper.models.state_index`). The
+        cross-entropy ``sum_v q(v) F(v) + log Z``, whose excess over the entropy of ``q`` is
+        ``KL(q || p)``, is minimised by L-BFGS (strong Wolfe line search, at most ``max_iter``
+        iterations) with ``log Z`` enumerated exactly, from the initial weights of :meth:`fit`. Of the
+        constructor's options only ``n_hidden`` and ``seed`` apply.
+
+        Examples
+        --------
+        >>> from phasemapper.models import RBM
+        >>> q = np.full(8, 0.02); q[[0, 7]] = 0.44            # two states, mostly: one hidden unit suffices
+        >>> p = RBM(n_hidden=1, seed=0).fit_distribution(q).probabilities_exact()
+        >>> bool(np.sum(q * np.log(q / p)) < 0.01)
+        True
+        """
+        require("torch", by="RBM")
+        import torch
+
+        check_positive_int("n_hidden", self.n_hidden)
+        check_seed("seed", self.seed)
+        check_positive_int("max_iter", max_iter)
+        check_number("prior_precision", prior_precision, low=0)
+        penalty = 0.0 if n_samples is None else prior_precision / (2.0 * check_positive_int("n_samples", n_samples))
+        q = np.asarray(probabilities, dtype=float)
+        n_visible = int(round(math.log2(q.size))) if q.ndim == 1 and q.size >= 2 else -1
+        if n_visible < 1 or 2**n_visible != q.size or np.any(q < 0) or not np.isclose(q.sum(), 1.0):
+            raise ValueError(
+                f"probabilities: need a distribution over 2^n states, got shape {q.shape}, sum {q.sum():.4g}"
+            )
+        states_np = all_states(n_visible)
+        states = torch.as_tensor(states_np, dtype=torch.float64)
+        support = np.flatnonzero(q > 0)
+        seen, weights = states[support], torch.as_tensor(q[support], dtype=torch.float64)
+        gen = torch.Generator().manual_seed(self.seed)
+        marginals = torch.as_tensor(q @ states_np, dtype=torch.float64).clamp(1e-3, 1 - 1e-3)
+        W = (0.01 * torch.randn(n_visible, self.n_hidden, generator=gen, dtype=torch.float64)).requires_grad_()
+        b = torch.log(marginals / (1 - marginals)).requires_grad_()
+        c = torch.zeros(self.n_hidden, dtype=torch.float64, requires_grad=True)
+        optimiser = torch.optim.LBFGS(
+            [W, b, c], lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_change=1e-12
+        )
+
+        def free_energy(v: Any) -> Any:
+            return -(v @ b) - torch.nn.functional.softplus(v @ W + c).sum(dim=1)
+
+        hidden_states = (
+            torch.as_tensor(all_states(self.n_hidden), dtype=torch.float64) if self.n_hidden < n_visible else None
+        )
+
+        def log_partition() -> Any:
+            if hidden_states is None:  # sum over the visible states
+                return torch.logsumexp(-free_energy(states), dim=0)
+            # fewer hidden units: sum over the hidden states instead (the same Z)
+            return torch.logsumexp(
+                hidden_states @ c + torch.nn.functional.softplus(b + hidden_states @ W.T).sum(dim=1), dim=0
+            )
+
+        def closure() -> Any:
+            optimiser.zero_grad()
+            loss = weights @ free_energy(seen) + log_partition()
+            if penalty:
+                loss = loss + penalty * sum((p**2).sum() for p in (W, b, c))
+            loss.backward()
+            return loss
+
+        optimiser.step(closure)
+        self.weights_ = W.detach().numpy().copy()
+        self.visible_bias_ = b.detach().numpy().copy()
+        self.hidden_bias_ = c.detach().numpy().copy()
+        return self
+
     # -------------------------------------------------------------- queries
     @property
     def n_visible_(self) -> int:
@@ -135,10 +211,16 @@ class RBM(BaseEstimator):
         return -(v @ self.visible_bias_) - np.logaddexp(0.0, v @ self.weights_ + self.hidden_bias_).sum(axis=1)
 
     def log_partition_exact(self) -> float:
-        """``log Z`` by enumerating every visible state (``n_visible <= MAX_EXACT_VISIBLE``)."""
+        """``log Z`` by enumerating every state of the smaller layer (up to :data:`MAX_EXACT_VISIBLE` units):
+        the visible states through the free energy, or the hidden states through
+        ``log Z = log sum_h exp(c.h) prod_i (1 + exp(b_i + W_i.h))``."""
         from scipy.special import logsumexp
 
-        parts = [logsumexp(-self.free_energy(block)) for block in _all_states(self.n_visible_)]
+        if self.n_hidden_ < self.n_visible_:
+            W, b, c = self.weights_, self.visible_bias_, self.hidden_bias_
+            parts = [logsumexp(h @ c + np.logaddexp(0.0, b + h @ W.T).sum(axis=1)) for h in _all_states(self.n_hidden_)]
+        else:
+            parts = [logsumexp(-self.free_energy(block)) for block in _all_states(self.n_visible_)]
         return float(logsumexp(parts))
 
     def probabilities_exact(self) -> np.ndarray:
