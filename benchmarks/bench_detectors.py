@@ -32,14 +32,20 @@ In one run:
    Topology detector's T_BKT from the vortex cloud beside the helicity-modulus jump, with the time per
    configuration of the homology.
 
+8. The RBM detector on Ising L = 3 and 4 (11 temperatures in [1.5, 4.0], 500 samples: five training sets of
+   100; L = 3 only in --quick) and on TASEP L = 10 along alpha at beta = 0.75: generalisation, model and
+   data errors per number of hidden units, the optimal number per point, and the data error's peak
+   against the exact specific-heat peak of the same lattice (enumeration) and against Onsager's Tc.
+
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 
 Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300]
-[--ising-only | --blume-capel-only | --noise-free-only | --xy-only] [--detectors fisher_metric,optimal]
+[--ising-only | --blume-capel-only | --noise-free-only | --xy-only | --rbm-only] [--detectors fisher_metric,optimal]
 (``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count; ``--detectors``: part 1 with
 only those detectors, e.g. to rerun one row after a change, its file named after them; ``--blume-capel-only``:
 part 3 alone, written to ``bench_detectors_blume_capel.json``; ``--noise-free-only``: part 6 alone, written to
-``bench_detectors_noise_free.json``; ``--xy-only``: part 7 alone, ``bench_detectors_xy.json``)
+``bench_detectors_noise_free.json``; ``--xy-only``: part 7 alone, ``bench_detectors_xy.json``; ``--rbm-only``: part 8 alone,
+``bench_detectors_rbm.json``)
 """
 
 from __future__ import annotations
@@ -54,9 +60,10 @@ import numpy as np
 
 import phasemapper as pm
 from phasemapper.detectors import (
-    PCA, Confusion, FisherMetric, HelicityJump, Learnability, Observables, OptimalIndicators, PredictionDivergence,
-    SupervisedExtremes, Topology,
+    PCA, RBM, Confusion, FisherMetric, HelicityJump, Learnability, Observables, OptimalIndicators,
+    PredictionDivergence, SupervisedExtremes, Topology,
 )
+from phasemapper.models import all_states, ising_distribution
 from phasemapper.systems import ONSAGER_TC, TASEP, XY_T_BKT, BlumeCapel2D, Ising2D, XY2D
 from _provenance import run_provenance  # benchmarks/_provenance.py
 
@@ -154,6 +161,97 @@ def xy_part(results: dict, quick: bool) -> None:
         print(f"  {r['detector']:<10} {r['method']:<44} {r['T_BKT']:.4f} +- {r['uncertainty']:.4f} "
               f"({100 * r['relative_error']:+.2f}%) fit {r['fit_seconds']:.1f} s{per}")
     results["xy"] = xy
+
+
+def specific_heat_peak(L: int) -> float:
+    """The temperature of the exact specific-heat maximum of the L x L Ising model (enumeration, 0.001 grid)."""
+    s = 2 * all_states(L * L).reshape(-1, L, L) - 1
+    energy = -(s * np.roll(s, 1, 1) + s * np.roll(s, 1, 2)).sum(axis=(1, 2))
+    T = np.arange(1.5, 4.0, 0.001)
+    heat = [(p := ising_distribution(L, t)) @ energy**2 - (p @ energy) ** 2 for t in T] / T**2
+    return float(T[np.argmax(heat)])
+
+
+def rbm_check(quick: bool) -> dict:
+    """Part 8: the RBM detector's error trade-off on Ising (L = 3, 4; 3 only in --quick) and on a TASEP line."""
+    T = np.linspace(1.5, 4.0, 11)
+    out: dict = {"ising": [], "tasep": []}
+    for L in (3,) if quick else (3, 4):
+        scan = pm.scan(Ising2D(L=L), {"T": T}, 500, seed=8, progress=False)
+        t = time.perf_counter()
+        det = RBM(seed=0).fit(scan)
+        seconds = time.perf_counter() - t
+        cp = det.critical_point(size=L)
+        peak = specific_heat_peak(L)
+        errors = det.errors_.sel(L=L)
+        out["ising"].append({
+            "L": L, "T": T.tolist(), "hidden": errors["hidden"].values.tolist(),
+            "generalisation": errors["generalisation"].mean("repeat").values.tolist(),
+            "model": errors["model"].values.tolist(), "data": errors["data"].values.tolist(),
+            "optimal_hidden": det.optimal_hidden_.sel(L=L).values.tolist(),
+            "estimate": cp.value, "uncertainty": cp.uncertainty, "relative_error_vs_onsager": cp.value / ONSAGER_TC - 1,
+            "specific_heat_peak": peak, "relative_error_vs_specific_heat_peak": cp.value / peak - 1,
+            "fit_seconds": seconds,
+        })
+        if L == 4 or quick:
+            rbm_figure(det, L)
+    alpha = np.linspace(0.1, 0.9, 9)
+    scan = pm.scan(TASEP(L=10), {"alpha": alpha, "beta": np.full(alpha.size, 0.75)}, 500, seed=8, progress=False)
+    t = time.perf_counter()
+    det = RBM(axis="alpha", seed=0).fit(scan)
+    seconds = time.perf_counter() - t
+    cp = det.critical_point(size=10)
+    errors = det.errors_.sel(L=10)
+    out["tasep"].append({
+        "L": 10, "beta": 0.75, "alpha": alpha.tolist(), "hidden": errors["hidden"].values.tolist(),
+        "generalisation": errors["generalisation"].mean("repeat").values.tolist(),
+        "model": errors["model"].values.tolist(), "data": errors["data"].values.tolist(),
+        "optimal_hidden": det.optimal_hidden_.sel(L=10).values.tolist(),
+        "estimate": cp.value, "uncertainty": cp.uncertainty, "reference": 0.5, "error": cp.value - 0.5,
+        "fit_seconds": seconds,
+    })
+    return out
+
+
+def rbm_figure(det, L: int) -> None:
+    """Generalisation error against hidden units per temperature, and the data error and optimum along T."""
+    from matplotlib.figure import Figure
+
+    errors = det.errors_.sel(L=L)
+    fig = Figure(figsize=(12.6, 3.4), layout="constrained")
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    for T in errors["T"].values[::2]:
+        ax1.plot(errors["hidden"], errors["generalisation"].sel(T=T).mean("repeat"), marker="o", label=f"T = {T:.2f}")
+        ax1.plot(errors["hidden"], errors["model"].sel(T=T), linestyle=":", color=ax1.lines[-1].get_color())
+    ax1.set(xscale="log", xlabel="hidden units", ylabel="KL (nats)", title="generalisation (solid), model (dotted)")
+    ax1.legend(fontsize=7)
+    for name, ax in (("data_error", ax2), ("optimal_hidden", ax3)):
+        ax.plot(errors["T"], det.curves_[name].sel(L=L), marker="o")
+        ax.axvline(ONSAGER_TC, color="k", linestyle="--", linewidth=1)
+        ax.set(xlabel="T", title=f"{name} (L = {L})")
+    out = Path(__file__).resolve().parents[1] / "docs" / "images" / "detectors" / "rbm_ising.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    print(f"  wrote {out}")
+
+
+def rbm_part(results: dict, quick: bool) -> None:
+    """Part 8: run :func:`rbm_check`, print it and store it in ``results``."""
+    rbm = rbm_check(quick)
+    for r in rbm["ising"]:
+        print(f"\nRBM on Ising L={r['L']} (500 samples, 5 training sets of 100; KL in nats, fit {r['fit_seconds']:.0f} s):")
+        print("  T      " + " ".join(f"GE(h={h})" for h in r["hidden"]) + "  optimal  data error")
+        for i, T in enumerate(r["T"]):
+            k = r["hidden"].index(r["optimal_hidden"][i])
+            print(f"  {T:5.2f} " + " ".join(f"{g:8.3f}" for g in r["generalisation"][i])
+                  + f"  {r['optimal_hidden'][i]:7d}  {r['data'][i][k]:.3f}")
+        print(f"  data-error peak T = {r['estimate']:.3f} +- {r['uncertainty']:.3f}; exact specific-heat peak "
+              f"{r['specific_heat_peak']:.3f} ({100 * r['relative_error_vs_specific_heat_peak']:+.1f}%), "
+              f"Onsager {ONSAGER_TC:.3f} ({100 * r['relative_error_vs_onsager']:+.1f}%)")
+    for r in rbm["tasep"]:
+        print(f"\nRBM on TASEP L={r['L']}, beta={r['beta']}: optimal hidden along alpha {r['optimal_hidden']}; "
+              f"data-error peak alpha = {r['estimate']:.3f} +- {r['uncertainty']:.3f} (LD-MC at 0.5; fit {r['fit_seconds']:.0f} s)")
+    results["rbm"] = rbm
 
 
 def supervised_limit(scans) -> dict:
@@ -327,13 +425,14 @@ def main() -> None:
     parser.add_argument("--blume-capel-only", action="store_true",
                         help="part 3 only; writes bench_detectors_blume_capel.json")
     parser.add_argument("--xy-only", action="store_true", help="part 7 only; writes bench_detectors_xy.json")
+    parser.add_argument("--rbm-only", action="store_true", help="part 8 only; writes bench_detectors_rbm.json")
     parser.add_argument("--noise-free-only", action="store_true",
                         help="part 6 only; writes bench_detectors_noise_free.json")
     parser.add_argument("--detectors", default=None,
                         help=f"part 1's detectors, comma-separated (default all: {','.join(DETECTORS)})")
     args = parser.parse_args()
-    if sum((args.ising_only, args.blume_capel_only, args.noise_free_only, args.xy_only)) > 1:
-        parser.error("--ising-only, --blume-capel-only, --noise-free-only and --xy-only exclude each other")
+    if sum((args.ising_only, args.blume_capel_only, args.noise_free_only, args.xy_only, args.rbm_only)) > 1:
+        parser.error("--ising-only, --blume-capel-only, --noise-free-only, --xy-only and --rbm-only exclude each other")
     if args.samples < 20:
         parser.error(f"--samples must be >= 20, got {args.samples}")
     if args.detectors is not None:
@@ -356,6 +455,10 @@ def main() -> None:
     if args.xy_only:
         xy_part(results, args.quick)
         write_results(results, "bench_detectors_xy.json")
+        return
+    if args.rbm_only:
+        rbm_part(results, args.quick)
+        write_results(results, "bench_detectors_rbm.json")
         return
     sizes = [16] if args.quick else [int(v) for v in args.sizes.split(",")]
     print(f"Ising scans {sizes}, 41 T x {args.samples} samples ({os.cpu_count()} cores)", flush=True)
@@ -399,6 +502,7 @@ def main() -> None:
     results["optimal_seed_spread_L32"] = spread
     noise_free_part(results, args.quick)
     xy_part(results, args.quick)
+    rbm_part(results, args.quick)
     write_results(results, "bench_detectors.json")
 
 

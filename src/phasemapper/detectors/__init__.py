@@ -3,7 +3,7 @@
 Physics: :class:`Observables` (Binder crossing, susceptibility FSS), :class:`HelicityJump`.
 Learned (PyTorch through skorch, imported when fitted): :class:`Confusion`,
 :class:`SupervisedExtremes`, :class:`PredictionDivergence`, :class:`FisherMetric`,
-:class:`Learnability`. Unsupervised: :class:`PCA`; persistent homology (GUDHI): :class:`Topology`. Generative:
+:class:`Learnability`; in a 2-D space, active contours: :class:`SnakeNet`. Unsupervised: :class:`PCA`; persistent homology (GUDHI): :class:`Topology`. Generative:
 :class:`RBM` (the generalisation error of restricted Boltzmann machines, split into model and data errors). Reference: :class:`OptimalIndicators`.
 """
 
@@ -24,6 +24,7 @@ from ._posterior import (
     SupervisedExtremes,
 )
 from ._scans import scan_sites, scan_size, scans_by_size
+from ._snake import SnakeNet
 from ._topology import Topology
 
 #: CLI names of the detectors (``phasemapper scan --detect ...``)
@@ -41,6 +42,7 @@ DETECTORS: Registry[Any] = Registry(
         "optimal": OptimalIndicators,
         "topology": Topology,
         "rbm": RBM,
+        "snake": SnakeNet,
     },
 )
 
@@ -109,6 +111,7 @@ __all__ = [
     "OptimalIndicators",
     "Topology",
     "RBM",
+    "SnakeNet",
     "scans_by_size",
     "scan_size",
     "scan_sites",

@@ -144,6 +144,8 @@ class Topology(LineDetector):
       cycles). The estimate is the deepest dip of ``h1_excess_majority``, the majority's loops per
       site less those of the shuffled copy: below the transition the minority gathers into fewer
       islands than chance would give, and the deficit is largest where the correlations are longest.
+      A second estimate, ``h1_excess_majority_steepest``, reads the same curve where it rises fastest
+      (above the dip).
     * Angle configurations (the XY model): the vortices (:func:`vortex_charges`) as a periodic point
       cloud; per sample the vortices per site and the H0 bars per site of their Vietoris-Rips
       filtration that outlive a lattice diagonal (:func:`vortex_cloud_bars`: vortex clusters apart
@@ -171,7 +173,7 @@ class Topology(LineDetector):
         Per site, dims ``(L, [other axis], axis)``, the estimate's curve first. Spins: per feature
         (``b0_majority``, ``b1_majority``, ``b0_minority``, ``b1_minority``) ``betti_<feature>``,
         ``null_<feature>`` and ``excess_<feature>`` (real less shuffled; ``h1_excess_majority`` for
-        ``b1_majority``). Angles: ``vortex_clusters``, ``vortex_density``, ``null_vortex_clusters``,
+        ``b1_majority``, also stored as ``h1_excess_majority_steepest``). Angles: ``vortex_clusters``, ``vortex_density``, ``null_vortex_clusters``,
         ``excess_vortex_clusters``.
     indicator_ : xarray.DataArray
         ``h1_excess_majority`` (spins) or ``vortex_clusters`` (angles).
@@ -265,7 +267,10 @@ class Topology(LineDetector):
                 Analysis("excess_vortex_clusters", excess(1, 2), None),
             ]
         k = len(SPIN_FEATURES)
-        out = [Analysis("h1_excess_majority", excess(1, k + 1), deepest_dip)]
+        out = [
+            Analysis("h1_excess_majority", excess(1, k + 1), deepest_dip),
+            Analysis("h1_excess_majority_steepest", excess(1, k + 1), steepest_slope),
+        ]
         for j, name in enumerate(SPIN_FEATURES):
             out += [Analysis(f"betti_{name}", mean(j), None), Analysis(f"null_{name}", mean(k + j), None)]
             if name != "b1_majority":
