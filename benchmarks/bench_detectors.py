@@ -37,15 +37,22 @@ In one run:
    data errors per number of hidden units, the optimal number per point, and the data error's peak
    against the exact specific-heat peak of the same lattice (enumeration) and against Onsager's Tc.
 
+9. SnakeNet: Blume-Capel (T, D) at L = 32 (T in [0.8, 2.2] in steps of 0.05, D = 0 ... 1.5 in steps of 0.25,
+   100 samples; L = 12, steps of 0.1 and the observables learner only in --quick) from three starting
+   lines, with the network on configurations and the logistic learner on (magnetization, energy), against
+   the literature line; TASEP L = 50 on a 10 x 10 (alpha, beta) grid with two snakes from three starts and
+   the triple point where they part; the Hopfield network (N = 200, 8 x 9 (alpha, T) grid) with two snakes
+   on the overlap and q against T_g = 1 + sqrt(alpha) and the AGS retrieval line.
+
 Prints tables and writes ``benchmarks/results/bench_detectors.json``.
 
 Usage: python benchmarks/bench_detectors.py [--quick] [--sizes 16,32,64] [--samples 300]
-[--ising-only | --blume-capel-only | --noise-free-only | --xy-only | --rbm-only] [--detectors fisher_metric,optimal]
+[--ising-only | --blume-capel-only | --noise-free-only | --xy-only | --rbm-only | --snake-only] [--detectors fisher_metric,optimal]
 (``--ising-only --sizes 32 --samples 1000``: part 1 alone, at the demo's sample count; ``--detectors``: part 1 with
 only those detectors, e.g. to rerun one row after a change, its file named after them; ``--blume-capel-only``:
 part 3 alone, written to ``bench_detectors_blume_capel.json``; ``--noise-free-only``: part 6 alone, written to
 ``bench_detectors_noise_free.json``; ``--xy-only``: part 7 alone, ``bench_detectors_xy.json``; ``--rbm-only``: part 8 alone,
-``bench_detectors_rbm.json``)
+``bench_detectors_rbm.json``; ``--snake-only``: part 9 alone, ``bench_detectors_snake.json``)
 """
 
 from __future__ import annotations
@@ -61,10 +68,11 @@ import numpy as np
 import phasemapper as pm
 from phasemapper.detectors import (
     PCA, RBM, Confusion, FisherMetric, HelicityJump, Learnability, Observables, OptimalIndicators,
-    PredictionDivergence, SupervisedExtremes, Topology,
+    PredictionDivergence, SnakeNet, SupervisedExtremes, Topology,
 )
 from phasemapper.models import all_states, ising_distribution
-from phasemapper.systems import ONSAGER_TC, TASEP, XY_T_BKT, BlumeCapel2D, Ising2D, XY2D
+from phasemapper.systems import ONSAGER_TC, TASEP, XY_T_BKT, BlumeCapel2D, Hopfield, Ising2D, XY2D
+from phasemapper.systems._hopfield import ags_retrieval_temperature
 from _provenance import run_provenance  # benchmarks/_provenance.py
 
 DETECTORS = {
@@ -254,6 +262,136 @@ def rbm_part(results: dict, quick: bool) -> None:
     results["rbm"] = rbm
 
 
+def snake_check(quick: bool) -> dict:
+    """Part 9: SnakeNet on Blume-Capel (T, D) from three starts, on TASEP (two snakes, the triple point) and on
+    the Hopfield network (two snakes on the overlap and Edwards-Anderson observables)."""
+    out: dict = {}
+    L = 12 if quick else 32
+    T, D = np.arange(0.8, 2.2001, 0.1 if quick else 0.05), np.arange(0.0, 1.5001, 0.25)
+    TT, DD = [v.ravel() for v in np.meshgrid(T, D)]
+    scan = pm.scan(BlumeCapel2D(L=L), {"T": TT, "D": DD}, 100, seed=9, progress=False)
+    system = BlumeCapel2D(L=L)
+    starts = {"middle": None, "T=1.0": [[[1.0, 0.0], [1.0, 1.5]]], "T=2.1": [[[2.1, 0.0], [2.1, 1.5]]]}
+    learners = {"observables": ["magnetization", "energy"]} if quick else {"configuration": "configuration",
+                                                                               "observables": ["magnetization", "energy"]}
+    bc = []
+    for learner, features in learners.items():
+        for name, start in starts.items():
+            t = time.perf_counter()
+            det = SnakeNet(features=features, initial=start, seed=0).fit(scan)
+            seconds = time.perf_counter() - t
+            for cp in det.critical_points_:
+                ref = float(system.critical_temperature(cp.at["D"]))
+                bc.append({"learner": learner, "start": name, "L": L, "D": cp.at["D"], "Tc": cp.value,
+                           "band": cp.uncertainty, "reference": ref, "relative_error": cp.value / ref - 1,
+                           "fit_seconds": seconds})
+            if learner == "configuration" and name == "middle" or quick and name == "middle":
+                snake_figure(det, "snake_blume_capel.png", [(system.critical_temperature(d), d) for d in
+                                                            np.linspace(0, 1.5, 31)])
+    out["blume_capel"] = bc
+    g = np.linspace(0.05, 0.95, 6 if quick else 10)
+    A, B = [v.ravel() for v in np.meshgrid(g, g)]
+    scan = pm.scan(TASEP(L=20 if quick else 50), {"alpha": A, "beta": B}, 40 if quick else 100, seed=9, progress=False)
+    tasep = []
+    tasep_starts = {"diagonal": (0.5, 0.5), "steep": (0.3, 0.3), "shallow": (0.75, 0.75)}
+    for name, ends in list(tasep_starts.items())[: 1 if quick else 3]:
+        start = [[[0.05, 0.05], [ends[0], 0.95]], [[0.05, 0.05], [0.95, ends[1]]]]
+        t = time.perf_counter()
+        det = SnakeNet(n_snakes=2, initial=start, seed=0, max_epochs=5 if quick else 25).fit(scan)
+        seconds = time.perf_counter() - t
+        triple = triple_point(det)
+        tasep.append({"start": name, "L": int(scan.attrs["size"]), "snakes": [b.tolist() for b in det.boundaries_], "triple_point": triple.tolist(),
+                      "triple_point_error": float(np.linalg.norm(triple - 0.5)), "fit_seconds": seconds})
+        if name == "diagonal":
+            snake_figure(det, "snake_tasep.png", None)
+    out["tasep"] = tasep
+    alpha, T = np.linspace(0.02, 0.3, 5 if quick else 8), np.linspace(0.1, 1.7, 5 if quick else 9)
+    AA, TT = [v.ravel() for v in np.meshgrid(alpha, T)]
+    scan = pm.scan(Hopfield(N=100 if quick else 200), {"alpha": AA, "T": TT}, 30 if quick else 60, seed=9, progress=False)
+    start = [[[0.6, 0.02], [0.6, 0.3]], [[0.3, 0.02], [0.1, 0.2]]]
+    t = time.perf_counter()
+    det = SnakeNet(axis="T", n_snakes=2, features=["overlap", "q"], initial=start, seed=0).fit(scan)
+    seconds = time.perf_counter() - t
+    hop = []
+    for cp in det.critical_points_:
+        a = cp.at["alpha"]
+        ref = 1 + np.sqrt(a) if cp.method == "snake 0" else float(ags_retrieval_temperature(a))
+        line = "spin glass (T_g = 1 + sqrt alpha)" if cp.method == "snake 0" else "retrieval (T_M, AGS)"
+        hop.append({"snake": cp.method, "line": line, "N": int(scan.attrs["size"]), "alpha": a, "T": cp.value, "band": cp.uncertainty,
+                    "reference": ref, "error": cp.value - ref, "fit_seconds": seconds})
+    snake_figure(det, "snake_hopfield.png", None)
+    out["hopfield"] = hop
+    return out
+
+
+def triple_point(det, resolution: int = 201) -> np.ndarray:
+    """Where the regions of two snakes meet. On a fine lattice of the grid's square each point gets the
+    sides of both snakes; slivers narrower than four guess widths (where two snakes run side by side
+    along one boundary) are removed by a morphological opening; the triple point is the point whose
+    largest distance to the three largest remaining regions is smallest."""
+    import torch
+    from scipy import ndimage
+
+    from phasemapper.detectors._snake import signed_distance
+
+    axes = [det.proba_[d].values for d in det.proba_.dims[:2]]
+    low, high = np.array([a.min() for a in axes]), np.array([a.max() for a in axes])
+    u = np.linspace(0, 1, resolution)
+    square = np.column_stack([g.ravel() for g in np.meshgrid(u, u, indexing="ij")])
+    sides = [(signed_distance(torch.as_tensor(square), torch.as_tensor((b - low) / (high - low))) > 0).numpy()
+             for b in det.boundaries_]
+    code = (2 * sides[0] + sides[1]).reshape(resolution, resolution)
+    radius = int(round(2 * det.width * (resolution - 1)))
+    disk = np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius
+    regions = [ndimage.binary_opening(code == c, structure=disk) for c in range(4)]
+    largest = np.argsort([r.sum() for r in regions])[::-1][:3]
+    far = np.max([ndimage.distance_transform_edt(~regions[c]) for c in largest], axis=0)
+    i, j = np.unravel_index(np.argmin(far), far.shape)
+    return low + (high - low) * np.array([u[i], u[j]])
+
+
+def snake_figure(det, filename: str, reference) -> None:
+    """The learner's probabilities (first snake) with every snake's boundary, band and starting line."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2, 4.2), layout="constrained")
+    ax = fig.subplots()
+    proba = det.proba_.isel(snake=0)
+    x, y = proba.dims
+    ax.pcolormesh(proba[x].values, proba[y].values, proba.values.T, cmap="RdBu_r", vmin=0, vmax=1, shading="nearest")
+    for k, (line, band) in enumerate(zip(det.boundaries_, det.bands_)):
+        ax.plot(*det.history_[0, 0, k].T, color="0.5", linestyle=":", label="start" if k == 0 else None)
+        ax.errorbar(line[:, 0], line[:, 1], xerr=band[:, 0], yerr=band[:, 1], color="k", marker="o", markersize=3,
+                    label="snakes" if k == 0 else None)
+    if reference is not None:
+        ref = np.array(reference, dtype=float)
+        ax.plot(ref[:, 0], ref[:, 1], color="gold", linewidth=2, label="literature")
+    ax.set(xlabel=x, ylabel=y, title=f"SnakeNet: {filename.removeprefix('snake_').removesuffix('.png')}")
+    ax.legend(fontsize=7)
+    out = Path(__file__).resolve().parents[1] / "docs" / "images" / "detectors" / filename
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    print(f"  wrote {out}")
+
+
+def snake_part(results: dict, quick: bool) -> None:
+    """Part 9: run :func:`snake_check`, print it and store it in ``results``."""
+    snake = snake_check(quick)
+    print("\nSnakeNet on Blume-Capel (T at fixed D vs the literature line):")
+    for r in snake["blume_capel"]:
+        print(f"  {r['learner']:<13} start {r['start']:<7} D={r['D']:.2f} Tc={r['Tc']:.4f} +- {r['band']:.4f} "
+              f"ref {r['reference']:.4f} ({100 * r['relative_error']:+.2f}%) fit {r['fit_seconds']:.0f} s")
+    print(f"SnakeNet on TASEP L={snake['tasep'][0]['L']} (two snakes from the corner; triple point (0.5, 0.5)):")
+    for r in snake["tasep"]:
+        print(f"  start {r['start']:<9} triple point ({r['triple_point'][0]:.3f}, {r['triple_point'][1]:.3f}), "
+              f"off by {r['triple_point_error']:.3f}; fit {r['fit_seconds']:.0f} s")
+    print(f"SnakeNet on Hopfield N={snake['hopfield'][0]['N']} (overlap and q):")
+    for r in snake["hopfield"]:
+        print(f"  {r['line']:<34} alpha={r['alpha']:.3f} T={r['T']:.3f} +- {r['band']:.3f} ref {r['reference']:.3f} "
+              f"(error {r['error']:+.3f})")
+    results["snake"] = snake
+
+
 def supervised_limit(scans) -> dict:
     """The thermodynamic limit of the Bayes-optimal supervised-at-extremes crossing on these scans' grid:
     where Onsager's energy equals its mean over beta between the two inner training temperatures."""
@@ -426,13 +564,15 @@ def main() -> None:
                         help="part 3 only; writes bench_detectors_blume_capel.json")
     parser.add_argument("--xy-only", action="store_true", help="part 7 only; writes bench_detectors_xy.json")
     parser.add_argument("--rbm-only", action="store_true", help="part 8 only; writes bench_detectors_rbm.json")
+    parser.add_argument("--snake-only", action="store_true", help="part 9 only; writes bench_detectors_snake.json")
     parser.add_argument("--noise-free-only", action="store_true",
                         help="part 6 only; writes bench_detectors_noise_free.json")
     parser.add_argument("--detectors", default=None,
                         help=f"part 1's detectors, comma-separated (default all: {','.join(DETECTORS)})")
     args = parser.parse_args()
-    if sum((args.ising_only, args.blume_capel_only, args.noise_free_only, args.xy_only, args.rbm_only)) > 1:
-        parser.error("--ising-only, --blume-capel-only, --noise-free-only, --xy-only and --rbm-only exclude each other")
+    only = (args.ising_only, args.blume_capel_only, args.noise_free_only, args.xy_only, args.rbm_only, args.snake_only)
+    if sum(only) > 1:
+        parser.error("the --*-only options exclude each other")
     if args.samples < 20:
         parser.error(f"--samples must be >= 20, got {args.samples}")
     if args.detectors is not None:
@@ -459,6 +599,10 @@ def main() -> None:
     if args.rbm_only:
         rbm_part(results, args.quick)
         write_results(results, "bench_detectors_rbm.json")
+        return
+    if args.snake_only:
+        snake_part(results, args.quick)
+        write_results(results, "bench_detectors_snake.json")
         return
     sizes = [16] if args.quick else [int(v) for v in args.sizes.split(",")]
     print(f"Ising scans {sizes}, 41 T x {args.samples} samples ({os.cpu_count()} cores)", flush=True)
@@ -503,6 +647,7 @@ def main() -> None:
     noise_free_part(results, args.quick)
     xy_part(results, args.quick)
     rbm_part(results, args.quick)
+    snake_part(results, args.quick)
     write_results(results, "bench_detectors.json")
 
 

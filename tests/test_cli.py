@@ -110,6 +110,17 @@ def test_scan_detect_on_2d_grid_compares_each_line_with_its_reference(tmp_path):
     assert (out / "boundaries.png").stat().st_size > 10_000
 
 
+def test_scan_detect_snake_reads_a_2d_grid(tmp_path):
+    # the snake's crossings of each D line are compared with the literature line like any detector's
+    summary = scan_summary(tmp_path / "snake", "blume_capel2d", "--axis", "T=1.0:2.2:7", "--axis", "D=0,0.75,1.5",
+                           "--size", "8", "--samples", "30", "--detect",
+                           "snake:features=magnetization+energy:n_iterations=100:n_runs=3:n_nodes=5")
+    rows = [cp for cp in summary["critical_points"] if cp["detector"] == "snake"]
+    assert sorted(cp["at"]["D"] for cp in rows) == [0.0, 0.75, 1.5]
+    for cp in rows:
+        assert cp["method"] == "snake 0" and abs(cp["error"]) < 0.25, cp
+
+
 def test_scan_at_fixed_D_compares_with_that_line(tmp_path):
     summary = scan_summary(tmp_path / "bc1", "blume_capel2d", "--axis", "T=1.0:2.0:9", "--axis", "D=1", "--size", "6",
                            "--samples", "40", "--detect", "pca")

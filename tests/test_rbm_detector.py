@@ -45,7 +45,7 @@ def ising3():
 
 @pytest.fixture(scope="module")
 def fitted3(ising3):
-    return RBM(hidden=(1, 4, 8), n_train=100, n_repeats=3, n_bootstrap=20, seed=0).fit(ising3)
+    return RBM(hidden=(1, 4), n_train=100, n_repeats=3, n_bootstrap=20, seed=0).fit(ising3)
 
 
 def test_error_decomposition_against_independent_kl(fitted3, ising3):
@@ -69,8 +69,8 @@ def test_data_error_shrinks_with_more_training_data(ising3):
     # the same machines on 25 and on 200 samples per training set, at T = 3.5 (three training sets each):
     # a quarter of the data must cost more
     line = ising3.isel(point=[3, 4, 5])
-    small = RBM(hidden=(4, 8), n_train=25, n_repeats=3, n_bootstrap=5).fit(line).errors_["data"]
-    large = RBM(hidden=(4, 8), n_train=120, n_repeats=3, n_bootstrap=5).fit(line).errors_["data"]
+    small = RBM(hidden=(2, 8), n_train=25, n_repeats=3, n_bootstrap=5).fit(line).errors_["data"]
+    large = RBM(hidden=(2, 8), n_train=120, n_repeats=3, n_bootstrap=5).fit(line).errors_["data"]
     assert (small > large).all(), (small.values, large.values)
 
 
@@ -80,8 +80,9 @@ def test_contract_reproducible_with_critical_points(fitted3, ising3):
     assert fitted3.critical_points_, "no critical point: the loop below would check nothing"
     for cp in fitted3.critical_points_:
         assert cp.axis == "T" and np.isfinite(cp.value) and cp.uncertainty > 0
-    again = RBM(hidden=(1, 4, 8), n_train=100, n_repeats=3, n_bootstrap=20, seed=0).fit(ising3)
-    assert [cp.value for cp in again.critical_points_] == [cp.value for cp in fitted3.critical_points_]
+    small = dict(hidden=(1, 2), n_train=20, n_repeats=2, n_bootstrap=5, seed=1)
+    first, again = (RBM(**small).fit(ising3.isel(point=[0, 2, 4])) for _ in range(2))
+    np.testing.assert_array_equal(first.errors_["generalisation"], again.errors_["generalisation"])
     assert DETECTORS["rbm"] is RBM
 
 

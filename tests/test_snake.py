@@ -77,6 +77,7 @@ def test_configurations_feed_the_network_learner(blume_capel12):
         (lambda: SnakeNet(n_runs=1), "n_runs"),
         (lambda: SnakeNet(width=0), "width"),
         (lambda: SnakeNet(features="spins"), "features"),
+        (lambda: SnakeNet(features=[]), "features"),
         (lambda: SnakeNet(features=["no_such"]), "features"),
         (lambda: SnakeNet(n_snakes=2, initial=[[[1, 0], [1, 1.5]]]), "initial"),
         (lambda: SnakeNet(initial=[[1, 0]]), r"initial\[0\]"),

@@ -92,8 +92,9 @@ class SnakeNet(_NetworkParams, Detector):
     initial : sequence of (n, 2) arrays, optional
         Starting polylines in axis units, one per snake; default: straight lines from bottom to top,
         the k-th at ``(k + 1) / (n_snakes + 1)`` of the way along ``x``.
-    features : "configuration" or sequence of str
-        The learner's inputs: the configurations, or these observables.
+    features : "configuration", sequence of str, or str
+        The learner's inputs: the configurations, or these observables (a string joins several with
+        ``+``, as the command line gives them: ``features=magnetization+energy``).
     n_nodes, n_iterations : int
     snake_rate : float
         The largest node step per iteration, in unit-square coordinates.
@@ -173,10 +174,8 @@ class SnakeNet(_NetworkParams, Detector):
         check_seed("seed", self.seed)
         if self.initial is not None and len(self.initial) != self.n_snakes:
             raise ValueError(f"initial: give one polyline per snake ({self.n_snakes}), got {len(self.initial)}")
-        if not isinstance(self.features, str) and (not len(self.features) or isinstance(self.features, bytes)):
-            raise ValueError(f"features: 'configuration' or a list of observables, got {self.features!r}")
-        if isinstance(self.features, str) and self.features != "configuration":
-            raise ValueError(f"features: 'configuration' or a list of observables, got {self.features!r}")
+        if isinstance(self.features, bytes) or not len(self.features):
+            raise ValueError(f"features: 'configuration' or observables, got {self.features!r}")
 
     def _grid(self, ds: xr.Dataset) -> ParameterGrid:
         coords = [str(c) for c in ds.coords if ds[c].dims == ("point",) and c != "point"]
@@ -192,14 +191,15 @@ class SnakeNet(_NetworkParams, Detector):
 
     def _log_posterior(self, ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
         """``log p(point | x)`` of every sample, held out: ``(point, sample, point)``."""
-        if isinstance(self.features, str):
+        if self.features == "configuration":
             if "configuration" not in ds:
                 raise ValueError("scan: features='configuration' needs configurations ('configuration')")
             return self._point_posterior(ds, grid)
-        missing = [f for f in self.features if f not in ds]
+        names = self.features.split("+") if isinstance(self.features, str) else list(self.features)
+        missing = [f for f in names if f not in ds or ds[f].dims[:2] != ("point", "sample")]
         if missing:
-            raise ValueError(f"features: {missing} not in the scan (has {list(ds.data_vars)})")
-        x = np.stack([np.asarray(ds[f].values, dtype=float) for f in self.features], axis=-1)
+            raise ValueError(f"features: {missing} are not per-sample variables of the scan (has {list(ds.data_vars)})")
+        x = np.stack([np.asarray(ds[f].values, dtype=float) for f in names], axis=-1)
         return _observable_posterior(x, self.seed, self.cross_fit)
 
     def _initial(self, low: np.ndarray, span: np.ndarray) -> list[np.ndarray]:
