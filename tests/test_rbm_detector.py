@@ -116,10 +116,10 @@ def test_bad_parameters_name_the_field(make, words, ising3):
 
 
 def test_inputs_it_cannot_use_are_named():
-    big = pm.scan(Ising2D(L=6), {"T": [2.0, 2.5, 3.0]}, 10, seed=0, executor=pm.SerialExecutor(), progress=False)
-    with pytest.raises(ValueError, match="configuration: 36 sites"):
-        RBM(n_train=5, n_repeats=2).fit(big)
     small = pm.scan(Ising2D(L=3), {"T": [2.0, 2.5, 3.0]}, 10, seed=0, executor=pm.SerialExecutor(), progress=False)
-    small.attrs["system"] = "potts2d"
-    with pytest.raises(ValueError, match="exact: the scan's system 'potts2d'"):
+    small.attrs["system"] = "potts2d"  # no exact distribution: held-out errors, which need more samples
+    with pytest.raises(ValueError, match="held-out errors need 20 samples"):
         RBM(n_train=5, n_repeats=2).fit(small)
+    angles = small.assign(configuration=small["configuration"] * 0.5)
+    with pytest.raises(ValueError, match="two-state sites"):
+        RBM(n_train=5, n_repeats=2).fit(angles)

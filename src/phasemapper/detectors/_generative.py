@@ -18,6 +18,9 @@ from ._scans import check_detector_params, extrapolate_to_infinite_size, scans_b
 
 __all__ = ["RBM", "kl_divergence"]
 
+#: the fewest held-out samples per point for cross-entropies without an exact distribution
+MIN_TEST_SAMPLES = 20
+
 
 def kl_divergence(q: np.ndarray, p: np.ndarray) -> float:
     """``KL(q || p) = sum_v q(v) log(q(v) / p(v))`` in nats (``inf`` where ``p`` misses mass of ``q``).
@@ -57,21 +60,32 @@ class RBM(Detector):
     After Kim, Lee, Jo & Baek ("Tradeoff of generalization error in unsupervised learning",
     arXiv:2303.05718). At every point and for every number of hidden units in ``hidden``, an RBM
     (:class:`~phasemapper.models.RBM`) is fitted by maximum a posteriori on ``n_train`` configurations,
-    ``n_repeats`` times on disjoint training sets, and once by maximum likelihood on the exact
-    distribution ``q`` of the point (infinite data). With ``p`` the model of a finite training set and
-    ``p_inf`` that of infinite data, all by exact enumeration of the states:
+    ``n_repeats`` times on disjoint training sets, and once on much more data. With ``p`` the model of
+    a finite training set and ``p_inf`` the other:
 
-    * generalisation error ``KL(q || p)`` (averaged over the training sets),
-    * model error ``KL(q || p_inf)``: what the model class cannot represent,
+    * generalisation error (averaged over the training sets),
+    * model error: what the model class cannot represent,
     * data error: their difference, what a finite training set costs.
+
+    Two modes (``mode_`` per size):
+
+    * ``exact``, when the point's exact distribution ``q`` is known and its ``2^N`` states can be
+      enumerated (``N <= MAX_EXACT_VISIBLE``: Ising up to 4 x 4, TASEP chains up to 24 sites):
+      ``p_inf`` is fitted to ``q`` itself (maximum likelihood) and the errors are ``KL(q || p)`` and
+      ``KL(q || p_inf)``, summed over every state.
+    * ``held_out``, otherwise (larger lattices, systems without an exact distribution, or
+      ``exact=None``): ``p_inf`` is fitted to all training sets together and the errors are
+      cross-entropies on the samples beyond them (at least :data:`MIN_TEST_SAMPLES` per point). They
+      exceed the KL divergences by the unknown entropy of ``q``, which cancels in the data error, and
+      ``log Z`` stays exact by enumerating the hidden states.
 
     More hidden units lower the model error and raise the data error; the optimal number minimises
     their sum. The estimate is where the data error of the optimal model peaks along ``axis``, with the
     bootstrap over training sets and the grid's resolution as its uncertainty; whether that is the
     transition is for the benchmark to say (``bench_detectors``). Training uses exact gradients
-    (:meth:`~phasemapper.models.RBM.fit_distribution`, L-BFGS, a Gaussian prior of precision
-    ``prior_precision`` on every parameter for the finite sets), so configurations must be enumerable:
-    at most :data:`~phasemapper.models.MAX_EXACT_VISIBLE` sites (4 x 4 Ising, TASEP chains up to 24).
+    (:meth:`~phasemapper.models.RBM.fit_samples`, L-BFGS, a Gaussian prior of precision
+    ``prior_precision`` on every parameter), so the number of hidden units is at most
+    :data:`~phasemapper.models.MAX_EXACT_VISIBLE`.
 
     Parameters
     ----------
@@ -81,10 +95,12 @@ class RBM(Detector):
     n_train : int
         Configurations per training set: the finite data.
     n_repeats : int
-        Disjoint training sets per point (``n_repeats * n_train`` samples are needed).
-    exact : "system" or callable
+        Disjoint training sets per point (``n_repeats * n_train`` samples are needed, and 20 more for
+        held-out errors).
+    exact : "system", None or callable
         The exact distribution at a point over :func:`~phasemapper.models.all_states`: ``"system"``
-        takes the scan's own system's (Ising and TASEP); a callable gets the point as a dict.
+        takes the scan's own system's where it has one (Ising and TASEP) and the lattice can be
+        enumerated, else held-out errors; ``None``: held-out errors; a callable gets the point as a dict.
     prior_precision : float
         Precision of the Gaussian prior on the parameters (divided by ``n_train`` in the loss).
     max_iter : int
@@ -95,7 +111,10 @@ class RBM(Detector):
     ----------
     errors_ : xarray.Dataset
         ``generalisation`` (dims ``L, axis, [other axis], hidden, repeat``), ``model``
-        (``L, axis, [other axis], hidden``) and ``data`` (their difference, repeats averaged), in nats.
+        (``L, axis, [other axis], hidden``) and ``data`` (their difference, repeats averaged), in nats
+        per configuration.
+    mode_ : dict
+        ``L -> "exact"`` or ``"held_out"``.
     optimal_hidden_ : xarray.DataArray
         The number of hidden units with the least mean generalisation error per point.
     curves_ : dict
@@ -150,8 +169,8 @@ class RBM(Detector):
         check_number("prior_precision", self.prior_precision, low=0)
         check_positive_int("max_iter", self.max_iter)
         check_seed("seed", self.seed)
-        if not (self.exact == "system" or callable(self.exact)):
-            raise ValueError(f"exact: 'system' or a callable(point) -> probabilities, got {self.exact!r}")
+        if not (self.exact is None or self.exact == "system" or callable(self.exact)):
+            raise ValueError(f"exact: 'system', None or a callable(point) -> probabilities, got {self.exact!r}")
         return tuple(sorted(hidden))
 
     def fit(self, scans: Mapping[Any, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset) -> RBM:
@@ -159,6 +178,7 @@ class RBM(Detector):
         hidden = self._check()
         by_size = scans_by_size(scans)
         rng = np.random.default_rng(self.seed)
+        self.mode_: dict[int, str] = {}
         per_size = []
         with self._fit_progress(by_size):
             for L, ds in by_size.items():
@@ -169,7 +189,6 @@ class RBM(Detector):
         return self
 
     def _errors(self, L: int, ds: xr.Dataset, hidden: tuple[int, ...]) -> xr.Dataset:
-        from ..models import MAX_EXACT_VISIBLE, state_index
         from ..models import RBM as Machine
 
         if "configuration" not in ds:
@@ -180,36 +199,45 @@ class RBM(Detector):
             raise ValueError("configuration: the RBM detector needs two-state sites (spins -1/+1 or bits 0/1)")
         bits = (bits > 0).astype(np.int64)
         n_visible = bits.shape[2]
-        if n_visible > MAX_EXACT_VISIBLE:
-            raise ValueError(
-                f"configuration: {n_visible} sites; exact errors need at most {MAX_EXACT_VISIBLE} (e.g. Ising L <= 4)"
-            )
         if bits.shape[1] < self.n_repeats * self.n_train:
             raise ValueError(
                 f"n_train: {self.n_repeats} x {self.n_train} training samples needed per point, "
                 f"the scan at L={L} has {bits.shape[1]}"
             )
-        exact = self.exact if callable(self.exact) else system_distribution(ds)
+        exact = self._exact_distribution(ds, n_visible)
+        self.mode_[L] = "exact" if exact is not None else "held_out"
+        n_test = bits.shape[1] - self.n_repeats * self.n_train
+        if exact is None and n_test < MIN_TEST_SAMPLES:
+            raise ValueError(
+                f"n_train: held-out errors need {MIN_TEST_SAMPLES} samples per point beyond the "
+                f"{self.n_repeats} x {self.n_train} training samples; the scan at L={L} has {bits.shape[1]}"
+            )
         grid = ParameterGrid.from_scan(ds, self.axis)
         generalisation = np.empty((len(grid.index), len(hidden), self.n_repeats))
         model = np.empty((len(grid.index), len(hidden)))
+        prior = {"prior_precision": self.prior_precision, "max_iter": self.max_iter}
         for p in range(len(grid.index)):
-            point = {str(c): float(ds[c].values[p]) for c in ds.coords if ds[c].dims == ("point",) and c != "point"}
-            q = np.asarray(exact(point))
-            if q.shape != (2**n_visible,) or not np.isclose(q.sum(), 1.0):
-                raise ValueError(f"exact: need probabilities over the 2^{n_visible} states, got shape {q.shape}")
+            trains = [bits[p, r * self.n_train : (r + 1) * self.n_train] for r in range(self.n_repeats)]
+            if exact is not None:
+                point = {str(c): float(ds[c].values[p]) for c in ds.coords if ds[c].dims == ("point",) and c != "point"}
+                q = np.asarray(exact(point))
+                if q.shape != (2**n_visible,) or not np.isclose(q.sum(), 1.0):
+                    raise ValueError(f"exact: need probabilities over the 2^{n_visible} states, got shape {q.shape}")
+            else:
+                test = bits[p, self.n_repeats * self.n_train :]
             for k, n_hidden in enumerate(hidden):
-                machine = Machine(n_hidden=n_hidden, seed=self.seed)
-                model[p, k] = kl_divergence(
-                    q, machine.fit_distribution(q, max_iter=self.max_iter).probabilities_exact()
-                )
-                for r in range(self.n_repeats):
-                    train = bits[p, r * self.n_train : (r + 1) * self.n_train]
-                    empirical = np.bincount(state_index(train), minlength=q.size) / self.n_train
-                    fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_distribution(
-                        empirical, n_samples=self.n_train, prior_precision=self.prior_precision, max_iter=self.max_iter
-                    )
-                    generalisation[p, k, r] = kl_divergence(q, fitted.probabilities_exact())
+                if exact is not None:  # KL divergences from q, summed over every state
+                    machine = Machine(n_hidden=n_hidden, seed=self.seed).fit_distribution(q, max_iter=self.max_iter)
+                    model[p, k] = kl_divergence(q, machine.probabilities_exact())
+                    for r, train in enumerate(trains):
+                        fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(train, **prior)
+                        generalisation[p, k, r] = kl_divergence(q, fitted.probabilities_exact())
+                else:  # cross-entropies on held-out samples; the pool of all training sets stands for q
+                    pool = Machine(n_hidden=n_hidden, seed=self.seed).fit_samples(np.concatenate(trains), **prior)
+                    model[p, k] = -pool.log_likelihood(test)
+                    for r, train in enumerate(trains):
+                        fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(train, **prior)
+                        generalisation[p, k, r] = -fitted.log_likelihood(test)
         coords = {**dict(zip(grid.axes, grid.values)), "hidden": list(hidden)}
         dims = (*grid.axes, "hidden")
         out = xr.Dataset(
@@ -221,6 +249,21 @@ class RBM(Detector):
         )
         out["data"] = out["generalisation"].mean("repeat") - out["model"]
         return out
+
+    def _exact_distribution(self, ds: xr.Dataset, n_visible: int) -> Callable[[dict[str, float]], np.ndarray] | None:
+        """The exact distribution to measure against, or ``None`` for held-out errors."""
+        from ..models import MAX_EXACT_VISIBLE
+
+        if callable(self.exact):
+            if n_visible > MAX_EXACT_VISIBLE:
+                raise ValueError(f"exact: {n_visible} sites cannot be enumerated (at most {MAX_EXACT_VISIBLE})")
+            return self.exact
+        if self.exact is None or n_visible > MAX_EXACT_VISIBLE:
+            return None
+        try:
+            return system_distribution(ds)
+        except ValueError:
+            return None
 
     def _summarise(self, hidden: tuple[int, ...], rng: np.random.Generator) -> None:
         errors = self.errors_

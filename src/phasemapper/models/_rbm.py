@@ -133,7 +133,9 @@ class RBM(BaseEstimator):
         is a normalised histogram of state indices, :func:`~phasemapper.models.state_index`). The
         cross-entropy ``sum_v q(v) F(v) + log Z``, whose excess over the entropy of ``q`` is
         ``KL(q || p)``, is minimised by L-BFGS (strong Wolfe line search, at most ``max_iter``
-        iterations) with ``log Z`` enumerated exactly, from the initial weights of :meth:`fit`. Of the
+        iterations) with ``log Z`` enumerated exactly over the smaller layer, from the initial weights of
+        :meth:`fit`. With ``n_samples`` (the size of the sample ``q`` is the histogram of) a Gaussian
+        prior of precision ``prior_precision`` on every parameter is added: maximum a posteriori. Of the
         constructor's options only ``n_hidden`` and ``seed`` apply.
 
         Examples
@@ -144,6 +146,39 @@ class RBM(BaseEstimator):
         >>> bool(np.sum(q * np.log(q / p)) < 0.01)
         True
         """
+        q = np.asarray(probabilities, dtype=float)
+        n_visible = int(round(math.log2(q.size))) if q.ndim == 1 and q.size >= 2 else -1
+        if n_visible < 1 or 2**n_visible != q.size or np.any(q < 0) or not np.isclose(q.sum(), 1.0):
+            raise ValueError(
+                f"probabilities: need a distribution over 2^n states, got shape {q.shape}, sum {q.sum():.4g}"
+            )
+        support = np.flatnonzero(q > 0)
+        return self._fit_exact(all_states(n_visible)[support], q[support], n_samples, prior_precision, max_iter)
+
+    def fit_samples(self, X: Any, *, prior_precision: float = 1.0, max_iter: int = 300) -> RBM:
+        """Maximum a posteriori on configurations ``X`` by exact gradients, for any number of visible units.
+
+        As :meth:`fit_distribution` on the sample's histogram, with ``log Z`` enumerated over the hidden
+        states (``n_hidden <= MAX_EXACT_VISIBLE``) when there are fewer hidden than visible units, so
+        lattices too large to enumerate are fitted exactly too.
+
+        Examples
+        --------
+        >>> from phasemapper.models import RBM
+        >>> rng = np.random.default_rng(0)
+        >>> x = np.where(rng.random((200, 40)) < 0.5, 1, -1) * np.where(rng.random((200, 1)) < 0.5, 1, -1)
+        >>> rbm = RBM(n_hidden=2, seed=0).fit_samples(x)
+        >>> bool(np.isfinite(rbm.log_likelihood(x)))
+        True
+        """
+        v = _as_bits(X)
+        unique, counts = np.unique(v, axis=0, return_counts=True)
+        return self._fit_exact(unique, counts / len(v), len(v), prior_precision, max_iter)
+
+    def _fit_exact(
+        self, seen_np: np.ndarray, weights_np: np.ndarray, n_samples: int | None, prior_precision: float, max_iter: int
+    ) -> RBM:
+        """Minimise ``sum_k w_k F(v_k) + log Z`` (+ the prior) over the parameters by L-BFGS, ``log Z`` exact."""
         require("torch", by="RBM")
         import torch
 
@@ -152,18 +187,13 @@ class RBM(BaseEstimator):
         check_positive_int("max_iter", max_iter)
         check_number("prior_precision", prior_precision, low=0)
         penalty = 0.0 if n_samples is None else prior_precision / (2.0 * check_positive_int("n_samples", n_samples))
-        q = np.asarray(probabilities, dtype=float)
-        n_visible = int(round(math.log2(q.size))) if q.ndim == 1 and q.size >= 2 else -1
-        if n_visible < 1 or 2**n_visible != q.size or np.any(q < 0) or not np.isclose(q.sum(), 1.0):
-            raise ValueError(
-                f"probabilities: need a distribution over 2^n states, got shape {q.shape}, sum {q.sum():.4g}"
-            )
-        states_np = all_states(n_visible)
-        states = torch.as_tensor(states_np, dtype=torch.float64)
-        support = np.flatnonzero(q > 0)
-        seen, weights = states[support], torch.as_tensor(q[support], dtype=torch.float64)
+        n_visible = seen_np.shape[1]
+        if min(n_visible, self.n_hidden) > MAX_EXACT_VISIBLE:
+            raise ValueError(f"n_hidden: exact training enumerates the smaller layer, at most {MAX_EXACT_VISIBLE} units")
+        seen = torch.as_tensor(seen_np, dtype=torch.float64)
+        weights = torch.as_tensor(weights_np, dtype=torch.float64)
         gen = torch.Generator().manual_seed(self.seed)
-        marginals = torch.as_tensor(q @ states_np, dtype=torch.float64).clamp(1e-3, 1 - 1e-3)
+        marginals = (weights @ seen).clamp(1e-3, 1 - 1e-3)
         W = (0.01 * torch.randn(n_visible, self.n_hidden, generator=gen, dtype=torch.float64)).requires_grad_()
         b = torch.log(marginals / (1 - marginals)).requires_grad_()
         c = torch.zeros(self.n_hidden, dtype=torch.float64, requires_grad=True)
@@ -174,17 +204,13 @@ class RBM(BaseEstimator):
         def free_energy(v: Any) -> Any:
             return -(v @ b) - torch.nn.functional.softplus(v @ W + c).sum(dim=1)
 
-        hidden_states = (
-            torch.as_tensor(all_states(self.n_hidden), dtype=torch.float64) if self.n_hidden < n_visible else None
-        )
+        by_hidden = self.n_hidden < n_visible
+        layer = torch.as_tensor(all_states(self.n_hidden if by_hidden else n_visible), dtype=torch.float64)
 
         def log_partition() -> Any:
-            if hidden_states is None:  # sum over the visible states
-                return torch.logsumexp(-free_energy(states), dim=0)
-            # fewer hidden units: sum over the hidden states instead (the same Z)
-            return torch.logsumexp(
-                hidden_states @ c + torch.nn.functional.softplus(b + hidden_states @ W.T).sum(dim=1), dim=0
-            )
+            if by_hidden:  # sum over the hidden states: log sum_h exp(c.h) prod_i (1 + exp(b_i + W_i.h))
+                return torch.logsumexp(layer @ c + torch.nn.functional.softplus(b + layer @ W.T).sum(dim=1), dim=0)
+            return torch.logsumexp(-free_energy(layer), dim=0)
 
         def closure() -> Any:
             optimiser.zero_grad()
