@@ -215,7 +215,6 @@ class RBM(Detector):
         grid = ParameterGrid.from_scan(ds, self.axis)
         generalisation = np.empty((len(grid.index), len(hidden), self.n_repeats))
         model = np.empty((len(grid.index), len(hidden)))
-        prior = {"prior_precision": self.prior_precision, "max_iter": self.max_iter}
         for p in range(len(grid.index)):
             trains = [bits[p, r * self.n_train : (r + 1) * self.n_train] for r in range(self.n_repeats)]
             if exact is not None:
@@ -230,13 +229,19 @@ class RBM(Detector):
                     machine = Machine(n_hidden=n_hidden, seed=self.seed).fit_distribution(q, max_iter=self.max_iter)
                     model[p, k] = kl_divergence(q, machine.probabilities_exact())
                     for r, train in enumerate(trains):
-                        fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(train, **prior)
+                        fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(
+                            train, prior_precision=self.prior_precision, max_iter=self.max_iter
+                        )
                         generalisation[p, k, r] = kl_divergence(q, fitted.probabilities_exact())
                 else:  # cross-entropies on held-out samples; the pool of all training sets stands for q
-                    pool = Machine(n_hidden=n_hidden, seed=self.seed).fit_samples(np.concatenate(trains), **prior)
+                    pool = Machine(n_hidden=n_hidden, seed=self.seed).fit_samples(
+                        np.concatenate(trains), prior_precision=self.prior_precision, max_iter=self.max_iter
+                    )
                     model[p, k] = -pool.log_likelihood(test)
                     for r, train in enumerate(trains):
-                        fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(train, **prior)
+                        fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(
+                            train, prior_precision=self.prior_precision, max_iter=self.max_iter
+                        )
                         generalisation[p, k, r] = -fitted.log_likelihood(test)
         coords = {**dict(zip(grid.axes, grid.values)), "hidden": list(hidden)}
         dims = (*grid.axes, "hidden")

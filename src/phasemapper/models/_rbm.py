@@ -189,7 +189,9 @@ class RBM(BaseEstimator):
         penalty = 0.0 if n_samples is None else prior_precision / (2.0 * check_positive_int("n_samples", n_samples))
         n_visible = seen_np.shape[1]
         if min(n_visible, self.n_hidden) > MAX_EXACT_VISIBLE:
-            raise ValueError(f"n_hidden: exact training enumerates the smaller layer, at most {MAX_EXACT_VISIBLE} units")
+            raise ValueError(
+                f"n_hidden: exact training enumerates the smaller layer, at most {MAX_EXACT_VISIBLE} units"
+            )
         seen = torch.as_tensor(seen_np, dtype=torch.float64)
         weights = torch.as_tensor(weights_np, dtype=torch.float64)
         gen = torch.Generator().manual_seed(self.seed)
