@@ -113,8 +113,8 @@ def test_scan_detect_on_2d_grid_compares_each_line_with_its_reference(tmp_path):
 def test_scan_detect_snake_reads_a_2d_grid(tmp_path):
     # the snake's crossings of each D line are compared with the literature line like any detector's
     summary = scan_summary(tmp_path / "snake", "blume_capel2d", "--axis", "T=1.0:2.2:7", "--axis", "D=0,0.75,1.5",
-                           "--size", "8", "--samples", "30", "--detect",
-                           "snake:features=magnetization+energy:n_iterations=100:n_runs=3:n_nodes=5")
+                           "--size", "8", "--samples", "20", "--detect",
+                           "snake:features=magnetization+energy:n_iterations=80:n_runs=2:n_nodes=5")
     rows = [cp for cp in summary["critical_points"] if cp["detector"] == "snake"]
     assert sorted(cp["at"]["D"] for cp in rows) == [0.0, 0.75, 1.5]
     for cp in rows:
