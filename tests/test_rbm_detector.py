@@ -84,6 +84,7 @@ def test_contract_reproducible_with_critical_points(fitted3, ising3):
     first, again = (RBM(**small).fit(ising3.isel(point=[0, 2, 4])) for _ in range(2))
     np.testing.assert_array_equal(first.errors_["generalisation"], again.errors_["generalisation"])
     assert DETECTORS["rbm"] is RBM
+    assert RBM(hidden="1+4")._check() == (1, 4)
 
 
 def test_tasep_grid_uses_the_exact_stationary_state():
@@ -103,6 +104,7 @@ def test_tasep_grid_uses_the_exact_stationary_state():
     [
         (lambda: RBM(hidden=(4,)), "hidden"),
         (lambda: RBM(hidden=(2, 2)), "hidden"),
+        (lambda: RBM(hidden="1+x"), "hidden: numbers joined by"),
         (lambda: RBM(n_train=1), "n_train"),
         (lambda: RBM(n_repeats=1), "n_repeats"),
         (lambda: RBM(prior_precision=-1), "prior_precision"),

@@ -90,8 +90,9 @@ class RBM(Detector):
     Parameters
     ----------
     axis : str
-    hidden : sequence of int
-        The numbers of hidden units compared (at least two).
+    hidden : sequence of int, or str
+        The numbers of hidden units compared (at least two); a string joins them with ``+``, as the
+        command line gives them: ``hidden=1+2+4``.
     n_train : int
         Configurations per training set: the finite data.
     n_repeats : int
@@ -159,9 +160,15 @@ class RBM(Detector):
 
     def _check(self) -> tuple[int, ...]:
         check_detector_params(self.n_bootstrap, self.nu)
-        if isinstance(self.hidden, (str, bytes)) or not isinstance(self.hidden, Sequence) or len(self.hidden) < 2:
-            raise ValueError(f"hidden: give at least two numbers of hidden units, got {self.hidden!r}")
-        hidden = tuple(check_positive_int("hidden", h) for h in self.hidden)
+        values: Any = self.hidden
+        if isinstance(values, str):  # the command line's form: hidden=1+2+4
+            try:
+                values = [int(v) for v in values.split("+")]
+            except ValueError:
+                raise ValueError(f"hidden: numbers joined by '+', got {self.hidden!r}") from None
+        if isinstance(values, bytes) or not isinstance(values, Sequence) or len(values) < 2:
+            raise ValueError(f"hidden: give at least two numbers of hidden units (hidden=1+2+4), got {self.hidden!r}")
+        hidden = tuple(check_positive_int("hidden", h) for h in values)
         if len(set(hidden)) != len(hidden):
             raise ValueError(f"hidden: numbers must differ, got {self.hidden!r}")
         check_positive_int("n_train", self.n_train, 2)
