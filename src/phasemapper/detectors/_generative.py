@@ -224,32 +224,14 @@ class RBM(Detector):
         model = np.empty((len(grid.index), len(hidden)))
         for p in range(len(grid.index)):
             trains = [bits[p, r * self.n_train : (r + 1) * self.n_train] for r in range(self.n_repeats)]
-            if exact is not None:
-                point = {str(c): float(ds[c].values[p]) for c in ds.coords if ds[c].dims == ("point",) and c != "point"}
-                q = np.asarray(exact(point))
-                if q.shape != (2**n_visible,) or not np.isclose(q.sum(), 1.0):
-                    raise ValueError(f"exact: need probabilities over the 2^{n_visible} states, got shape {q.shape}")
-            else:
-                test = bits[p, self.n_repeats * self.n_train :]
+            fit_reference, error = self._reference_and_error(ds, p, exact, bits[p], trains)
             for k, n_hidden in enumerate(hidden):
-                if exact is not None:  # KL divergences from q, summed over every state
-                    machine = Machine(n_hidden=n_hidden, seed=self.seed).fit_distribution(q, max_iter=self.max_iter)
-                    model[p, k] = kl_divergence(q, machine.probabilities_exact())
-                    for r, train in enumerate(trains):
-                        fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(
-                            train, prior_precision=self.prior_precision, max_iter=self.max_iter
-                        )
-                        generalisation[p, k, r] = kl_divergence(q, fitted.probabilities_exact())
-                else:  # cross-entropies on held-out samples; the pool of all training sets stands for q
-                    pool = Machine(n_hidden=n_hidden, seed=self.seed).fit_samples(
-                        np.concatenate(trains), prior_precision=self.prior_precision, max_iter=self.max_iter
+                model[p, k] = error(fit_reference(Machine(n_hidden=n_hidden, seed=self.seed)))
+                for r, train in enumerate(trains):
+                    fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(
+                        train, prior_precision=self.prior_precision, max_iter=self.max_iter
                     )
-                    model[p, k] = -pool.log_likelihood(test)
-                    for r, train in enumerate(trains):
-                        fitted = Machine(n_hidden=n_hidden, seed=self.seed + r).fit_samples(
-                            train, prior_precision=self.prior_precision, max_iter=self.max_iter
-                        )
-                        generalisation[p, k, r] = -fitted.log_likelihood(test)
+                    generalisation[p, k, r] = error(fitted)
         coords = {**dict(zip(grid.axes, grid.values)), "hidden": list(hidden)}
         dims = (*grid.axes, "hidden")
         out = xr.Dataset(
@@ -261,6 +243,32 @@ class RBM(Detector):
         )
         out["data"] = out["generalisation"].mean("repeat") - out["model"]
         return out
+
+    def _reference_and_error(
+        self,
+        ds: xr.Dataset,
+        p: int,
+        exact: Callable[[dict[str, float]], np.ndarray] | None,
+        samples: np.ndarray,
+        trains: list[np.ndarray],
+    ) -> tuple[Callable[[Any], Any], Callable[[Any], float]]:
+        """At point ``p``: how the large-data machine is fitted, and how any machine is judged. Exact: fitted
+        to ``q``, judged by ``KL(q || p)`` over every state. Held out: fitted to all training sets together,
+        judged by the cross-entropy on the samples beyond them."""
+        if exact is None:
+            pool, test = np.concatenate(trains), samples[self.n_repeats * self.n_train :]
+            return (
+                lambda machine: machine.fit_samples(pool, prior_precision=self.prior_precision, max_iter=self.max_iter),
+                lambda machine: -machine.log_likelihood(test),
+            )
+        point = {str(c): float(ds[c].values[p]) for c in ds.coords if ds[c].dims == ("point",) and c != "point"}
+        q = np.asarray(exact(point))
+        if q.shape != (2 ** samples.shape[1],) or not np.isclose(q.sum(), 1.0):
+            raise ValueError(f"exact: need probabilities over the 2^{samples.shape[1]} states, got shape {q.shape}")
+        return (
+            lambda machine: machine.fit_distribution(q, max_iter=self.max_iter),
+            lambda machine: kl_divergence(q, machine.probabilities_exact()),
+        )
 
     def _exact_distribution(self, ds: xr.Dataset, n_visible: int) -> Callable[[dict[str, float]], np.ndarray] | None:
         """The exact distribution to measure against, or ``None`` for held-out errors."""

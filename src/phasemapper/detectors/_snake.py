@@ -200,7 +200,21 @@ class SnakeNet(_NetworkParams, Detector):
         if missing:
             raise ValueError(f"features: {missing} are not per-sample variables of the scan (has {list(ds.data_vars)})")
         x = np.stack([np.asarray(ds[f].values, dtype=float) for f in names], axis=-1)
-        return _observable_posterior(x, self.seed, self.cross_fit)
+        P = x.shape[0]
+        return self._held_out_log_proba(x, np.arange(P), np.arange(P), P)
+
+    def _classifier(self, n_classes: int, fold: int, class_basis: np.ndarray | None = None) -> Any:
+        """The learner of one fold: the network on configurations, or on observables a multinomial
+        logistic regression on standardised quadratic features (scikit-learn)."""
+        if self.features == "configuration":
+            return super()._classifier(n_classes, fold, class_basis)
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+        return make_pipeline(
+            StandardScaler(), PolynomialFeatures(2), StandardScaler(), LogisticRegression(max_iter=500)
+        )
 
     def _initial(self, low: np.ndarray, span: np.ndarray) -> list[np.ndarray]:
         """Starting polylines in unit coordinates."""
@@ -336,28 +350,6 @@ class SnakeNet(_NetworkParams, Detector):
                         CriticalPoint(grid.axes[0], float(xs.mean()), float(xs.std(ddof=1)), f"snake {k}", at=at)
                     )
         return out
-
-
-def _observable_posterior(x: np.ndarray, seed: int, cross_fit: bool) -> np.ndarray:
-    """``log p(point | observables)`` held out by cross-fitting: multinomial logistic regression on
-    standardised quadratic features (scikit-learn). ``x`` is ``(point, sample, feature)``."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
-
-    from ._networks import sample_folds
-
-    P, S, F = x.shape
-    folds, judged = sample_folds(P, S, seed, cross_fit)
-    out = np.empty((P, S, P))
-    for train, test in folds:
-        model = make_pipeline(
-            StandardScaler(), PolynomialFeatures(2), StandardScaler(), LogisticRegression(max_iter=500)
-        )
-        model.fit(x[np.arange(P)[:, None], train].reshape(-1, F), np.repeat(np.arange(P), train.shape[1]))
-        proba = model.predict_log_proba(x[np.arange(P)[:, None], test].reshape(-1, F))
-        out[np.arange(P)[:, None], test] = proba.reshape(P, test.shape[1], P)
-    return out[np.arange(P)[:, None], judged]
 
 
 def _pins(nodes: np.ndarray, tolerance: float = 0.02) -> list[tuple[int, int, float]]:
