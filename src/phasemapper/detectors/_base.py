@@ -147,12 +147,3 @@ class LineDetector(Detector):
                     if np.isfinite(v):
                         out.append(CriticalPoint(self.axis, float(v), float(s), f"{name} L={L}", at=at))
         return out
-
-    def critical_point(self, size: int | None = None, at: dict[str, float] | None = None) -> CriticalPoint:
-        """The estimate at one size (``None``: the finite-size extrapolation, else the largest size)."""
-        matches = [cp for cp in self.critical_points_ if (at is None or cp.at == at)]
-        if size is not None:
-            matches = [cp for cp in matches if cp.method.endswith(f"L={size}")]
-        if not matches:
-            raise ValueError(f"no critical point for size={size!r}, at={at!r}")
-        return matches[0]

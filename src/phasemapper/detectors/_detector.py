@@ -10,6 +10,7 @@ from sklearn.utils import estimator_html_repr
 
 from .._extras import require
 from .._params import Parameterized
+from .._types import CriticalPoint
 from ..progress import ProgressBar, step
 
 __all__ = ["Detector"]
@@ -36,6 +37,16 @@ class Detector(Parameterized, BaseEstimator):
     @staticmethod
     def _size_done() -> None:
         step()
+
+    def critical_point(self, size: int | None = None, at: dict[str, float] | None = None) -> CriticalPoint:
+        """The first estimate found at one lattice size (its method ends in ``L=size``) and line (``at``);
+        ``size=None``: the first of all, which is the finite-size extrapolation where there is one."""
+        matches = [cp for cp in self.critical_points_ if (at is None or cp.at == at)]
+        if size is not None:
+            matches = [cp for cp in matches if cp.method.endswith(f"L={size}")]
+        if not matches:
+            raise ValueError(f"no critical point for size={size!r}, at={at!r}")
+        return matches[0]
 
     def plot(self, ax: Any = None, exact: float | list[float] | None = None) -> Any:
         """Draw the fitted indicator curves (one per size) and the first critical point on ``ax`` (default: a

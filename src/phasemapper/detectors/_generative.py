@@ -338,15 +338,6 @@ class RBM(Detector):
                 out.insert(0, CriticalPoint(self.axis, value, sigma, "data_error (finite-size extrapolation)", at=at))
         return out
 
-    def critical_point(self, size: int | None = None, at: dict[str, float] | None = None) -> CriticalPoint:
-        """The estimate at one size (``None``: the finite-size extrapolation, else the only size)."""
-        matches = [cp for cp in self.critical_points_ if at is None or cp.at == at]
-        if size is not None:
-            matches = [cp for cp in matches if cp.method.endswith(f"L={size}")]
-        if not matches:
-            raise ValueError(f"no critical point for size={size!r}, at={at!r}")
-        return matches[0]
-
 
 def _take(sub: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """``sub`` ``(point, hidden, repeat)`` with each point's repeats resampled by ``pick`` ``(point, repeat)``."""
