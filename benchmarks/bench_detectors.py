@@ -143,6 +143,14 @@ def xy_check(samples: int, quick: bool) -> list[dict]:
     return rows
 
 
+def save_figure(fig, filename: str) -> None:
+    """Write a benchmark figure for the docs: docs/images/detectors/FILENAME."""
+    out = Path(__file__).resolve().parents[1] / "docs" / "images" / "detectors" / filename
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    print(f"  wrote {out}")
+
+
 def topology_figure(det, names: list[str], exact: float, filename: str) -> None:
     """The Topology detector's curves ``names`` per size, one panel each, the reference as a dashed line."""
     from matplotlib.figure import Figure
@@ -155,10 +163,7 @@ def topology_figure(det, names: list[str], exact: float, filename: str) -> None:
         ax.axvline(exact, color="k", linestyle="--", linewidth=1)
         ax.set(xlabel=det.axis, title=name)
     fig.axes[0].legend()
-    out = Path(__file__).resolve().parents[1] / "docs" / "images" / "detectors" / filename
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    print(f"  wrote {out}")
+    save_figure(fig, filename)
 
 
 def xy_part(results: dict, quick: bool) -> None:
@@ -238,10 +243,7 @@ def rbm_figure(det, L: int) -> None:
         ax.plot(errors["T"], det.curves_[name].sel(L=L), marker="o")
         ax.axvline(ONSAGER_TC, color="k", linestyle="--", linewidth=1)
         ax.set(xlabel="T", title=f"{name} (L = {L})")
-    out = Path(__file__).resolve().parents[1] / "docs" / "images" / "detectors" / "rbm_ising.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    print(f"  wrote {out}")
+    save_figure(fig, "rbm_ising.png")
 
 
 def rbm_part(results: dict, quick: bool) -> None:
@@ -372,10 +374,7 @@ def snake_figure(det, filename: str, reference) -> None:
         ax.plot(ref[:, 0], ref[:, 1], color="gold", linewidth=2, label="literature")
     ax.set(xlabel=x, ylabel=y, title=f"SnakeNet: {filename.removeprefix('snake_').removesuffix('.png')}")
     ax.legend(fontsize=7)
-    out = Path(__file__).resolve().parents[1] / "docs" / "images" / "detectors" / filename
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    print(f"  wrote {out}")
+    save_figure(fig, filename)
 
 
 def snake_part(results: dict, quick: bool) -> None:
@@ -574,8 +573,8 @@ def main() -> None:
     parser.add_argument("--detectors", default=None,
                         help=f"part 1's detectors, comma-separated (default all: {','.join(DETECTORS)})")
     args = parser.parse_args()
-    only = (args.ising_only, args.blume_capel_only, args.noise_free_only, args.xy_only, args.rbm_only, args.snake_only)
-    if sum(only) > 1:
+    single = [flag for flag in SINGLE_PARTS if getattr(args, flag)]
+    if len(single) + args.ising_only > 1:
         parser.error("the --*-only options exclude each other")
     if args.samples < 20:
         parser.error(f"--samples must be >= 20, got {args.samples}")
@@ -588,25 +587,10 @@ def main() -> None:
     elif args.quick:
         DETECTORS = {k: DETECTORS[k] for k in ("optimal", "pca", "confusion")}
     results = {"quick": args.quick, "cpu_count": os.cpu_count(), "exact_Tc": ONSAGER_TC, "samples": args.samples}
-    if args.blume_capel_only:
-        blume_capel_part(results, args.quick)
-        write_results(results, "bench_detectors_blume_capel.json")
-        return
-    if args.noise_free_only:
-        noise_free_part(results, args.quick)
-        write_results(results, "bench_detectors_noise_free.json")
-        return
-    if args.xy_only:
-        xy_part(results, args.quick)
-        write_results(results, "bench_detectors_xy.json")
-        return
-    if args.rbm_only:
-        rbm_part(results, args.quick)
-        write_results(results, "bench_detectors_rbm.json")
-        return
-    if args.snake_only:
-        snake_part(results, args.quick)
-        write_results(results, "bench_detectors_snake.json")
+    if single:  # one part alone, written to its own file
+        part, filename = SINGLE_PARTS[single[0]]
+        part(results, args.quick)
+        write_results(results, filename)
         return
     sizes = [16] if args.quick else [int(v) for v in args.sizes.split(",")]
     print(f"Ising scans {sizes}, 41 T x {args.samples} samples ({os.cpu_count()} cores)", flush=True)
@@ -675,6 +659,16 @@ def blume_capel_part(results: dict, quick: bool) -> None:
               f"ref {r['reference']:.4f} ({100 * r['relative_error']:+.2f}%)")
     results["blume_capel"] = bc
     results["blume_capel_T"] = blume_capel_temperatures(quick).tolist()
+
+
+#: the parts that run alone (``--NAME-only``): the function that runs one, and the file it writes
+SINGLE_PARTS = {
+    "blume_capel_only": (blume_capel_part, "bench_detectors_blume_capel.json"),
+    "noise_free_only": (noise_free_part, "bench_detectors_noise_free.json"),
+    "xy_only": (xy_part, "bench_detectors_xy.json"),
+    "rbm_only": (rbm_part, "bench_detectors_rbm.json"),
+    "snake_only": (snake_part, "bench_detectors_snake.json"),
+}
 
 
 def write_results(results: dict, name: str) -> None:
