@@ -192,7 +192,7 @@ class RBM(Detector):
                 per_size.append(self._errors(L, ds, hidden))
                 self._size_done()
         self.errors_ = xr.concat(per_size, dim=xr.Variable("L", list(by_size)))
-        self._summarise(hidden, rng)
+        self._summarise(rng)
         return self
 
     def _errors(self, L: int, ds: xr.Dataset, hidden: tuple[int, ...]) -> xr.Dataset:
@@ -285,7 +285,7 @@ class RBM(Detector):
         except ValueError:
             return None
 
-    def _summarise(self, hidden: tuple[int, ...], rng: np.random.Generator) -> None:
+    def _summarise(self, rng: np.random.Generator) -> None:
         errors = self.errors_
         mean = errors["generalisation"].mean("repeat")
         best = mean.argmin("hidden")
